@@ -1,0 +1,55 @@
+# The two commands of the README:
+#   make demo   run the default recipe (egs/synth) end to end
+#   make test   run the test suite
+# Both set up what they need first: Debian packages (tools/install_deb_deps.sh),
+# a virtual environment in .venv with torch and this project installed editable.
+# Set-up steps leave stamps in .venv, so a second run skips them.
+
+PYTHON        ?= python3
+TORCH_VERSION ?= 2.13.0
+VENV          ?= .venv
+PYTEST_ARGS   ?=
+DEMO_ARGS     ?=
+
+PY    := $(VENV)/bin/python
+PIP   := $(PY) -m pip --disable-pip-version-check
+STAMP := $(VENV)/.stamps
+
+.PHONY: setup deb-deps test demo clean-venv help
+
+help:
+	@echo "make demo   - run the default recipe egs/synth end to end (installs what it needs)"
+	@echo "make test   - run the test suite (installs what it needs)"
+	@echo "variables: TORCH_VERSION=$(TORCH_VERSION) PYTHON=$(PYTHON) PYTEST_ARGS= DEMO_ARGS="
+
+setup: deb-deps $(STAMP)/project
+
+deb-deps:
+	@tools/install_deb_deps.sh
+
+$(STAMP)/venv:
+	@echo "make: creating virtual environment $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip "setuptools>=64" wheel
+	@mkdir -p $(STAMP) && touch $@
+
+$(STAMP)/torch-$(TORCH_VERSION): $(STAMP)/venv
+	@echo "make: installing torch==$(TORCH_VERSION)"
+	$(PIP) install -q torch==$(TORCH_VERSION)
+	@rm -f $(STAMP)/torch-* && touch $@
+
+# Editable install with the installed torch (no build isolation), so the
+# extension, when it lands, links against that torch.
+$(STAMP)/project: $(STAMP)/torch-$(TORCH_VERSION) setup.py
+	@echo "make: installing this project (pip install --no-build-isolation -e .[test])"
+	$(PIP) install -q --no-build-isolation -e ".[test]"
+	@touch $@
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+demo: setup
+	cd egs/synth && ./run.sh $(DEMO_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

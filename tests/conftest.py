@@ -1,0 +1,67 @@
+"""Shared fixtures: the repository root, a runner for repo scripts, and data-dir builders."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Iterable, Mapping, Optional, Sequence
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+def script_env() -> Dict[str, str]:
+    """Environment for repo scripts: the interpreter running pytest first on PATH, C locale."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["LC_ALL"] = "C"
+    return env
+
+
+def run_script(script: str, *args: str, cwd: Optional[Path] = None,
+               check: bool = False, input: Optional[str] = None) -> subprocess.CompletedProcess:
+    """Run `REPO/script args...` from `cwd` (default: a directory that is not the repo)."""
+    proc = subprocess.run([str(REPO / script), *map(str, args)], cwd=str(cwd or "/"),
+                          env=script_env(), capture_output=True, text=True, input=input)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{script} {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def run():
+    return run_script
+
+
+def write_table(path: Path, rows: Iterable[Sequence[str]]) -> None:
+    path.write_text("".join(" ".join(r) + "\n" for r in rows))
+
+
+def make_data_dir(d: Path, utts: Mapping[str, Mapping[str, str]], wav_dir: Optional[Path] = None,
+                  with_segments: bool = False) -> Path:
+    """Write a Kaldi data dir from {utt: {"spk": s, "text": t, "wav": path-or-pipe, "dur": secs}}.
+
+    Files are written sorted in the C locale, as Kaldi requires; spk2utt is derived.
+    """
+    d.mkdir(parents=True, exist_ok=True)
+    keys = sorted(utts)
+    write_table(d / "utt2spk", [(u, utts[u]["spk"]) for u in keys])
+    if all("text" in utts[u] for u in keys):
+        write_table(d / "text", [(u, utts[u]["text"]) for u in keys])
+    if all("wav" in utts[u] for u in keys):
+        write_table(d / "wav.scp", [(u, utts[u]["wav"]) for u in keys])
+    if all("dur" in utts[u] for u in keys):
+        write_table(d / "utt2dur", [(u, str(utts[u]["dur"])) for u in keys])
+    spk2utt: Dict[str, list] = {}
+    for u in keys:
+        spk2utt.setdefault(utts[u]["spk"], []).append(u)
+    write_table(d / "spk2utt", [(s, " ".join(spk2utt[s])) for s in sorted(spk2utt)])
+    return d

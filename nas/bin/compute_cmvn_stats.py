@@ -1,0 +1,51 @@
+"""Per-speaker CMVN statistics (Kaldi's 2 x (D+1) matrix) from feats.scp into cmvn ark/scp.
+
+Speakers none of whose utterances have features are reported and left out.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+import kaldiio
+
+from nas.data.table import TableError, iter_table
+from nas.features.cmvn import accumulate
+
+PROG = "compute_cmvn_stats"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--spk2utt", help="accumulate per speaker; without it, per utterance")
+    p.add_argument("feats_scp")
+    p.add_argument("ark")
+    p.add_argument("scp")
+    a = p.parse_args(argv)
+    feats = kaldiio.load_scp(a.feats_scp)
+    try:
+        groups = ([(e.key, e.value.split()) for e in iter_table(a.spk2utt)] if a.spk2utt
+                  else [(u, [u]) for u in feats.keys()])
+    except TableError as e:
+        print(f"{PROG}: ERROR: {e}", file=sys.stderr)
+        return 2
+    done, missing_spk, missing_utt = 0, [], 0
+    with kaldiio.WriteHelper(f"ark,scp:{a.ark},{a.scp}") as writer:
+        for spk, utts in groups:
+            present = [u for u in utts if u in feats]
+            missing_utt += len(utts) - len(present)
+            stats = accumulate(feats[u] for u in present)
+            if stats is None:
+                missing_spk.append(spk)
+                print(f"{PROG}: WARNING: no features for any utterance of speaker {spk}", file=sys.stderr)
+                continue
+            writer(spk, stats)
+            done += 1
+    print(f"{PROG}: wrote stats for {done} speakers; {len(missing_spk)} speakers without features, "
+          f"{missing_utt} utterances without features", file=sys.stderr)
+    return 0 if done else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

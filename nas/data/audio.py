@@ -1,0 +1,104 @@
+"""Audio input for wav.scp entries: files (wav, flac, NIST SPHERE plain or Shorten-compressed)
+and Kaldi `command |` pipes that write WAV to stdout.
+
+Samples come back as float32 on the int16 scale (-32768..32767), as Kaldi's
+feature extractors expect, with shape (num_samples, num_channels).
+"""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+from typing import Optional, Tuple
+
+import numpy as np
+import soundfile
+
+SPHERE_MAGIC = b"NIST_1A"
+
+
+class AudioError(RuntimeError):
+    """Audio that cannot be read; the message says which entry and why."""
+
+
+def is_pipe(entry: str) -> bool:
+    return entry.rstrip().endswith("|")
+
+
+def _decode_bytes(data: bytes, what: str) -> Tuple[np.ndarray, int]:
+    if data.startswith(SPHERE_MAGIC):
+        # Plain and Shorten-compressed SPHERE alike go through desphere (libsndfile
+        # reads only plain PCM SPHERE); its Rust accelerator is used when installed.
+        from desphere import transcode_bytes
+        from desphere.errors import DesphereError
+        try:
+            data = transcode_bytes(data)
+        except DesphereError as e:
+            raise AudioError(f"{what}: bad SPHERE audio: {e}") from e
+    try:
+        samples, rate = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
+        reason = str(e).split(">: ", 1)[-1]  # drop soundfile's "Error opening <BytesIO ...>: "
+        raise AudioError(f"{what}: cannot decode audio ({len(data)} bytes): {reason}") from e
+    return samples.astype(np.float32), int(rate)
+
+
+def read_audio(entry: str) -> Tuple[np.ndarray, int]:
+    """Read one wav.scp value (a path or a `command |`) -> (samples (n, channels), rate)."""
+    entry = entry.strip()
+    if is_pipe(entry):
+        cmd = entry[:-1].strip()
+        # pipefail: a failing first command of a pipeline (e.g. a missing .sph) is an error.
+        proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+            raise AudioError(f"command failed (exit {proc.returncode}): {cmd}: {' / '.join(err)}")
+        if not proc.stdout:
+            raise AudioError(f"command wrote no audio: {cmd}")
+        return _decode_bytes(proc.stdout, f"output of '{cmd}'")
+    if not os.path.isfile(entry):
+        raise AudioError(f"no such file: {entry}")
+    with open(entry, "rb") as f:
+        data = f.read()
+    return _decode_bytes(data, entry)
+
+
+def select_channel(samples: np.ndarray, channel: int, what: str) -> np.ndarray:
+    """Return one channel as 1-D. channel=-1 accepts only mono audio, as Kaldi's --channel=-1."""
+    n_ch = samples.shape[1]
+    if channel < 0:
+        if n_ch != 1:
+            raise AudioError(f"{what}: audio has {n_ch} channels; choose one with --channel "
+                             f"(0-based) or in wav.scp (sph2pipe -c N)")
+        return samples[:, 0]
+    if channel >= n_ch:
+        raise AudioError(f"{what}: channel {channel} requested but audio has {n_ch} channel(s)")
+    return samples[:, channel]
+
+
+def cut_segment(samples: np.ndarray, rate: int, start: float, end: float, what: str,
+                max_overshoot: float = 0.5) -> np.ndarray:
+    """Cut [start, end) seconds from `samples` (end <= 0 means to the end of the recording).
+
+    An end past the recording by at most `max_overshoot` seconds is clamped, as
+    Kaldi's extract-segments does; more than that is an error.
+    """
+    n = samples.shape[0]
+    s = int(round(start * rate))
+    e = n if end <= 0 else int(round(end * rate))
+    if e > n:
+        if (e - n) / rate > max_overshoot:
+            raise AudioError(f"{what}: segment end {end:.2f}s is past the recording's end {n / rate:.2f}s")
+        e = n
+    if s < 0 or s >= e:
+        raise AudioError(f"{what}: empty or invalid segment [{start}, {end}] for a recording of {n / rate:.2f}s")
+    return samples[s:e]
+
+
+def load_utterance(entry: str, channel: int = -1, segment: Optional[Tuple[float, float]] = None,
+                   what: str = "") -> Tuple[np.ndarray, int]:
+    """Samples of one utterance (1-D, int16 scale) and its rate: read, pick the channel, cut."""
+    samples, rate = read_audio(entry)
+    if segment is not None:
+        samples = cut_segment(samples, rate, segment[0], segment[1], what or entry)
+    return select_channel(samples, channel, what or entry), rate

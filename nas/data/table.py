@@ -1,0 +1,68 @@
+"""Read and write Kaldi text tables (`<key> <value...>` per line), keeping line numbers for errors.
+
+Kaldi requires the files of a data dir to be sorted in the C locale. For keys
+without whitespace, sorting lines bytewise equals sorting keys by code point
+(UTF-8 preserves code-point order and ' ' sorts before any key character), so
+`sorted(keys)` here matches `LC_ALL=C sort` on the lines.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Tuple, Union
+
+PathLike = Union[str, Path]
+
+
+class TableError(ValueError):
+    """A malformed table; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    value: str  # the rest of the line after the key, stripped ('' when absent)
+    lineno: int
+
+
+def iter_table(path: PathLike) -> Iterator[Entry]:
+    """Yield the entries of a table; blank lines are errors, as in Kaldi."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            parts = line.strip().split(maxsplit=1)
+            if not parts:
+                raise TableError(f"{path}:{lineno}: empty line")
+            yield Entry(parts[0], parts[1].strip() if len(parts) > 1 else "", lineno)
+
+
+def read_table(path: PathLike) -> List[Entry]:
+    return list(iter_table(path))
+
+
+def read_dict(path: PathLike) -> Dict[str, str]:
+    """Read a table into {key: value}; a duplicate key is an error naming both lines."""
+    out: Dict[str, str] = {}
+    first_line: Dict[str, int] = {}
+    for e in iter_table(path):
+        if e.key in out:
+            raise TableError(f"{path}:{e.lineno}: duplicate key {e.key!r} (first on line {first_line[e.key]})")
+        out[e.key] = e.value
+        first_line[e.key] = e.lineno
+    return out
+
+
+def write_table(path: PathLike, items: Iterable[Tuple[str, str]], sort: bool = True) -> None:
+    """Write `key value` lines, sorted by key (C locale) unless `sort` is False."""
+    rows = sorted(items, key=lambda kv: kv[0]) if sort else list(items)
+    with open(path, "w", encoding="utf-8") as f:
+        for k, v in rows:
+            f.write(f"{k} {v}\n" if v != "" else f"{k}\n")
+
+
+def spk2utt_from_utt2spk(utt2spk: Dict[str, str]) -> Dict[str, List[str]]:
+    """Invert utt2spk; utterances keep sorted order within each speaker."""
+    out: Dict[str, List[str]] = {}
+    for utt in sorted(utt2spk):
+        out.setdefault(utt2spk[utt], []).append(utt)
+    return out

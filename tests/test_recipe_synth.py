@@ -1,0 +1,39 @@
+"""The default recipe egs/synth, stages 0-2, on a tiny corpus in a copy of the recipe dir."""
+import shutil
+from pathlib import Path
+
+import kaldiio
+
+from conftest import REPO
+
+
+def recipe_copy(tmp_path: Path) -> Path:
+    d = tmp_path / "synth"
+    shutil.copytree(REPO / "egs/synth", d, symlinks=True,
+                    ignore=shutil.ignore_patterns("data", "exp", "fbank", "corpus", "steps", "utils"))
+    (d / "steps").symlink_to(REPO / "steps")
+    (d / "utils").symlink_to(REPO / "utils")
+    return d
+
+
+def test_stages_0_to_2_and_resume(run, tmp_path):
+    d = recipe_copy(tmp_path)
+    r = run(str(d / "run.sh"), "--utts-per-voice", "2", "--stop-stage", "2")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for x, n in (("train_sp", 6 * 2 * 3), ("dev", 2), ("test", 2)):
+        feats = kaldiio.load_scp(str(d / "data" / x / "feats.scp"))
+        assert len(feats) == n
+        assert next(iter(feats.values())).shape[1] == 40
+        assert (d / "data" / x / "cmvn.scp").is_file()
+    train_spk = {l.split()[1] for l in (d / "data/train/utt2spk").read_text().splitlines()}
+    test_spk = {l.split()[1] for l in (d / "data/test/utt2spk").read_text().splitlines()}
+    assert train_spk and not train_spk & test_spk
+    r = run(str(d / "run.sh"), "--utts-per-voice", "2", "--stage", "0", "--stop-stage", "0")
+    assert "complete; skipping" in r.stdout
+
+
+def test_install_script_check(run):
+    r = run("tools/install_deb_deps.sh", "--help")
+    assert r.returncode == 0 and "sox" in r.stdout
+    r = run("tools/install_deb_deps.sh", "--check")
+    assert r.returncode == 0, r.stdout  # make test installs them before the tests run

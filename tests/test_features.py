@@ -205,3 +205,17 @@ def test_make_fbank_usage_errors(run, tmp_path):
     assert r.returncode == 1 and "no such config file" in r.stderr
     r = run("steps/make_fbank.sh", "--bogus", "1", str(tmp_path))
     assert r.returncode != 0 and "--bogus" in r.stderr
+
+
+def test_make_fbank_compressed(run, wav_dir, tmp_path):
+    r = run("steps/make_fbank.sh", "--nj", "1", "--compress", "true", "--fbank-config", "fbank.conf", "data",
+            cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    feats = kaldiio.load_scp(str(wav_dir / "feats.scp"))
+    x, _ = soundfile.read(tmp_path / "wav" / "a-0.wav", dtype="int16")
+    exact = compute_fbank(x.astype(np.float32), 16000, FbankConfig.from_file(tmp_path / "fbank.conf"))
+    # Kaldi's compressed format keeps about 8 bits per value within each column's range
+    assert feats["a-0"].shape == exact.shape
+    np.testing.assert_allclose(feats["a-0"], exact, atol=0.05 * (exact.max() - exact.min()))
+    uncompressed = sum(m.size * 4 for m in feats.values())
+    assert (tmp_path / "data/data/raw_fbank_data.1.ark").stat().st_size < 0.6 * uncompressed

@@ -25,22 +25,27 @@ def is_pipe(entry: str) -> bool:
     return entry.rstrip().endswith("|")
 
 
+def _soundfile_read(data: bytes) -> Tuple[np.ndarray, int]:
+    samples, rate = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=True)
+    return samples.astype(np.float32), int(rate)
+
+
 def _decode_bytes(data: bytes, what: str) -> Tuple[np.ndarray, int]:
+    """Decode a whole audio file: soundfile first (wav, flac, plain SPHERE), desphere for the
+    SPHERE codings libsndfile lacks (Shorten, as WSJ and Switchboard ship them)."""
+    try:
+        return _soundfile_read(data)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
+        error = e
     if data.startswith(SPHERE_MAGIC):
-        # Plain and Shorten-compressed SPHERE alike go through desphere (libsndfile
-        # reads only plain PCM SPHERE); its Rust accelerator is used when installed.
-        from desphere import transcode_bytes
+        from desphere import transcode_bytes  # uses its Rust accelerator when installed
         from desphere.errors import DesphereError
         try:
-            data = transcode_bytes(data)
+            return _soundfile_read(transcode_bytes(data))
         except DesphereError as e:
             raise AudioError(f"{what}: bad SPHERE audio: {e}") from e
-    try:
-        samples, rate = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
-        reason = str(e).split(">: ", 1)[-1]  # drop soundfile's "Error opening <BytesIO ...>: "
-        raise AudioError(f"{what}: cannot decode audio ({len(data)} bytes): {reason}") from e
-    return samples.astype(np.float32), int(rate)
+    reason = str(error).split(">: ", 1)[-1]  # drop soundfile's "Error opening <BytesIO ...>: "
+    raise AudioError(f"{what}: cannot decode audio ({len(data)} bytes): {reason}") from error
 
 
 def read_audio(entry: str) -> Tuple[np.ndarray, int]:

@@ -1,9 +1,18 @@
-"""CTC-CRF loss for PyTorch.
+"""CTC-CRF loss for PyTorch (CAT's formulation), on CPU and GPU.
 
-The denominator-graph tools, the C++ CPU kernel, the CUDA kernel and the Python
-API (`DenGraph`, `CTCCRFLoss`, `den_log_partition`) arrive with the CTC-CRF issue.
-Until then this package holds nothing but its version, so that the layout and
-the install (setup.py maps `src/ctc_crf` to this package) are in place.
+- `DenGraph.from_file(path)`: the denominator graph (T o P, OpenFst binary), loaded once.
+- `CTCCRFLoss(den_graph, lamb, reduction, zero_infinity)`: the loss module.
+- `den_log_partition(den_graph, log_probs, input_lengths)`: log Z per utterance.
+- `den_log_partition_reference`: the same in plain PyTorch, for reading and testing.
+
+The compiled kernels (`ctc_crf._den_cpu`, and `ctc_crf._den_cuda` in a CUDA build)
+are used when present; `has_kernel(device)` tells.
 """
 
-__version__ = "0.0.0"
+from ctc_crf.graph import DenGraph, DenGraphError
+from ctc_crf.loss import CTCCRFLoss, den_log_partition, has_kernel
+from ctc_crf.reference import den_log_partition_reference
+
+__all__ = ["DenGraph", "DenGraphError", "CTCCRFLoss", "den_log_partition", "den_log_partition_reference",
+           "has_kernel"]
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Language models: the phone n-gram LM of the CTC-CRF denominator."""

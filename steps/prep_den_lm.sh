@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Build the CTC-CRF denominator graph (stage 3): a phone n-gram LM from a data dir's transcripts,
+# composed with the CTC topology, and the per-utterance path weights.
+set -euo pipefail
+
+steps=$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+utils=$(cd -P "$steps/../utils" && pwd)
+
+order=4
+no_prune_order=3
+num_extra_states=1000
+text_is_ids=false
+help_message="Usage: $0 [options] <lang-dir> <data-dir> <out-dir>
+ e.g.: $0 data/lang_phn data/train_sp data/den_meta
+Reads <lang-dir>/tokens.txt and lexicon_numbers.txt and <data-dir>/text; writes
+<out-dir>/{phone_lm.arpa,phone_lm.fst,den_lm.fst,path_weight.txt}.
+Options:
+  --order <n>               phone LM order ($order)
+  --no-prune-order <n>      keep all histories of n-grams up to this order ($no_prune_order)
+  --num-extra-states <n>    longer histories kept, most frequent first ($num_extra_states)
+  --text-is-ids <bool>      <data-dir>/text already holds token ids ($text_is_ids)"
+
+. "$utils/parse_options.sh"
+. "$utils/lib/nas_python.sh"
+
+if [ $# -ne 3 ]; then echo "$help_message" >&2; exit 1; fi
+lang=$1
+data=$2
+dir=$3
+for f in "$lang/tokens.txt" "$data/text"; do
+  [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
+done
+opts=(--order "$order" --no-prune-order "$no_prune_order" --num-extra-states "$num_extra_states"
+      --tokens "$lang/tokens.txt")
+if $text_is_ids; then
+  opts+=(--text-is-ids)
+else
+  [ -f "$lang/lexicon_numbers.txt" ] || { echo "$0: no such file: $lang/lexicon_numbers.txt" >&2; exit 1; }
+  opts+=(--lexicon "$lang/lexicon_numbers.txt")
+fi
+mkdir -p "$dir/log"
+"$nas_python" -m nas.bin.make_den_lm "${opts[@]}" "$data/text" "$dir" 2>&1 | tee "$dir/log/make_den_lm.log"

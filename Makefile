@@ -39,8 +39,8 @@ $(STAMP)/torch-$(TORCH_VERSION): $(STAMP)/venv
 	@rm -f $(STAMP)/torch-* && touch $@
 
 # Editable install with the installed torch (no build isolation), so the
-# extension, when it lands, links against that torch.
-$(STAMP)/project: $(STAMP)/torch-$(TORCH_VERSION) setup.py
+# CTC-CRF extension links against that torch; rebuilt when its sources change.
+$(STAMP)/project: $(STAMP)/torch-$(TORCH_VERSION) setup.py $(wildcard src/ctc_crf/csrc/*)
 	@echo "make: installing this project (pip install --no-build-isolation -e .[test])"
 	$(PIP) install -q --no-build-isolation -e ".[test]"
 	@touch $@

@@ -54,21 +54,21 @@ def compose_ctc_lm(lm: PhoneLMArrays, num_outputs: int) -> FstArrays:
         s, l = missing[0]
         raise ValueError(f"phone LM state {s} has no arc for token {l + 2}; it must cover every unit")
 
-    # den states: (0, p) for every P state, then each (c, next(p, c+1)) that is reachable
+    # den states: (0, p) for every P state and each (c, next(p, c+1)); numbered P state first
+    # (key p * v + c), so that the few den states of one P state are neighbours in memory
     pair_c = np.repeat(units[None, :], sp, axis=0).ravel()
     pair_p = nxt[:, units + 1].ravel()
-    unit_keys = np.unique(pair_c * sp + pair_p)
-    keys = np.concatenate([np.arange(sp), unit_keys])   # key = c * sp + p; c = 0 first
+    keys = np.unique(np.concatenate([np.arange(sp) * v, pair_p * v + pair_c]))
     n_states = len(keys)
-    state_c, state_p = keys // sp, keys % sp
+    state_c, state_p = keys % v, keys // v
 
     def index(c: np.ndarray, p: np.ndarray) -> np.ndarray:
-        return np.searchsorted(keys, c * sp + p)
+        return np.searchsorted(keys, p * v + c)
 
     srcs, labels, dsts, costs = [], [], [], []
     ids = np.arange(n_states)
     # blank: to (0, p), free
-    srcs.append(ids); labels.append(np.ones(n_states, np.int64)); dsts.append(state_p.copy()); costs.append(np.zeros(n_states))
+    srcs.append(ids); labels.append(np.ones(n_states, np.int64)); dsts.append(index(np.zeros_like(state_p), state_p)); costs.append(np.zeros(n_states))
     # unit c from any state whose T state is not c: to (c, next(p, c+1)) at the LM's cost
     s_rep = np.repeat(ids, v - 1)
     c_rep = np.tile(units, n_states)

@@ -91,12 +91,15 @@ class PhoneLM:
             for k in range(1, len(h)):
                 kept.add(h[k:])
         kept.add(())
-        histories = sorted(kept, key=lambda h: (len(h), h))
+        # State numbers follow the reversed history, so that histories sharing their recent
+        # tokens are neighbours: the states that reach a common successor are then contiguous,
+        # which keeps the loss kernels' memory accesses local.
+        histories = sorted(kept, key=lambda h: h[::-1])
 
         outcomes = vocab + [EOS]
         uniform = 1.0 / len(outcomes)
         dists: Dict[History, Dict[int, float]] = {}
-        for h in histories:  # shorter first: the lower order is ready when needed
+        for h in sorted(histories, key=len):  # shorter first: the lower order is ready when needed
             c = counts.get(h, Counter())
             total, distinct = sum(c.values()), len(c)
             lower = dists[h[1:]] if h else None

@@ -35,7 +35,7 @@ $(STAMP)/venv:
 
 $(STAMP)/torch-$(TORCH_VERSION): $(STAMP)/venv
 	@echo "make: installing torch==$(TORCH_VERSION)"
-	$(PIP) install -q torch==$(TORCH_VERSION)
+	$(PIP) install -q torch==$(TORCH_VERSION) numpy
 	@rm -f $(STAMP)/torch-* && touch $@
 
 # Editable install with the installed torch (no build isolation), so the

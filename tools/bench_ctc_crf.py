@@ -153,6 +153,16 @@ def main() -> int:
               f"best {best:.3f}s = {work / best:.3g}")
     else:
         print("compiled kernel: not built")
+    g = graph.tensors(torch.float32)
+    csr = torch.sparse_csr_tensor(g["in_ptr"].int(), g["in_src"], g["in_logw"].exp(), (graph.num_states,) * 2)
+    block = torch.rand(graph.num_states, n)
+
+    def products():
+        for _ in range(t):
+            torch.sparse.mm(csr, block)
+    sec, best = timed(products, a.repeat)
+    print(f"plain torch.sparse CSR product, {t} frames x {n} columns, forward only: median "
+          f"{graph.num_arcs * t * n / sec:.3g} arc-frames/s; best {graph.num_arcs * t * n / best:.3g}")
     sec, best = timed(lambda: sparse_forward_backward(graph, lp, lengths), a.repeat)
     results["sparse"] = work / sec
     print(f"torch.sparse CSR forward-backward: median {sec:.3f}s = {work / sec:.3g} arc-frames/s; "

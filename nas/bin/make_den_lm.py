@@ -82,14 +82,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                     raise TableError(f"{a.text}:{e.lineno}: expected token ids") from None
             else:
                 seq = []
-                for w in e.value.split():
-                    if w not in lex:
-                        oov[w] = oov.get(w, 0) + 1
-                        w = a.oov
-                        if w not in lex:
-                            raise TableError(f"{a.text}:{e.lineno}: word {e.value.split()[0]!r}... not in "
-                                             f"{a.lexicon} and no {a.oov} entry")
-                    seq += lex[w]
+                for word in e.value.split():
+                    if word not in lex:
+                        if a.oov not in lex:
+                            raise TableError(f"{a.text}:{e.lineno}: word {word!r} of utterance {e.key} is not in "
+                                             f"{a.lexicon}, which has no {a.oov} entry for unknown words")
+                        oov[word] = oov.get(word, 0) + 1
+                        word = a.oov
+                    seq += lex[word]
             bad = [t for t in seq if t not in units]
             if bad:
                 raise TableError(f"{a.text}:{e.lineno}: token id {bad[0]} of utterance {e.key} is not a unit of {a.tokens}")

@@ -50,6 +50,7 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["nas", "nas.*"]) + ["ctc_crf"],
     package_dir={"ctc_crf": "src/ctc_crf"},
+    package_data={"nas.spaces": ["*.json"]},
     install_requires=[
         "torch>=2.1",  # installed first by `make`, pinned there; satisfied here, never pulled
         "numpy",

@@ -1,0 +1,168 @@
+"""Candidate operations built from compact names, through a registry users can extend.
+
+Names: `tdnn-C{half context}D{dilation}[S{stride}]` (Conv1d over time of kernel 2C+1,
+dilation D, stride S, then ReLU, LayerNorm and dropout), `identity`, `zero`, `linear`.
+Every op maps (N, T, in_dim) to (N, T', out_dim) and says how it changes lengths.
+
+Extend from your own code:
+
+    @register_op("myop")                       # an exact name
+    def build(name, in_dim, out_dim, cfg): ...
+    @register_op_family("conv2d-", parse)      # names with a prefix, parsed by `parse`
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Tuple
+
+import torch
+from torch import nn
+
+
+class OpNameError(ValueError):
+    """An operation name that is unknown or malformed; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class OpConfig:
+    """Settings an op takes from its search space rather than its name."""
+    dropout: float = 0.0
+    layer_norm: bool = True
+
+
+Builder = Callable[[str, int, int, OpConfig], "Op"]
+_EXACT: Dict[str, Builder] = {}
+_FAMILIES: Dict[str, Builder] = {}
+
+
+def register_op(name: str) -> Callable[[Builder], Builder]:
+    """Register a builder for one exact op name."""
+    def deco(fn: Builder) -> Builder:
+        _EXACT[name] = fn
+        return fn
+    return deco
+
+
+def register_op_family(prefix: str) -> Callable[[Builder], Builder]:
+    """Register a builder for every name starting with `prefix`; it parses the rest itself."""
+    def deco(fn: Builder) -> Builder:
+        _FAMILIES[prefix] = fn
+        return fn
+    return deco
+
+
+def known_ops() -> List[str]:
+    return sorted(_EXACT) + [f"{p}..." for p in sorted(_FAMILIES)]
+
+
+def build_op(name: str, in_dim: int, out_dim: int, cfg: OpConfig = OpConfig()) -> "Op":
+    """The op called `name`, mapping in_dim features to out_dim."""
+    if name in _EXACT:
+        return _EXACT[name](name, in_dim, out_dim, cfg)
+    for prefix, fn in _FAMILIES.items():
+        if name.startswith(prefix):
+            return fn(name, in_dim, out_dim, cfg)
+    raise OpNameError(f"unknown operation {name!r}; known: {', '.join(known_ops())}")
+
+
+class Op(nn.Module):
+    """Base of all ops: forward on (N, T, D) and the output length for an input length."""
+
+    stride: int = 1
+
+    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        return lengths
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+class TDNN(Op):
+    """Conv1d over time (kernel 2C+1, dilation D, stride S, 'same' padding) + ReLU + LayerNorm + dropout."""
+
+    def __init__(self, in_dim: int, out_dim: int, context: int, dilation: int, stride: int, cfg: OpConfig):
+        super().__init__()
+        self.context, self.dilation, self.stride = context, dilation, stride
+        self.pad = context * dilation
+        self.conv = nn.Conv1d(in_dim, out_dim, 2 * context + 1, stride=stride, dilation=dilation, padding=self.pad)
+        self.norm = nn.LayerNorm(out_dim) if cfg.layer_norm else nn.Identity()
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
+        return self.drop(self.norm(y))
+
+    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        k = 2 * self.context + 1
+        return torch.div(lengths + 2 * self.pad - self.dilation * (k - 1) - 1, self.stride,
+                         rounding_mode="floor") + 1
+
+
+_TDNN_NAME = re.compile(r"^tdnn-C(?P<c>\d+)D(?P<d>\d+)(?:S(?P<s>\d+))?$")
+
+
+@register_op_family("tdnn-")
+def _tdnn(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
+    m = _TDNN_NAME.match(name)
+    if not m:
+        rest = name[len("tdnn-"):]
+        if not re.match(r"^C\d+", rest):
+            part = "C{half context} (e.g. C1) right after 'tdnn-'"
+        elif not re.match(r"^C\d+D\d+", rest):
+            part = "D{dilation} (e.g. D2) after the C part"
+        else:
+            part = "nothing, or S{stride} (e.g. S3), after the D part"
+        raise OpNameError(f"malformed operation name {name!r}: expected {part}; "
+                          f"the form is tdnn-C{{half context}}D{{dilation}}[S{{stride}}]")
+    c, d, s = int(m["c"]), int(m["d"]), int(m["s"] or 1)
+    if d < 1 or s < 1:
+        raise OpNameError(f"malformed operation name {name!r}: dilation and stride must be >= 1")
+    return TDNN(in_dim, out_dim, c, d, s, cfg)
+
+
+class Identity(Op):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+@register_op("identity")
+def _identity(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
+    if in_dim != out_dim:
+        raise OpNameError(f"'identity' needs equal input and output sizes, got {in_dim} -> {out_dim}")
+    return Identity()
+
+
+class Zero(Op):
+    """No connection: zeros of the output size (lets a search drop an edge)."""
+
+    def __init__(self, out_dim: int):
+        super().__init__()
+        self.out_dim = out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(x.shape[0], x.shape[1], self.out_dim)
+
+
+@register_op("zero")
+def _zero(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
+    return Zero(out_dim)
+
+
+class Linear(Op):
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.linear = nn.Linear(in_dim, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+@register_op("linear")
+def _linear(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
+    return Linear(in_dim, out_dim)
+
+
+def op_signature(op: Op) -> Tuple[int, ...]:
+    """What must agree between the candidates of one block: the length change (stride)."""
+    return (getattr(op, "stride", 1),)

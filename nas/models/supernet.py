@@ -1,0 +1,94 @@
+"""The super-network of a search space, and single models derived from it.
+
+Each searching block holds its candidate ops; how a block combines them in a
+forward pass is decided by a *mixer* that a search strategy installs
+(`SuperNet.set_mixer`): one sampled op, a softmax mixture, a straight-through
+combination, ... A model built with `arch=` has one candidate per block and
+needs no mixer: that is the derived single model retrained from arch.json.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from nas.models.ops import Op, build_op
+from nas.models.space import INPUT, SearchSpace
+
+
+class SearchBlock(nn.Module):
+    """The candidates of one edge; `index` is the block's position in `SuperNet.blocks`."""
+
+    def __init__(self, name: str, index: int, candidates: List[str], ops: List[Op]):
+        super().__init__()
+        self.name, self.index, self.candidates = name, index, list(candidates)
+        self.ops = nn.ModuleList(ops)
+
+    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        return self.ops[0].out_lengths(lengths)     # candidates of a block share their stride
+
+
+Mixer = Callable[[SearchBlock, torch.Tensor], torch.Tensor]
+
+
+def _single(block: SearchBlock, x: torch.Tensor) -> torch.Tensor:
+    if len(block.ops) != 1:
+        raise RuntimeError(f"block {block.name} has {len(block.ops)} candidates and no mixer: "
+                           f"install a strategy's mixer or build the model with arch=")
+    return block.ops[0](x)
+
+
+class SuperNet(nn.Module):
+    """Network of a search space: (N, T, input_dim) features -> (N, T', num_tokens) log-probabilities."""
+
+    def __init__(self, space: SearchSpace, input_dim: int, num_tokens: int, arch: Optional[Dict[str, str]] = None):
+        super().__init__()
+        if arch is not None:
+            space.check_arch(arch)
+        self.space, self.input_dim, self.num_tokens, self.arch = space, input_dim, num_tokens, arch
+        dims = {INPUT: input_dim}
+        self.edges = nn.ModuleDict()
+        self.blocks: List[SearchBlock] = []
+        self._plan: List[Tuple[str, List[Tuple[str, str]]]] = []   # node -> [(edge key, src)]
+        for node in space.nodes:
+            out = {"hidden": space.hidden, "tokens": num_tokens}.get(node.out, node.out)
+            keys = []
+            for e in node.edges:
+                key = f"{node.name}<-{e.src}"
+                if e.block is None:
+                    module: nn.Module = build_op(e.candidates[0], dims[e.src], out, space.op_config)
+                else:
+                    cands = [arch[e.block]] if arch is not None else e.candidates
+                    module = SearchBlock(e.block, len(self.blocks), cands,
+                                         [build_op(c, dims[e.src], out, space.op_config) for c in cands])
+                    self.blocks.append(module)
+                self.edges[key.replace(".", "_")] = module
+                keys.append((key.replace(".", "_"), e.src))
+            self._plan.append((node.name, keys))
+            dims[node.name] = out
+        self.mixer: Mixer = _single
+
+    def set_mixer(self, mixer: Optional[Mixer]) -> None:
+        self.mixer = mixer or _single
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        values: Dict[str, torch.Tensor] = {INPUT: x}
+        lens: Dict[str, torch.Tensor] = {INPUT: lengths}
+        for node, keys in self._plan:
+            total = None
+            for key, src in keys:
+                m = self.edges[key]
+                y = self.mixer(m, values[src]) if isinstance(m, SearchBlock) else m(values[src])
+                total = y if total is None else total + y
+                lens.setdefault(node, m.out_lengths(lens[src]))
+            values[node] = total
+        last = self._plan[-1][0]
+        return torch.log_softmax(values[last], dim=-1), lens[last]
+
+    def weight_parameters(self) -> List[nn.Parameter]:
+        return list(self.parameters())
+
+    def op_params(self) -> List[List[int]]:
+        """Parameter count of every candidate of every block (for resource terms)."""
+        return [[op.num_params() for op in b.ops] for b in self.blocks]

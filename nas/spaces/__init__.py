@@ -1,0 +1,1 @@
+"""Shipped search-space configs (JSON) and hand-designed architectures (*.arch.json)."""

@@ -92,18 +92,14 @@ def compose_ctc_lm(lm: PhoneLMArrays, num_outputs: int) -> FstArrays:
 
 def trim_inaccessible(fst: FstArrays) -> FstArrays:
     """Drop states not reachable from the start (e.g. (blank, p) for P states only entered by a unit)."""
-    n = fst.num_states
-    order = np.argsort(fst.src, kind="stable")
-    ptr = np.concatenate([[0], np.cumsum(np.bincount(fst.src, minlength=n))])
-    dst_sorted = fst.dst[order]
-    seen = np.zeros(n, bool)
+    seen = np.zeros(fst.num_states, bool)
     seen[fst.start] = True
-    frontier = np.array([fst.start])
-    while len(frontier):
-        nbrs = np.concatenate([dst_sorted[ptr[s]:ptr[s + 1]] for s in frontier]) if len(frontier) else frontier
-        nbrs = np.unique(nbrs)
-        frontier = nbrs[~seen[nbrs]]
-        seen[frontier] = True
+    frontier = seen.copy()
+    while frontier.any():                       # breadth-first, one vectorized pass per level
+        reached = np.zeros_like(seen)
+        reached[fst.dst[frontier[fst.src]]] = True
+        frontier = reached & ~seen
+        seen |= frontier
     if seen.all():
         return fst
     new_id = np.cumsum(seen) - 1

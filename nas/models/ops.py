@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List
 
 import torch
 from torch import nn
@@ -161,8 +161,3 @@ class Linear(Op):
 @register_op("linear")
 def _linear(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
     return Linear(in_dim, out_dim)
-
-
-def op_signature(op: Op) -> Tuple[int, ...]:
-    """What must agree between the candidates of one block: the length change (stride)."""
-    return (getattr(op, "stride", 1),)

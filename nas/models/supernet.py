@@ -86,9 +86,6 @@ class SuperNet(nn.Module):
         last = self._plan[-1][0]
         return torch.log_softmax(values[last], dim=-1), lens[last]
 
-    def weight_parameters(self) -> List[nn.Parameter]:
-        return list(self.parameters())
-
     def op_params(self) -> List[List[int]]:
         """Parameter count of every candidate of every block (for resource terms)."""
         return [[op.num_params() for op in b.ops] for b in self.blocks]

@@ -49,11 +49,10 @@ class DenGraph:
         self.num_arcs = fst.num_arcs
         self.num_tokens = int(fst.ilabel.max())     # network outputs: labels 1..V are columns 0..V-1
         self.start = fst.start
-        self._arrays: Dict[str, np.ndarray] = {}
         inc = np.argsort(fst.dst, kind="stable")
         out = np.argsort(fst.src, kind="stable")
         logw = -fst.weight.astype(np.float64)
-        self._arrays = {
+        self._arrays: Dict[str, np.ndarray] = {
             "state_label": label - 1,     # column emitted on entering the state (-1: never entered)
             "in_ptr": _ptr(fst.dst, fst.num_states), "in_src": fst.src[inc].astype(np.int32), "in_logw": logw[inc],
             "out_ptr": _ptr(fst.src, fst.num_states), "out_dst": fst.dst[out].astype(np.int32), "out_logw": logw[out],

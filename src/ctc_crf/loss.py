@@ -82,15 +82,10 @@ def _check_inputs(graph: DenGraph, log_probs: torch.Tensor, input_lengths: torch
                          f"max {int(input_lengths.max())}")
 
 
-def _min_frames(targets: torch.Tensor, target_lengths: torch.Tensor, padded: bool) -> torch.Tensor:
+def _min_frames(padded: torch.Tensor, valid: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
     """Frames CTC needs for each label sequence: its length plus its repeated neighbours."""
-    out = []
-    offset = 0
-    for i, length in enumerate(target_lengths.tolist()):
-        seq = targets[i, :length] if padded else targets[offset:offset + length]
-        offset += length
-        out.append(length + int((seq[1:] == seq[:-1]).sum()) if length else 0)
-    return torch.tensor(out)
+    repeats = (padded[:, 1:] == padded[:, :-1]) & valid[:, 1:]
+    return target_lengths.long() + repeats.sum(1)
 
 
 class CTCCRFLoss(torch.nn.Module):
@@ -120,29 +115,31 @@ class CTCCRFLoss(torch.nn.Module):
                 raise ValueError(f"{name} must be an integer tensor (int32 or int64), got {x.dtype}")
         if target_lengths.dim() != 1 or target_lengths.numel() != n:
             raise ValueError(f"target_lengths must be 1-D of length N={n}, got shape {tuple(target_lengths.shape)}")
-        padded = targets.dim() == 2
-        if padded:
+        if n and int(target_lengths.min()) < 0:
+            raise ValueError("target_lengths must be >= 0")
+        if targets.dim() == 2:
             if targets.shape[0] != n:
                 raise ValueError(f"padded targets must be (N={n}, S), got shape {tuple(targets.shape)}")
             if n and int(target_lengths.max()) > targets.shape[1]:
                 raise ValueError(f"a target length {int(target_lengths.max())} exceeds the padded width {targets.shape[1]}")
-            used = torch.cat([targets[i, :l] for i, l in enumerate(target_lengths.tolist())]) if n else targets
+            padded = targets
         elif targets.dim() == 1:
             if int(target_lengths.sum()) != targets.numel():
                 raise ValueError(f"concatenated targets have {targets.numel()} labels but target_lengths sum "
                                  f"to {int(target_lengths.sum())}")
-            used = targets
+            padded = torch.nn.utils.rnn.pad_sequence(list(torch.split(targets, target_lengths.tolist())),
+                                                     batch_first=True) if n else targets.view(0, 0)
         else:
             raise ValueError(f"targets must be (N, S) padded or 1-D concatenated, got shape {tuple(targets.shape)}")
-        if n and int(target_lengths.min()) < 0:
-            raise ValueError("target_lengths must be >= 0")
+        valid = torch.arange(padded.shape[1], device=padded.device)[None, :] < target_lengths.to(padded.device)[:, None]
+        used = padded[valid]
         if used.numel() and (int(used.min()) < 1 or int(used.max()) >= v):
             raise ValueError(f"target labels must lie in [1, V-1={v - 1}] (0 is blank), got "
                              f"{int(used.min())}..{int(used.max())}")
         if path_weights is not None and (path_weights.dim() != 1 or path_weights.numel() != n):
             raise ValueError(f"path_weights must be 1-D of length N={n}, got shape {tuple(path_weights.shape)}")
 
-        too_short = (input_lengths.cpu().long() < _min_frames(targets.cpu(), target_lengths.cpu(), padded))
+        too_short = input_lengths.to(padded.device).long() < _min_frames(padded, valid, target_lengths.to(padded.device))
         too_short = too_short.to(log_probs.device)
         ctc = F.ctc_loss(log_probs.transpose(0, 1), targets, input_lengths, target_lengths,
                          blank=0, reduction="none", zero_infinity=True)     # = -log p_ctc(l|x)

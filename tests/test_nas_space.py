@@ -106,3 +106,23 @@ def test_supernet_needs_a_mixer_and_bad_arch():
         space.check_arch({**{f"block{i}": "tdnn-C1D1" for i in range(1, 7)}, "block2": "tdnn-C9D9"})
     with pytest.raises(SpaceError, match="missing blocks \\['block6'\\]"):
         space.check_arch({f"block{i}": "tdnn-C1D1" for i in range(1, 6)})
+
+
+@pytest.mark.parametrize("p", [0.5, 0.1])
+def test_dropout_rate_scale_and_gradient(p):
+    from nas.models.ops import Dropout
+    drop = Dropout(p).train()
+    x = torch.ones(64, 100, 50, requires_grad=True)
+    torch.manual_seed(3)
+    y = drop(x)
+    kept = y != 0
+    assert abs(1 - kept.float().mean().item() - p) < 0.01          # 320k draws: rate within 1%
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / (1 - p)))
+    g = torch.randn_like(y)
+    y.backward(g)
+    torch.testing.assert_close(x.grad, torch.where(kept, g / (1 - p), torch.zeros_like(g)))
+    torch.manual_seed(3)
+    assert torch.equal(drop(x), y)                                    # seeded like torch's RNG
+    assert torch.equal(drop.eval()(x), x)
+    with pytest.raises(ValueError, match="dropout probability"):
+        Dropout(1.0)

@@ -38,8 +38,9 @@ def make(name="st", seed=0, **kw):
     return net, s
 
 
-def test_st_gradient_equals_direct_computation():
-    net, s = make()
+@pytest.mark.parametrize("recompute", [True, False])
+def test_st_gradient_equals_direct_computation(recompute):
+    net, s = make(recompute=recompute)
     z = [1, 2]
     s.sample = lambda uniform=False: list(z)
     opt = torch.optim.SGD(s.arch_parameters(), lr=0.0)

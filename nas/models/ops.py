@@ -78,6 +78,46 @@ class Op(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
+class _DropMask(torch.autograd.Function):
+    """y = x with the `drop` positions zeroed, times `scale`; the same in the backward."""
+
+    @staticmethod
+    def forward(ctx, x, drop, scale):
+        ctx.save_for_backward(drop)
+        ctx.scale = scale
+        return x.masked_fill(drop, 0.0).mul_(scale)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (drop,) = ctx.saved_tensors
+        return grad.masked_fill(drop, 0.0).mul_(ctx.scale), None, None
+
+
+class Dropout(nn.Module):
+    """Inverted dropout. On CPU the mask comes from 16-bit random integers (p rounded to 1/65536):
+    torch's CPU Bernoulli sampler costs about as much as a 640x640 GEMM over the same tensor, which
+    made dropout a fifth of a TDNN training step. Elsewhere it is torch's own dropout."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if x.device.type != "cpu":
+            return nn.functional.dropout(x, self.p, True)
+        n = x.numel()
+        bits = torch.randint(-2 ** 63, 2 ** 63 - 1, ((n + 3) // 4,), dtype=torch.int64)
+        drop = bits.view(torch.int16)[:n].view(x.shape) < round(self.p * 65536) - 32768
+        return _DropMask.apply(x, drop, 1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class TDNN(Op):
     """Conv1d over time (kernel 2C+1, dilation D, stride S, 'same' padding) + ReLU + LayerNorm + dropout."""
 
@@ -87,7 +127,7 @@ class TDNN(Op):
         self.pad = context * dilation
         self.conv = nn.Conv1d(in_dim, out_dim, 2 * context + 1, stride=stride, dilation=dilation, padding=self.pad)
         self.norm = nn.LayerNorm(out_dim) if cfg.layer_norm else nn.Identity()
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)

@@ -132,20 +132,53 @@ class Strategy:
         self.generator.set_state(state["generator"])
 
 
+class _STCombine(torch.autograd.Function):
+    """Forward: the sampled op's output. Backward: dL/dy unchanged into it, <dL/dy, out_k> into pi_k.
+
+    The non-sampled outputs are either given (computed in the forward and stored, the
+    paper's C1 + (K-1) C2 memory) or recomputed here one at a time from the block input
+    (the same compute, moved from the forward to the backward; memory about C1).
+    """
+
+    @staticmethod
+    def forward(ctx, y_z, pi, x, block, ks, iz, *stored):
+        ctx.block, ctx.ks, ctx.iz, ctx.n_stored = block, ks, iz, len(stored)
+        ctx.save_for_backward(y_z, x, *stored)
+        return y_z.view_as(y_z)
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        y_z, x, *stored = ctx.saved_tensors
+        grad_pi = torch.empty(len(ctx.ks), dtype=grad_y.dtype, device=grad_y.device)
+        others = iter(stored)
+        for i, k in enumerate(ctx.ks):
+            if i == ctx.iz:
+                out = y_z
+            elif ctx.n_stored:
+                out = next(others)
+            else:
+                with torch.no_grad():
+                    out = ctx.block.ops[k](x)
+            grad_pi[i] = torch.sum(grad_y * out)
+            del out
+        return (grad_y, grad_pi, None, None, None, None) + (None,) * ctx.n_stored
+
+
 def straight_through(block: SearchBlock, x: torch.Tensor, pi: torch.Tensor, z: int,
-                     candidates: Optional[Sequence[int]] = None) -> torch.Tensor:
+                     candidates: Optional[Sequence[int]] = None, recompute: bool = True) -> torch.Tensor:
     """ST combination (paper eq. 10): the value of op z, the gradient <dL/dy, out_k> into every pi_k.
 
-    Only op z keeps autograd history; the others run without it and are stored as constants
-    (the (K-1) C2 of the paper's Table 1). `candidates` limits the ops computed (ProxylessNAS
-    evaluates two) and then `pi` holds their probabilities in that order.
+    Only op z keeps autograd history; the others run without it. With `recompute` they run
+    in the backward pass, when dL/dy is known, and each output is dropped once its inner
+    product is taken; without it they run in the forward and are stored (the (K-1) C2 of the
+    paper's Table 1). `candidates` limits the ops computed (ProxylessNAS evaluates two) and
+    then `pi` holds their probabilities in that order.
     """
     ks = list(range(len(block.ops))) if candidates is None else list(candidates)
     iz = ks.index(z)
-    y = block.ops[z](x) * (1 + pi[iz] - pi[iz].detach())
-    for i, k in enumerate(ks):
-        if k != z:
-            with torch.no_grad():
-                out = block.ops[k](x)
-            y = y + (pi[i] - pi[i].detach()) * out
-    return y
+    y_z = block.ops[z](x)
+    stored = []
+    if not recompute:
+        with torch.no_grad():
+            stored = [block.ops[k](x) for k in ks if k != z]
+    return _STCombine.apply(y_z, pi, x.detach(), block, ks, iz, *stored)

@@ -17,6 +17,10 @@ from nas.strategies.base import Batch, LossFn, Strategy, straight_through
 class ProxylessStrategy(Strategy):
     name = "proxyless"
 
+    def __init__(self, net, resource_coef: float = 0.0, seed: int = 0, recompute: bool = True):
+        super().__init__(net, resource_coef, seed)
+        self.recompute = recompute
+
     def arch_step(self, batch: Batch, loss_fn: LossFn, optimizer) -> float:
         pairs, gates = [], []
         for a in self.alpha:
@@ -31,7 +35,7 @@ class ProxylessStrategy(Strategy):
         def mix(block, x):
             pair = pairs[block.index]
             pi = torch.softmax(self.alpha[block.index][pair], 0)
-            return straight_through(block, x, pi, gates[block.index], candidates=pair)
+            return straight_through(block, x, pi, gates[block.index], candidates=pair, recompute=self.recompute)
 
         loss = self._arch_update(mix, batch, loss_fn, optimizer)
         with torch.no_grad():

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Peak memory and step time of NAS steps against training the single model (the paper's Table 1).
+
+The WSJ space at its real sizes (hidden 640, 120-dim input, 72 tokens), one batch of random
+features (N=16, 900 frames), CTC loss. Each case runs in its own process so that one case's
+memory does not leak into another's:
+
+  single          a training step of a single model (Adam), over sub-graphs of the space drawn
+                  uniformly: one fresh model per timed step, median over them
+  tdnn_d          the same for the hand-designed TDNN-D (nas/spaces/wsj_tdnn_d.arch.json),
+                  the smallest member of the space (kernel 3 everywhere)
+  st_arch         ST-NAS architecture step (all K candidates computed, ST gradient into alpha;
+                  the non-sampled outputs recomputed in the backward, the default)
+  st_arch_stored  the same with the non-sampled outputs stored from the forward (the paper's
+                  C1 + (K-1) C2)
+  st_weight       ST-NAS weight step (one sampled sub-graph of the super-network)
+  darts           DARTS architecture step (softmax mixture of all candidates)
+  snas            SNAS architecture step (Gumbel-softmax mixture of all candidates)
+
+Memory is the process's resident set (Linux VmHWM / VmRSS). Large blocks are made to go
+through mmap (MALLOC_MMAP_THRESHOLD_) so that freed tensors leave the resident set and the
+peak reflects live memory. Two figures per case: `peak` is the whole process's peak RSS
+over the timed steps; `step` is that peak minus the RSS just before the timed steps (weights,
+optimizer state and the batch are resident then), i.e. what a step adds: activations kept for
+backward, gradients and temporaries. The ratios (and the targets) compare `step`: the
+super-network's weights (35.3M parameters against 7.7-10M for one sub-graph) are resident in
+every search method alike and show in `resident` and `peak`.
+
+Prints a table and, as its last line, one JSON object with single_mb, st_arch_mb, st_weight_mb,
+darts_mb, snas_mb (step memory, MB) and single_s, st_arch_s, st_weight_s, darts_s, snas_s
+(median step time, s), plus the peaks as *_peak_mb.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+CASES = ["single", "tdnn_d", "st_arch", "st_arch_stored", "st_weight", "darts", "snas"]
+ARCH_JSON = Path(__file__).resolve().parent.parent / "nas" / "spaces" / "wsj_tdnn_d.arch.json"
+
+
+def _status_kb(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {key}")
+
+
+def _reset_peak() -> None:
+    """Reset VmHWM to the current RSS (Linux clear_refs 5)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int) -> Dict[str, float]:
+    import torch
+    import torch.nn.functional as F
+
+    from nas.models.space import load_space
+    from nas.models.supernet import SuperNet
+    from nas.strategies import get_strategy
+
+    torch.manual_seed(seed)
+    space = load_space("wsj", verbose=False)
+    tokens, feat_dim = 72, 120
+    x = torch.randn(n, frames, feat_dim)
+    lengths = torch.full((n,), frames, dtype=torch.long)
+    target_len = frames // 3 // 3      # well inside the 3x-subsampled output
+    targets = torch.randint(1, tokens, (n, target_len))
+    target_lengths = torch.full((n,), target_len, dtype=torch.long)
+    batch = (x, lengths, targets, target_lengths)
+
+    def ctc(log_probs, out_lengths, tgt, tgt_lengths):
+        return F.ctc_loss(log_probs.transpose(0, 1), tgt, out_lengths, tgt_lengths, zero_infinity=True)
+
+    def measure(step, params: int, timed: int) -> List[Dict[str, float]]:
+        """`warmup` untimed steps, then `timed` steps each with its RSS before and its peak."""
+        for _ in range(warmup):
+            step()
+        runs = []
+        for _ in range(timed):
+            rss_before = _status_kb("VmRSS")
+            _reset_peak()
+            t0 = time.perf_counter()
+            step()
+            runs.append({"resident": rss_before, "peak": _status_kb("VmHWM"),
+                         "time": time.perf_counter() - t0, "params": params})
+        return runs
+
+    def single_model(arch, timed: int) -> List[Dict[str, float]]:
+        net = SuperNet(space, feat_dim, tokens, arch=arch).train()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+        def step() -> float:
+            log_probs, out_lengths = net(x, lengths)
+            loss = ctc(log_probs, out_lengths, targets, target_lengths)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            return float(loss)
+        return measure(step, sum(p.numel() for p in net.parameters()), timed)
+
+    if case == "single":
+        # a fresh single model per timed step, over sub-graphs drawn uniformly (the ST sampling
+        # distribution at alpha = 0): compared with the same kind of sub-graphs the steps run
+        picker = get_strategy("st", SuperNet(space, feat_dim, tokens), seed=seed)
+        archs = [picker.arch_of(picker.sample(uniform=True)) for _ in range(steps)]
+        del picker
+        runs = [r for arch in archs for r in single_model(arch, 1)]
+    elif case == "tdnn_d":
+        runs = single_model(json.loads(ARCH_JSON.read_text())["choices"], steps)
+    else:
+        net = SuperNet(space, feat_dim, tokens).train()
+        method = "st" if case.startswith("st_") else case
+        kwargs = {"recompute": False} if case == "st_arch_stored" else {}
+        strategy = get_strategy(method, net, seed=seed, **kwargs)
+        if case == "st_weight":
+            opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+            def step() -> float:
+                return strategy.weight_step(batch, ctc, opt)
+        else:
+            opt = torch.optim.Adam(strategy.arch_parameters(), lr=3e-3)
+            def step() -> float:
+                return strategy.arch_step(batch, ctc, opt)
+        runs = measure(step, sum(p.numel() for p in net.parameters()), steps)
+    med = statistics.median
+    return {"case": case, "params_m": med(r["params"] for r in runs) / 1e6,
+            "resident_mb": med(r["resident"] for r in runs) / 1024,
+            "peak_mb": med(r["peak"] for r in runs) / 1024,
+            "step_mb": med(r["peak"] - r["resident"] for r in runs) / 1024,
+            "median_s": med(r["time"] for r in runs), "threads": torch.get_num_threads()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=16, help="utterances per batch")
+    ap.add_argument("--frames", type=int, default=900, help="frames per utterance")
+    ap.add_argument("--steps", type=int, default=5, help="timed steps per case (median reported)")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed steps first (optimizer state, caches)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated subset of " + ",".join(CASES))
+    ap.add_argument("--case", help=argparse.SUPPRESS)   # internal: run one case in this process
+    args = ap.parse_args()
+
+    if args.case:
+        print(json.dumps(run_case(args.case, args.n, args.frames, args.steps, args.warmup, args.seed)))
+        return
+
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    rows = {}
+    for case in args.cases.split(","):
+        if case not in CASES:
+            sys.exit(f"bench_search.py: unknown case {case!r}; known: {', '.join(CASES)}")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--case", case, "--n", str(args.n),
+               "--frames", str(args.frames), "--steps", str(args.steps), "--warmup", str(args.warmup),
+               "--seed", str(args.seed)]
+        out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+        rows[case] = json.loads(out.strip().splitlines()[-1])
+
+    base = rows.get("single")
+    print(f"WSJ space, hidden 640, input 120, 72 tokens, N={args.n}, T={args.frames}, CTC; "
+          f"median of {args.steps} steps, {next(iter(rows.values()))['threads']} threads")
+    print(f"{'case':<10} {'params(M)':>9} {'resident MB':>11} {'peak MB':>8} {'step MB':>8} "
+          f"{'x single':>8} {'step s':>7} {'x single':>8}")
+    for case, r in rows.items():
+        mem_x = f"{r['step_mb'] / base['step_mb']:.2f}" if base else "-"
+        time_x = f"{r['median_s'] / base['median_s']:.2f}" if base else "-"
+        print(f"{case:<10} {r['params_m']:>9.2f} {r['resident_mb']:>11.0f} {r['peak_mb']:>8.0f} "
+              f"{r['step_mb']:>8.0f} {mem_x:>8} {r['median_s']:>7.3f} {time_x:>8}")
+    summary = {}
+    for case, r in rows.items():
+        summary[f"{case}_mb"] = round(r["step_mb"], 1)
+    for case, r in rows.items():
+        summary[f"{case}_s"] = round(r["median_s"], 4)
+    for case, r in rows.items():
+        summary[f"{case}_peak_mb"] = round(r["peak_mb"], 1)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -68,6 +68,7 @@ setup(
         "tqdm",           # progress bars in the NAS stages
         "tensorboard",    # scalars of the NAS stages
         "matplotlib",     # probability and loss plots
+        "pyyaml",         # stage configs in YAML (JSON works too)
     ],
     extras_require={"test": ["pytest>=7"]},
     ext_modules=_EXT_MODULES,
@@ -75,6 +76,10 @@ setup(
     entry_points={
         "console_scripts": [
             "sph2pipe = nas.bin.sph2pipe:main",
+            "nas-warmup = nas.bin.warmup:main",
+            "nas-search = nas.bin.search:main",
+            "nas-derive = nas.bin.derive:main",
+            "nas-retrain = nas.bin.retrain:main",
         ],
     },
 )

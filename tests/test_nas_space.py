@@ -126,3 +126,15 @@ def test_dropout_rate_scale_and_gradient(p):
     assert torch.equal(drop.eval()(x), x)
     with pytest.raises(ValueError, match="dropout probability"):
         Dropout(1.0)
+
+
+def test_output_does_not_depend_on_batch_padding():
+    space = load_space("wsj", verbose=False)
+    net = SuperNet(space, 12, 7, arch={f"block{i}": "tdnn-C2D2" for i in range(1, 7)}).eval()
+    short, long_ = torch.randn(1, 40, 12), torch.randn(1, 70, 12)
+    alone, n_alone = net(short, torch.tensor([40]))
+    padded = torch.zeros(2, 70, 12)
+    padded[0, :40], padded[1] = short[0], long_[0]
+    batched, n_batched = net(padded, torch.tensor([40, 70]))
+    assert int(n_alone[0]) == int(n_batched[0]) == 14
+    torch.testing.assert_close(batched[0, :14], alone[0], rtol=1e-5, atol=1e-5)

@@ -51,12 +51,13 @@ def test_st_gradient_equals_direct_computation(recompute):
     # direct: run the sampled sub-graph keeping every block output, then
     # dL/dalpha_b = J_softmax^T [<dL/dy_b, out_bk>]_k
     b1, b2 = net.blocks
+    mask = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1).float()   # padding zeroed
     outs1 = [op(x).detach() for op in b1.ops]
     y1 = outs1[z[0]].clone().requires_grad_()
-    outs2 = [op(y1) for op in b2.ops]
+    outs2 = [op(y1 * mask) for op in b2.ops]
     y2 = outs2[z[1]]
     y2.retain_grad()
-    logits = net.edges["out<-b2"](y2)
+    logits = net.edges["out<-b2"](y2 * mask)
     out_len = lengths
     ctc(torch.log_softmax(logits, -1), out_len, targets, tl).backward()
     for grad_y, outs, a, got in ((y1.grad, outs1, s.alpha[0], st_grads[0]),

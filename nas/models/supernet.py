@@ -82,9 +82,21 @@ class SuperNet(nn.Module):
                 y = self.mixer(m, values[src]) if isinstance(m, SearchBlock) else m(values[src])
                 total = y if total is None else total + y
                 lens.setdefault(node, m.out_lengths(lens[src]))
+            if node != self._plan[-1][0] and total.shape[1] and int(lens[node].min()) < total.shape[1]:
+                # zero the padding, so that an utterance's output does not depend on what it is batched with
+                valid = torch.arange(total.shape[1], device=total.device)[None, :] < lens[node][:, None]
+                total = total * valid.unsqueeze(-1).to(total.dtype)
             values[node] = total
         last = self._plan[-1][0]
         return torch.log_softmax(values[last], dim=-1), lens[last]
+
+    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Output frames for input frames (strides are the same in every sub-graph)."""
+        lens: Dict[str, torch.Tensor] = {INPUT: lengths}
+        for node, keys in self._plan:
+            key, src = keys[0]
+            lens[node] = self.edges[key].out_lengths(lens[src])
+        return lens[self._plan[-1][0]]
 
     def op_params(self) -> List[List[int]]:
         """Parameter count of every candidate of every block (for resource terms)."""

@@ -10,6 +10,11 @@ the network's weights.
 
 Batches are (features (N, T, D), lengths (N,), targets, target_lengths); the loss
 function takes (log_probs, out_lengths, targets, target_lengths).
+
+A step whose loss or gradients are not finite does not update anything: it is
+counted in `nonfinite` and returns the loss as computed. For data-parallel
+training the trainer sets `forward_net` (the DistributedDataParallel wrapper used
+by weight steps) and `sync_grads` (averages the architecture gradients across ranks).
 """
 from __future__ import annotations
 
@@ -38,6 +43,9 @@ class Strategy:
         self.generator = torch.Generator().manual_seed(seed)
         # parameters of every candidate, in millions: the resource term's cost table
         self._costs = [torch.tensor(c, dtype=torch.float32) / 1e6 for c in net.op_params()]
+        self.forward_net: nn.Module = net
+        self.sync_grads: Optional[Callable[[List[torch.Tensor]], None]] = None
+        self.nonfinite = 0
 
     # --- architecture distribution
     def arch_parameters(self) -> List[nn.Parameter]:
@@ -84,17 +92,34 @@ class Strategy:
     def _single_path_step(self, choice: List[int], batch: Batch, loss_fn: LossFn, optimizer) -> float:
         def mix(block: SearchBlock, x: torch.Tensor) -> torch.Tensor:
             return block.ops[choice[block.index]](x)
+        # DistributedDataParallel hands zero gradients to the ops not sampled; Adam would then move
+        # them with its momentum, which a single process (gradient None) does not: drop them.
+        unused = [p for b in self.net.blocks for k, op in enumerate(b.ops) if k != choice[b.index]
+                  for p in op.parameters()]
         with self.mixing(mix):
-            return self._step(batch, loss_fn, optimizer)
+            return self._step(batch, loss_fn, optimizer, unused=unused)
 
-    def _step(self, batch: Batch, loss_fn: LossFn, optimizer, extra: Optional[Callable[[], torch.Tensor]] = None) -> float:
+    def _step(self, batch: Batch, loss_fn: LossFn, optimizer, extra: Optional[Callable[[], torch.Tensor]] = None,
+              net: Optional[nn.Module] = None, sync: Optional[Callable[[List[torch.Tensor]], None]] = None,
+              unused: Sequence[torch.Tensor] = ()) -> float:
         x, lengths, targets, target_lengths = batch
-        log_probs, out_lengths = self.net(x, lengths)
+        log_probs, out_lengths = (net or self.forward_net)(x, lengths)
         loss = loss_fn(log_probs, out_lengths, targets, target_lengths)
         total = loss + extra() if extra is not None else loss
         optimizer.zero_grad(set_to_none=True)
         total.backward()
-        optimizer.step()
+        for p in unused:
+            p.grad = None
+        grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        if sync is not None:
+            sync(grads)
+        # every rank sees the averaged gradients, so every rank takes the same decision
+        finite = bool(torch.isfinite(loss.detach())) and all(bool(torch.isfinite(g).all()) for g in grads)
+        if finite:
+            optimizer.step()
+        else:
+            self.nonfinite += 1
+            optimizer.zero_grad(set_to_none=True)
         return float(loss.detach())
 
     @contextlib.contextmanager
@@ -119,7 +144,8 @@ class Strategy:
 
     def _arch_update(self, mixer, batch: Batch, loss_fn: LossFn, optimizer) -> float:
         with self.mixing(mixer), self.frozen_weights():
-            return self._step(batch, loss_fn, optimizer, self.resource_loss if self.resource_coef else None)
+            return self._step(batch, loss_fn, optimizer, self.resource_loss if self.resource_coef else None,
+                              net=self.net, sync=self.sync_grads)
 
     # --- checkpoints
     def state_dict(self) -> dict:

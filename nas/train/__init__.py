@@ -1,0 +1,1 @@
+"""Training machinery of the NAS stages: data, losses, checkpoints, logging, data parallelism, the loop."""

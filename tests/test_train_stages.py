@@ -80,7 +80,7 @@ def test_stages_end_to_end(corpus, tmp_path):
     subprocess.run([str(REPO / "steps" / "prep_den_lm.sh"), str(c["lang"]), str(c["train"]), str(tmp_path / "den")],
                    check=True, capture_output=True)
     run_stage("retrain", c, tmp_path / "retrain", arch=tmp_path / "derive" / "arch.json", den_dir=tmp_path / "den",
-              valid_data=c["dev"], max_epochs=3)
+              valid_data=c["dev"], max_epochs=3, num_workers=1)
     r = tmp_path / "retrain"
     hist = load_checkpoint(r / "final.pt")["history"]
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]

@@ -216,16 +216,38 @@ def test_transfer_to_another_token_count(corpus, tmp_path):
 def test_ddp_two_processes_match_one_with_double_batch(corpus, tmp_path):
     c = corpus
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    one = [sys.executable, "-m", "nas.bin.warmup"] + common(c, **{"batch-size": 4, "max-epochs": 1}) + [str(tmp_path / "one")]
-    two = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-           "nas.bin.warmup"] + common(c, **{"batch-size": 2, "max-epochs": 1}) + [str(tmp_path / "two")]
-    subprocess.run(one, check=True, capture_output=True, env=env)
-    r = subprocess.run(two, capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr[-3000:]
-    a = load_checkpoint(tmp_path / "one" / "final.pt")
-    b = load_checkpoint(tmp_path / "two" / "final.pt")
-    assert b["world"] == 2 and a["step"] == b["step"]
-    for k in a["model"]:
-        torch.testing.assert_close(a["model"][k], b["model"][k], rtol=1e-4, atol=1e-5)
-    for key in ("train_loss", "valid_loss"):
-        assert abs(a["history"][0][key] - b["history"][0][key]) < 1e-4, key
+    ddp = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m"]
+    for stage, extra in (("warmup", {}), ("search", {"init": None})):
+        for name, prefix, bs in (("one", [sys.executable, "-m"], 4), ("two", ddp, 2)):
+            over = {"batch-size": bs, "max-epochs": 1}
+            if "init" in extra:
+                over["init"] = tmp_path / f"warmup_{name}"
+            r = subprocess.run(prefix + [f"nas.bin.{stage}"] + common(c, **over) + [str(tmp_path / f"{stage}_{name}")],
+                               capture_output=True, text=True, env=env)
+            assert r.returncode == 0, r.stderr[-3000:]
+        a = load_checkpoint(tmp_path / f"{stage}_one" / "final.pt")
+        b = load_checkpoint(tmp_path / f"{stage}_two" / "final.pt")
+        assert b["world"] == 2 and a["step"] == b["step"]
+        for k in a["model"]:
+            torch.testing.assert_close(a["model"][k], b["model"][k], rtol=1e-4, atol=1e-5)
+        for x, y in zip(a["strategy"]["alpha"], b["strategy"]["alpha"]):      # averaged arch gradients
+            torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5)
+        for key in ("train_loss", "valid_loss"):
+            assert abs(a["history"][0][key] - b["history"][0][key]) < 1e-4, (stage, key)
+    assert any(float(x.abs().max()) > 0 for x in a["strategy"]["alpha"])
+
+
+def test_sigterm_writes_a_checkpoint_and_exits(corpus, tmp_path):
+    c = corpus
+    p = subprocess.Popen(_search_cmd(c, tmp_path / "s", ["--checkpoint-every", "1000"]), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "s" / "log" / "train.log"
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and not (log.is_file() and "epoch 1 |" in log.read_text()):
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "stopped by signal" in err
+    state = load_checkpoint(tmp_path / "s" / "checkpoint.pt")
+    assert state["step"] > 6 and not (tmp_path / "s" / "done").exists()     # past epoch 1 (6 steps)

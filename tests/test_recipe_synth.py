@@ -44,6 +44,8 @@ def _corpus_module():
     import importlib.util
     spec = importlib.util.spec_from_file_location("make_corpus", REPO / "egs/synth/local/make_corpus.py")
     m = importlib.util.module_from_spec(spec)
+    import sys
+    sys.modules[spec.name] = m          # dataclasses look their module up there
     spec.loader.exec_module(m)
     return m
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Train a word n-gram LM (Kneser-Ney, ARPA) on Kaldi text for a lang dir's vocabulary,
+# optionally entropy-pruned, with the perplexity of dev texts.
+set -euo pipefail
+
+steps=$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+utils=$(cd -P "$steps/../utils" && pwd)
+
+order=3
+prune_threshold=0
+min_counts=""
+dev_text=""
+help_message="Usage: $0 [options] <lang-dir> <train-text> <lm-dir>
+ e.g.: $0 --order 3 --dev-text data/dev/text data/lang_phn data/train/text data/local/lm
+Writes <lm-dir>/lm_unpruned.arpa and <lm-dir>/lm.arpa (pruned if --prune-threshold > 0);
+words outside <lang-dir>/words.txt become <lang-dir>/oov.txt's word. Log: <lm-dir>/log/train_word_lm.log
+Options:
+  --order <n>               n-gram order, 1..5 ($order)
+  --prune-threshold <x>     entropy pruning threshold, e.g. 1e-7 (0: none) ($prune_threshold)
+  --min-counts '<c1 c2 ..>' per-order count cutoffs (SRILM -gtNmin), e.g. '0 0 1'
+  --dev-text <files>        texts to report perplexity on (space-separated list)"
+
+. "$utils/parse_options.sh"
+. "$utils/lib/nas_python.sh"
+
+if [ $# -ne 3 ]; then echo "$help_message" >&2; exit 1; fi
+lang=$1
+text=$2
+dir=$3
+for f in "$lang/words.txt" "$text"; do
+  [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
+done
+opts=(--order "$order" --prune-threshold "$prune_threshold" --min-counts "$min_counts")
+for f in $dev_text; do
+  [ -f "$f" ] || { echo "$0: no such file: $f (from --dev-text)" >&2; exit 1; }
+  opts+=(--dev-text "$f")
+done
+mkdir -p "$dir/log"
+"$nas_python" -m nas.bin.train_word_lm "${opts[@]}" "$lang" "$text" "$dir" 2>&1 | tee "$dir/log/train_word_lm.log"

@@ -1,0 +1,1 @@
+"""Decoding network outputs: greedy CTC, WFST beam search over TLG, error rates and scoring."""

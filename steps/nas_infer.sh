@@ -30,8 +30,9 @@ done
 mkdir -p "$dir/log"
 n=$(wc -l < "$data/feats.scp")
 [ "$nj" -le "$n" ] || nj=$n
-"$utils/split_data.sh" "$data" "$nj" >/dev/null
-sdata=$data/split$nj
+# by utterance: CMVN stats stay per speaker, and a test set may have fewer speakers than jobs
+"$utils/split_data.sh" --per-utt "$data" "$nj" >/dev/null
+sdata=$data/split${nj}utt
 $cmd JOB=1:$nj "$dir/log/infer.JOB.log" \
   "$nas_python" -m nas.bin.infer --checkpoint "$checkpoint" "$mdir" "$sdata/JOB" "$lang" "$dir/logprobs.JOB"
 for j in $(seq "$nj"); do cat "$dir/logprobs.$j.scp"; done | sort > "$dir/logprobs.scp"

@@ -10,6 +10,7 @@ order=4
 no_prune_order=3
 num_extra_states=1000
 text_is_ids=false
+extra_text=
 help_message="Usage: $0 [options] <lang-dir> <data-dir> <out-dir>
  e.g.: $0 data/lang_phn data/train_sp data/den_meta
 Reads <lang-dir>/tokens.txt and lexicon_numbers.txt and <data-dir>/text; writes
@@ -18,7 +19,9 @@ Options:
   --order <n>               phone LM order ($order)
   --no-prune-order <n>      keep all histories of n-grams up to this order ($no_prune_order)
   --num-extra-states <n>    longer histories kept, most frequent first ($num_extra_states)
-  --text-is-ids <bool>      <data-dir>/text already holds token ids ($text_is_ids)"
+  --text-is-ids <bool>      <data-dir>/text already holds token ids ($text_is_ids)
+  --extra-text '<files>'    other Kaldi texts (e.g. data/dev/text) whose utterances also get path
+                            weights (the LM is estimated on <data-dir>/text alone)"
 
 . "$utils/parse_options.sh"
 . "$utils/lib/nas_python.sh"
@@ -38,5 +41,9 @@ else
   [ -f "$lang/lexicon_numbers.txt" ] || { echo "$0: no such file: $lang/lexicon_numbers.txt" >&2; exit 1; }
   opts+=(--lexicon "$lang/lexicon_numbers.txt")
 fi
+for f in $extra_text; do
+  [ -f "$f" ] || { echo "$0: no such file: $f (from --extra-text)" >&2; exit 1; }
+  opts+=(--weights-for "$f")
+done
 mkdir -p "$dir/log"
 "$nas_python" -m nas.bin.make_den_lm "${opts[@]}" "$data/text" "$dir" 2>&1 | tee "$dir/log/make_den_lm.log"

@@ -150,6 +150,14 @@ def test_prep_den_lm_script(run, tmp_path):
     ref = PhoneLM.estimate(sorted(map(tuple, seqs.values())), range(2, 6))       # deduplicated
     for u, seq in seqs.items():
         assert float(weights[u]) == pytest.approx(ref.log_prob(seq), abs=1e-5)
+    dev = tmp_path / "dev_text"
+    dev.write_text("d1 TAB BAT\n")
+    r = run("steps/prep_den_lm.sh", "--extra-text", dev, lang, data, tmp_path / "den_dev")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "den_dev/den_lm.fst").read_bytes() == (tmp_path / "den/den_lm.fst").read_bytes()
+    weights = dict(l.split() for l in (tmp_path / "den_dev/path_weight.txt").read_text().splitlines())
+    assert set(weights) == {"u1", "u2", "u3", "u4", "d1"}
+    assert float(weights["d1"]) == pytest.approx(ref.log_prob([5, 2, 3, 3, 2, 5]), abs=1e-5)
     (data / "text").write_text("u1 CAT\nu2 ZZZ\n")
     (lang / "lexicon_numbers.txt").write_text("CAT 4 2 5\n")
     r = run("steps/prep_den_lm.sh", lang, data, tmp_path / "den2")

@@ -1,29 +1,57 @@
 #!/usr/bin/env bash
-# Default recipe: a corpus synthesized with espeak-ng, so that the whole pipeline
-# runs with no licensed data. Stages as in every recipe of this toolkit:
-#   0 corpus   1 data dirs   2 speed perturbation, fbank, CMVN
-# Stages 3-8 (den graph, NAS warm-up, search, derive, retrain, decode) join this
-# script with their issues; until then it ends after stage 2.
+# Default recipe: a corpus synthesized with espeak-ng and flite, so that the whole pipeline
+# runs with no licensed data and no GPU. Stages as in every recipe of this toolkit:
+#   0 corpus   1 data dirs, lang dir, word LM, TLG   2 speed perturbation, fbank, CMVN
+#   3 den graph   4 NAS warm-up   5 architecture search   6 derivation   7 CTC-CRF retraining
+#   8 log-probabilities, WFST decoding, scoring
+# Each stage skips what is already complete; an interrupted training stage resumes.
 set -euo pipefail
 
 stage=0
 stop_stage=100
 nj=2
 seed=0
+tiny=false          # a few minutes end to end: fewer voices, utterances and epochs
 num_voices=36       # corpus size: synthetic voices (flite's and espeak-ng's) ...
 num_dev_voices=3    # ... of which held out for dev
 num_test_voices=3   # ... and for test (speaker-disjoint from train)
 utts_per_voice=60   # ... and utterances per voice
+method=st           # search method: st, darts, snas, proxyless, random
 corpus=corpus
-help_message="Usage: $0 [--stage N] [--stop-stage N] [--nj N] [--seed S] [--num-voices N] [--num-dev-voices N]
-          [--num-test-voices N] [--utts-per-voice N]"
+help_message="Usage: $0 [--stage N] [--stop-stage N] [--nj N] [--seed S] [--tiny true|false] [--method M]
+          [--num-voices N] [--num-dev-voices N] [--num-test-voices N] [--utts-per-voice N]"
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . ./cmd.sh
 . ./path.sh
 . utils/parse_options.sh
 
+conf=conf
+if $tiny; then
+  conf=conf/tiny
+  corpus=corpus_tiny
+  num_voices=8; num_dev_voices=1; num_test_voices=1; utts_per_voice=12
+fi
+data=data
+fbank=fbank
+exp=exp/nas_${method}_seed$seed
+if $tiny; then data=data_tiny; fbank=fbank_tiny; exp=exp/tiny_${method}_seed$seed; fi
+lang=$data/lang_phn
+
 start_time=$(date +%s)
+
+# run_stage <kind> <exp-dir> <options...>: skip a finished stage, resume an interrupted one
+run_stage() {
+  local kind=$1 dir=$2
+  shift 2
+  if [ -f "$dir/done" ]; then
+    echo "$kind: $dir is finished; skipping"
+    return 0
+  fi
+  local resume=false
+  [ -f "$dir/checkpoint.pt" ] && resume=true
+  python -m nas.bin.$kind --config "$conf/$kind.yaml" --seed "$seed" --resume $resume "$@" "$dir"
+}
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   echo "=== stage 0: synthesize the corpus in $corpus"
@@ -40,25 +68,91 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
 fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
-  echo "=== stage 1: data dirs"
-  local/prepare_data.sh "$corpus" data
+  echo "=== stage 1: data dirs, phone lang dir (CMUdict), word 3-gram LM, TLG"
+  local/prepare_data.sh "$corpus" $data
+  if [ ! -f $lang/graph/TLG.fst ] || [ $lang/graph/TLG.fst -ot $data/train/text ]; then
+    utils/prepare_lang_ctc.sh --unit phone --text $data/train/text --words "$corpus/vocab.txt" $lang
+    mkdir -p $data/local/lm
+    # the training transcripts plus the grammar's extra sentences (none from dev or test)
+    { cat $data/train/text; awk '{printf "lm-%06d %s\n", NR, $0}' "$corpus/lm_text.txt"; } > $data/local/lm/text
+    steps/train_word_lm.sh --order 3 --dev-text $data/dev/text $lang $data/local/lm/text $data/local/lm
+    utils/format_lm.sh $lang $data/local/lm/lm.arpa $lang
+    utils/mkgraph.sh $lang $lang/graph
+  else
+    echo "stage 1: $lang/graph/TLG.fst is up to date; skipping"
+  fi
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   echo "=== stage 2: 3-way speed perturbation, fbank, CMVN"
-  utils/data/perturb_data_dir_speed_3way.sh data/train data/train_sp
+  if [ -s $data/train_sp/wav.scp ] && [ $data/train_sp/wav.scp -nt $data/train/wav.scp ]; then
+    echo "stage 2: $data/train_sp is up to date; skipping the perturbation"
+  else
+    utils/data/perturb_data_dir_speed_3way.sh $data/train $data/train_sp
+  fi
   for x in train_sp dev test; do
-    if [ -s data/$x/cmvn.scp ] && [ data/$x/cmvn.scp -nt data/$x/wav.scp ]; then
-      echo "stage 2: data/$x has features and CMVN stats; skipping"
+    if [ -s $data/$x/cmvn.scp ] && [ $data/$x/cmvn.scp -nt $data/$x/wav.scp ]; then
+      echo "stage 2: $data/$x has features and CMVN stats; skipping"
       continue
     fi
     steps/make_fbank.sh --cmd "$train_cmd" --nj "$nj" --fbank-config conf/fbank.conf \
-      data/$x exp/make_fbank/$x fbank
-    utils/fix_data_dir.sh data/$x
-    steps/compute_cmvn_stats.sh data/$x exp/make_fbank/$x fbank
-    utils/validate_data_dir.sh data/$x
+      $data/$x exp/make_fbank/$x $fbank
+    utils/fix_data_dir.sh $data/$x
+    steps/compute_cmvn_stats.sh $data/$x exp/make_fbank/$x $fbank
+    utils/validate_data_dir.sh $data/$x
   done
 fi
 
-echo "$0: stages $stage..$(( stop_stage < 2 ? stop_stage : 2 )) done in $(( $(date +%s) - start_time ))s." \
-     "Stages 3-8 are not in this recipe yet."
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
+  echo "=== stage 3: denominator graph (phone 4-gram LM o CTC topology), path weights"
+  if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/train_sp/text ] && \
+     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/train_sp/text $data/dev/text | wc -l)" ]; then
+    echo "stage 3: $data/den_meta is up to date; skipping"
+  else
+    steps/prep_den_lm.sh --extra-text $data/dev/text $lang $data/train_sp $data/den_meta
+  fi
+fi
+
+common=(--data $data/train_sp --lang $lang --num-workers 1)
+
+if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+  echo "=== stage 4: NAS warm-up of the super-network ($conf/space.json)"
+  run_stage warmup $exp/warmup "${common[@]}" --space $conf/space.json
+fi
+
+if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+  echo "=== stage 5: architecture search ($method)"
+  run_stage search $exp/search "${common[@]}" --space $conf/space.json --method $method --init $exp/warmup
+fi
+
+if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+  echo "=== stage 6: derive the top-1 architecture"
+  if [ -f $exp/derive/arch.json ] && [ $exp/derive/arch.json -nt $exp/search/final.pt ]; then
+    echo "stage 6: $exp/derive/arch.json is up to date; skipping"
+  else
+    python -m nas.bin.derive --overwrite true $exp/search $exp/derive
+  fi
+fi
+
+if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
+  echo "=== stage 7: retrain the derived architecture with CTC-CRF"
+  run_stage retrain $exp/retrain "${common[@]}" --valid-data $data/dev --den-dir $data/den_meta \
+    --arch $exp/derive/arch.json
+fi
+
+if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
+  echo "=== stage 8: log-probabilities, WFST decoding (TLG), scoring"
+  for x in test; do
+    steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $exp/retrain $data/$x $lang $exp/retrain/logprobs_$x
+    steps/decode.sh --nj $nj --cmd "$decode_cmd" $lang/graph $exp/retrain/logprobs_$x $exp/retrain/decode_$x
+    steps/score.sh $data/$x $lang/graph $exp/retrain/decode_$x
+    python -m nas.bin.greedy_decode --ref-text $data/$x/text --label PER $lang $exp/retrain/logprobs_$x \
+      $exp/retrain/decode_$x/greedy_units.txt > $exp/retrain/decode_$x/per.txt
+  done
+fi
+
+echo "$0: stages $stage..$stop_stage done in $(( $(date +%s) - start_time ))s"
+if [ $stop_stage -ge 8 ] && [ -d $exp/retrain/decode_test ]; then
+  echo "test WER ($method, seed $seed): $(cat $exp/retrain/decode_test/best_wer)"
+  [ -s $exp/retrain/decode_test/per.txt ] && echo "test PER (greedy): $(tail -n 1 $exp/retrain/decode_test/per.txt)"
+fi

@@ -54,6 +54,33 @@ def read_lexicon(path: Path) -> Dict[str, List[int]]:
     return lex
 
 
+def _token_sequences(text: str, units: Dict[int, str], lex: Optional[Dict[str, List[int]]], a,
+                     oov: Dict[str, int]) -> Dict[str, List[int]]:
+    """Token ids of every utterance of a Kaldi text (words through the lexicon, or ids)."""
+    seqs: Dict[str, List[int]] = {}
+    for e in iter_table(text):
+        if a.text_is_ids:
+            try:
+                seq = [int(x) for x in e.value.split()]
+            except ValueError:
+                raise TableError(f"{text}:{e.lineno}: expected token ids") from None
+        else:
+            seq = []
+            for word in e.value.split():
+                if word not in lex:
+                    if a.oov not in lex:
+                        raise TableError(f"{text}:{e.lineno}: word {word!r} of utterance {e.key} is not in "
+                                         f"{a.lexicon}, which has no {a.oov} entry for unknown words")
+                    oov[word] = oov.get(word, 0) + 1
+                    word = a.oov
+                seq += lex[word]
+        bad = [t for t in seq if t not in units]
+        if bad:
+            raise TableError(f"{text}:{e.lineno}: token id {bad[0]} of utterance {e.key} is not a unit of {a.tokens}")
+        seqs[e.key] = seq
+    return seqs
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--tokens", required=True, help="lang dir tokens.txt")
@@ -63,6 +90,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--order", type=int, default=4)
     p.add_argument("--no-prune-order", type=int, default=3, help="keep every history of n-grams up to this order")
     p.add_argument("--num-extra-states", type=int, default=1000, help="longer histories kept (most frequent)")
+    p.add_argument("--weights-for", action="append", default=[], metavar="TEXT",
+                   help="another Kaldi text (e.g. the dev set's) whose utterances also get path weights "
+                        "under the LM estimated on TEXT (repeatable)")
     p.add_argument("text")
     p.add_argument("out_dir")
     a = p.parse_args(argv)
@@ -72,28 +102,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         lex = None if a.text_is_ids else read_lexicon(Path(a.lexicon)) if a.lexicon else None
         if lex is None and not a.text_is_ids:
             raise TableError("--lexicon is needed to map words to tokens (or give --text-is-ids)")
-        seqs: Dict[str, List[int]] = {}
         oov: Dict[str, int] = {}
-        for e in iter_table(a.text):
-            if a.text_is_ids:
-                try:
-                    seq = [int(x) for x in e.value.split()]
-                except ValueError:
-                    raise TableError(f"{a.text}:{e.lineno}: expected token ids") from None
-            else:
-                seq = []
-                for word in e.value.split():
-                    if word not in lex:
-                        if a.oov not in lex:
-                            raise TableError(f"{a.text}:{e.lineno}: word {word!r} of utterance {e.key} is not in "
-                                             f"{a.lexicon}, which has no {a.oov} entry for unknown words")
-                        oov[word] = oov.get(word, 0) + 1
-                        word = a.oov
-                    seq += lex[word]
-            bad = [t for t in seq if t not in units]
-            if bad:
-                raise TableError(f"{a.text}:{e.lineno}: token id {bad[0]} of utterance {e.key} is not a unit of {a.tokens}")
-            seqs[e.key] = seq
+        seqs = _token_sequences(a.text, units, lex, a, oov)
+        extra: Dict[str, List[int]] = {}
+        for t in a.weights_for:
+            extra.update(_token_sequences(t, units, lex, a, oov))
     except (TableError, OSError) as e:
         print(f"{PROG}: ERROR: {e}", file=sys.stderr)
         return 1
@@ -112,8 +125,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     den = compose_ctc_lm(arrays, v)
     write_fst(out / "den_lm.fst", den)
     with open(out / "path_weight.txt", "w") as f:
-        for utt in sorted(seqs):
-            f.write(f"{utt} {lm.log_prob(seqs[utt]):.6f}\n")
+        every = {**extra, **seqs}
+        for utt in sorted(every):
+            f.write(f"{utt} {lm.log_prob(every[utt]):.6f}\n")
     print(f"{PROG}: {len(seqs)} utterances, {len(unique)} distinct token sequences, {len(units)} units "
           f"({v} network outputs)")
     print(f"{PROG}: phone LM: order {a.order}, {arrays.num_states} states, {len(arrays.src)} arcs")

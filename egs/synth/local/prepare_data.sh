@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # Usage: local/prepare_data.sh <corpus-dir> <data-dir>
 # Kaldi data dirs <data-dir>/{train,dev,test} from the corpus' <split>.tsv files
-# (utt, spk, wav path, transcript), validated.
+# (utt, spk, wav path, transcript), validated. A data dir whose wav.scp, text and utt2spk
+# would not change is left as it is (with its features), so a rerun redoes nothing.
 set -euo pipefail
-if [ $# -ne 2 ]; then sed -n '2,4p' "$0" | sed 's/^# //' >&2; exit 1; fi
+if [ $# -ne 2 ]; then sed -n '2,5p' "$0" | sed 's/^# //' >&2; exit 1; fi
 corpus=$1
 data=$2
 for split in train dev test; do
   tsv=$corpus/$split.tsv
   [ -s "$tsv" ] || { echo "$0: missing or empty $tsv (run stage 0)" >&2; exit 1; }
   d=$data/$split
-  mkdir -p "$d"
-  awk -F'\t' '{print $1, $3}' "$tsv" | LC_ALL=C sort > "$d/wav.scp"
-  awk -F'\t' '{print $1, $4}' "$tsv" | LC_ALL=C sort > "$d/text"
-  awk -F'\t' '{print $1, $2}' "$tsv" | LC_ALL=C sort > "$d/utt2spk"
-  utils/utt2spk_to_spk2utt.pl "$d/utt2spk" > "$d/spk2utt"
-  utils/validate_data_dir.sh --no-feats "$d"
+  tmp=$(mktemp -d)
+  awk -F'\t' '{print $1, $3}' "$tsv" | LC_ALL=C sort > "$tmp/wav.scp"
+  awk -F'\t' '{print $1, $4}' "$tsv" | LC_ALL=C sort > "$tmp/text"
+  awk -F'\t' '{print $1, $2}' "$tsv" | LC_ALL=C sort > "$tmp/utt2spk"
+  same=true
+  for f in wav.scp text utt2spk; do
+    cmp -s "$tmp/$f" "$d/$f" 2>/dev/null || same=false
+  done
+  if $same; then
+    echo "$0: $d is up to date"
+  else
+    rm -rf "$d"
+    mkdir -p "$d"
+    cp "$tmp"/{wav.scp,text,utt2spk} "$d/"
+    utils/utt2spk_to_spk2utt.pl "$d/utt2spk" > "$d/spk2utt"
+    utils/validate_data_dir.sh --no-feats "$d"
+  fi
+  rm -rf "$tmp"
 done

@@ -185,8 +185,8 @@ def test_format_lm_and_mkgraph_scripts(run, tmp_path):
 
 
 def test_mkgraph_fails_cleanly_under_the_memory_cap(run, tmp_path):
-    # G = "the 20th word from the end is A": its determinization has 2^20 states
-    n = 20
+    # G = "the 22nd word from the end is A": its determinization has 2^22 states
+    n = 22
     lang = tmp_path / "lang"
     lang.mkdir()
     compile_fst(0, [(0, 0, 2, 1, 0.0), (0, 0, 3, 2, 0.0), (0, 0, 4, 3, 0.0)], [(0, 0.0)]).write(str(lang / "L.fst"))
@@ -196,7 +196,7 @@ def test_mkgraph_fails_cleanly_under_the_memory_cap(run, tmp_path):
     make_ctc_topo([2, 3], [4]).write(str(lang / "T.fst"))
     (lang / "tokens.txt").write_text("<eps> 0\n<blk> 1\na 2\nb 3\n#0 4\n")
     (lang / "words.txt").write_text("<eps> 0\nA 1\nB 2\n#0 3\n<s> 4\n</s> 5\n")
-    p = run("utils/mkgraph.sh", "--max-mem-gb", "0.1", lang, tmp_path / "graph")
+    p = run("utils/mkgraph.sh", "--max-mem-gb", "0.15", lang, tmp_path / "graph")
     assert p.returncode == 1
     assert "out of memory in step 'min(det(L o G))'" in p.stdout + p.stderr
     assert not (tmp_path / "graph/TLG.fst").exists()

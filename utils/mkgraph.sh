@@ -40,8 +40,10 @@ set -e
 cat "$dir/log/mkgraph.log"
 if [ $rc -ne 0 ]; then
   rm -f "$dir/TLG.fst"
-  if [ $rc -gt 128 ]; then
-    echo "$0: the graph build was killed by signal $((rc - 128)) (out of memory?); see $dir/log/mkgraph.log" >&2
+  if [ $rc -gt 128 ] || grep -q "cannot allocate memory" "$dir/log/mkgraph.log"; then
+    # an allocation failure can also end the process by abort() instead of MemoryError
+    echo "$0: out of memory: the graph build died (exit status $rc) under the memory cap" \
+         "(--max-mem-gb ${max_mem_gb:-default}); prune the LM or lower its order; see $dir/log/mkgraph.log" >&2
   else
     echo "$0: the graph build failed; see $dir/log/mkgraph.log" >&2
   fi

@@ -82,13 +82,14 @@ def build_lexicon(a: argparse.Namespace, vocab: Optional[List[str]], counts: Cou
         lex, missing = bpe_lexicon(vocab, model), []
     missing = [w for w in missing if not is_special(w)]
     if missing:
-        report = Counter({w: counts.get(w, 1) for w in missing})
-        total = sum(counts.values()) if counts else len(vocab or [])
-        msg = "words without a pronunciation: " + format_oov_report(report, total)
+        occ = sum(counts.get(w, 0) for w in missing)
+        top = sorted(missing, key=lambda w: (-counts.get(w, 0), w))[:20]
+        msg = (f"{len(missing)} vocabulary words have no pronunciation ({occ} of {sum(counts.values())} "
+               f"running words of the text); most frequent: " + " ".join(f"{w}({counts.get(w, 0)})" for w in top))
         if a.missing == "error":
             raise TableError(msg)
-        print(f"{PROG}: WARNING: {msg}; they are left out of the lexicon "
-              f"(they stand for {a.oov_word or 'nothing'} in scoring text and LMs)", file=sys.stderr)
+        print(f"{PROG}: WARNING: {msg}; they are left out of the lexicon (word LMs and the denominator "
+              f"graph read them as {a.oov_word or 'nothing'})", file=sys.stderr)
     return lex
 
 

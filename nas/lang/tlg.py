@@ -40,10 +40,28 @@ class BuildLog:
         self.steps.append(BuildStep(name, seconds, s, a))
 
 
+def _warm_up_exceptions() -> None:
+    """Throw and catch one C++ exception through kaldifst before the cap is set.
+
+    glibc gives a dlopen()ed library its thread-local storage on first use; the
+    C++ runtime's exception state lives there. If the first exception ever thrown
+    is the std::bad_alloc at the cap, that allocation fails too and glibc aborts
+    ("cannot allocate memory for thread-local data") instead of raising MemoryError.
+    """
+    from nas.lang.fst_text import compile_fst
+
+    nonfunctional = compile_fst(0, [(0, 0, 1, 1, 0.0), (0, 0, 1, 2, 0.0)], [(0, 0.0)])
+    try:
+        kaldifst.determinize_star(nonfunctional)
+    except RuntimeError:
+        pass
+
+
 def limit_memory(max_gb: Optional[float]) -> None:
     """Cap this process's address space at `max_gb` GiB (None or <= 0: no cap)."""
     if max_gb is None or max_gb <= 0:
         return
+    _warm_up_exceptions()
     limit = int(max_gb * (1 << 30))
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:

@@ -126,3 +126,18 @@ def test_prepare_lang_script_char_units(run, tmp_path):
     assert (tmp_path / "lang/lexicon.txt").read_text() == "<UNK> <SPN>\nAB A B\nBA B A\n"
     tokens = read_symbols(tmp_path / "lang/tokens.txt")
     assert set(tokens) == {"<eps>", "<blk>", "<SPN>", "A", "B", "#0"}     # no homophones or prefixes
+
+
+def test_map_oov_text_unk_and_drop(run, tmp_path):
+    from conftest import make_data_dir
+    write_lang_dir(tmp_path / "lang", LEX)
+    utts = {"u1": {"spk": "s", "text": "A NO", "wav": "/a.wav"}, "u2": {"spk": "s", "text": "AN ZORK ZORK", "wav": "/b.wav"},
+            "u3": {"spk": "s", "text": "EIGHT", "wav": "/c.wav"}}
+    data = make_data_dir(tmp_path / "data", utts)
+    p = run("utils/map_oov_text.sh", tmp_path / "lang", data, check=True)
+    assert "ZORK(2)" in p.stdout and "2 words mapped to <UNK>" in p.stdout
+    assert (data / "text").read_text() == "u1 A NO\nu2 AN <UNK> <UNK>\nu3 EIGHT\n"
+    p = run("utils/map_oov_text.sh", "--mode", "drop", tmp_path / "lang", data, check=True)
+    assert "dropped 1 of 3 utterances: u2" in p.stdout
+    assert (data / "text").read_text() == "u1 A NO\nu3 EIGHT\n"
+    assert "u2" not in (data / "utt2spk").read_text() and "u2" not in (data / "wav.scp").read_text()

@@ -166,12 +166,12 @@ def main() -> None:
     base = rows.get("single")
     print(f"WSJ space, hidden 640, input 120, 72 tokens, N={args.n}, T={args.frames}, CTC; "
           f"median of {args.steps} steps, {next(iter(rows.values()))['threads']} threads")
-    print(f"{'case':<10} {'params(M)':>9} {'resident MB':>11} {'peak MB':>8} {'step MB':>8} "
+    print(f"{'case':<14} {'params(M)':>9} {'resident MB':>11} {'peak MB':>8} {'step MB':>8} "
           f"{'x single':>8} {'step s':>7} {'x single':>8}")
     for case, r in rows.items():
         mem_x = f"{r['step_mb'] / base['step_mb']:.2f}" if base else "-"
         time_x = f"{r['median_s'] / base['median_s']:.2f}" if base else "-"
-        print(f"{case:<10} {r['params_m']:>9.2f} {r['resident_mb']:>11.0f} {r['peak_mb']:>8.0f} "
+        print(f"{case:<14} {r['params_m']:>9.2f} {r['resident_mb']:>11.0f} {r['peak_mb']:>8.0f} "
               f"{r['step_mb']:>8.0f} {mem_x:>8} {r['median_s']:>7.3f} {time_x:>8}")
     summary = {}
     for case, r in rows.items():

@@ -1,4 +1,5 @@
-"""The default recipe egs/synth, stages 0-2, on a tiny corpus in a copy of the recipe dir."""
+"""The default recipe egs/synth on a tiny corpus, in a copy of the recipe dir."""
+import re
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from conftest import REPO
 def recipe_copy(tmp_path: Path) -> Path:
     d = tmp_path / "synth"
     shutil.copytree(REPO / "egs/synth", d, symlinks=True,
-                    ignore=shutil.ignore_patterns("data", "exp", "fbank", "corpus", "steps", "utils"))
+                    ignore=shutil.ignore_patterns("data", "exp", "fbank", "corpus", "data_tiny", "fbank_tiny",
+                                                  "corpus_tiny", "steps", "utils"))
     (d / "steps").symlink_to(REPO / "steps")
     (d / "utils").symlink_to(REPO / "utils")
     return d
@@ -63,3 +65,24 @@ def test_corpus_grammar_and_voices():
     assert [v.name for v in m.make_voices(36, seed=0)] == [v.name for v in voices]          # deterministic
     a = [m.sentence(random.Random(5), slots) for _ in range(3)]
     assert a == [m.sentence(random.Random(5), slots) for _ in range(3)]
+
+
+def test_tiny_recipe_end_to_end(run, tmp_path):
+    """run.sh --tiny true: every stage 0-8 runs and leaves its outputs, and a rerun skips them all."""
+    d = recipe_copy(tmp_path)
+    r = run(str(d / "run.sh"), "--tiny", "true")
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    exp = d / "exp" / "tiny_st_seed0"
+    for f in ("data_tiny/lang_phn/graph/TLG.fst", "data_tiny/lang_phn/G.fst", "data_tiny/den_meta/den_lm.fst",
+              "data_tiny/train_sp/cmvn.scp", "exp/tiny_st_seed0/warmup/done", "exp/tiny_st_seed0/search/probs.png",
+              "exp/tiny_st_seed0/derive/arch.json", "exp/tiny_st_seed0/retrain/best.pt",
+              "exp/tiny_st_seed0/retrain/logprobs_test/logprobs.scp"):
+        assert (d / f).is_file(), f
+    assert re.search(r"^test WER \(st, seed 0\): %WER [\d.]+ \[ \d+ / \d+, \d+ ins, \d+ del, \d+ sub \]", r.stdout, re.M)
+    assert re.search(r"^test PER \(greedy\): %PER [\d.]+", r.stdout, re.M)
+    assert (exp / "retrain" / "decode_test" / "best_wer").is_file()
+    r = run(str(d / "run.sh"), "--tiny", "true")
+    assert r.returncode == 0
+    for what in ("corpus_tiny is complete", "warmup: exp/tiny_st_seed0/warmup is finished", "arch.json is up to date",
+                 "TLG.fst is up to date", "den_meta is up to date"):
+        assert what in r.stdout, what

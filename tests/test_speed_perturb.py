@@ -28,6 +28,9 @@ def src(tmp_path):
 
 def test_3way(run, src, tmp_path, monkeypatch):
     dest = tmp_path / "sp"
+    dest.mkdir()
+    (dest / "utt2dur").write_text("sp0.9-old-1 3.0\n")          # a stale table of an earlier corpus
+    (dest / "segments").write_text("sp0.9-old-1 sp0.9-old 0 1\n")
     r = run("utils/data/perturb_data_dir_speed_3way.sh", src, dest)
     assert r.returncode == 0, r.stderr
     assert "Successfully validated" in r.stdout
@@ -36,6 +39,7 @@ def test_3way(run, src, tmp_path, monkeypatch):
     assert "sp0.9-a sp0.9-a-1 sp0.9-a-2" in lines(dest / "spk2utt")
     assert "sp1.1-b-1 b-1" in lines(dest / "utt2uniq")
     assert "sp1.1-a-2 WORD 2" in lines(dest / "text")
+    assert not (dest / "segments").exists()
     dur = dict(l.split() for l in lines(dest / "utt2dur"))
     assert float(dur["sp0.9-a-2"]) == pytest.approx(2.0 / 0.9, abs=1e-3)
     assert float(dur["sp1.0-a-2"]) == pytest.approx(2.0)

@@ -77,7 +77,9 @@ def perturb(src: Path, dest: Path, factors: Sequence[float]) -> int:
         out["wav.scp"] += [(p + k, perturbed_wav_entry(v, f)) for k, v in tables["wav.scp"].items()]
 
     dest.mkdir(parents=True, exist_ok=True)
-    for stale in ("feats.scp", "cmvn.scp", "utt2num_frames", "spk2utt"):
+    # every table of an earlier run goes, so none of it can disagree with this one
+    for stale in ("feats.scp", "cmvn.scp", "utt2num_frames", "spk2utt", "utt2dur", "reco2dur", "segments",
+                  "reco2file_and_channel", "text", "utt2lang", "spk2gender", "utt2uniq", "utt2spk", "wav.scp"):
         (dest / stale).unlink(missing_ok=True)
     for name, rows in out.items():
         if rows:

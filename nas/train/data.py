@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -226,8 +227,14 @@ def iterate(data: SpeechData, batches: List[List[int]], num_workers: int = 0) ->
         return iter(())
     loader = torch.utils.data.DataLoader(_BatchDataset(data, batches), batch_size=None, shuffle=False,
                                          num_workers=num_workers, generator=torch.Generator().manual_seed(0),
-                                         persistent_workers=False)
+                                         persistent_workers=False, worker_init_fn=_ignore_sigint)
     return iter(loader)
+
+
+def _ignore_sigint(_worker_id: int) -> None:
+    """Ctrl-C reaches the whole process group: loader workers leave it to the main process, which
+    finishes its step and writes a checkpoint."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def heldout_split(data_dir: PathLike, ratio: float, by: str, seed: int) -> List[str]:

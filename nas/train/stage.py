@@ -427,7 +427,11 @@ class Stage:
                 bar.set_postfix(loss=f"{loss:.3f}")
                 if self.step % 50 == 0:
                     self.obs.scalar("step/train_loss", loss, self.step)
-                if self._stop_signal is not None:
+                stop_now = self._stop_signal is not None
+                if self.dist.enabled:       # a signal seen by one rank stops them all at the same step
+                    stop_now = self.dist.sum_scalars([float(stop_now)])[0] > 0
+                if stop_now:
+                    self._stop_signal = self._stop_signal or signal.SIGTERM
                     bar.close()
                     self.save()
                     raise Interrupted()

@@ -12,25 +12,15 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from nas.data.table import TableError, iter_table
+from nas.data.table import TableError
 from nas.decoding.greedy import greedy_ctc
 from nas.decoding.logprobs import iter_logprobs, num_outputs, resolve_scp
 from nas.decoding.texts import read_text
 from nas.decoding.wer import normalize, score
+from nas.lang.lexicon import read_lexicon_numbers
 from nas.lang.symbols import invert, read_symbols
 
 PROG = "greedy_decode"
-
-
-def read_first_prons(path: Path) -> Dict[str, List[int]]:
-    out: Dict[str, List[int]] = {}
-    for e in iter_table(path):
-        if e.key not in out:
-            try:
-                out[e.key] = [int(x) for x in e.value.split()]
-            except ValueError:
-                raise TableError(f"{path}:{e.lineno}: token ids must be integers") from None
-    return out
 
 
 def spell(refs: Dict[str, List[str]], lex: Dict[str, List[int]], oov: Optional[str], units: Dict[int, str],
@@ -75,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if not a.ref_is_units:
             oov_file = lang / "oov.txt"
             oov = oov_file.read_text(encoding="utf-8").strip() if oov_file.exists() else None
-            refs = spell(refs, read_first_prons(lang / "lexicon_numbers.txt"), oov, units, a.ref_text)
+            refs = spell(refs, read_lexicon_numbers(lang / "lexicon_numbers.txt"), oov, units, a.ref_text)
     except (TableError, OSError) as e:
         print(f"{PROG}: ERROR: {e}", file=sys.stderr)
         return 1

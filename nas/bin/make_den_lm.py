@@ -19,6 +19,7 @@ import numpy as np
 from ctc_crf.fst import FstArrays, write_fst
 from nas.data.table import TableError, iter_table
 from nas.graphs.den_graph import compose_ctc_lm
+from nas.lang.lexicon import read_lexicon_numbers as read_lexicon  # first pronunciations
 from nas.lm.phone_lm import PhoneLM
 
 PROG = "make_den_lm"
@@ -40,18 +41,6 @@ def read_tokens(path: Path) -> Tuple[Dict[int, str], int]:
     if sorted(units) != list(range(2, v + 1)):
         raise TableError(f"{path}: unit ids must be consecutive from 2 (<eps> 0, <blk> 1)")
     return units, v
-
-
-def read_lexicon(path: Path) -> Dict[str, List[int]]:
-    """lexicon_numbers.txt: `word id id ...`; the first pronunciation of a word is used."""
-    lex: Dict[str, List[int]] = {}
-    for e in iter_table(path):
-        if e.key not in lex:
-            try:
-                lex[e.key] = [int(x) for x in e.value.split()]
-            except ValueError:
-                raise TableError(f"{path}:{e.lineno}: token ids must be integers") from None
-    return lex
 
 
 def _token_sequences(text: str, units: Dict[int, str], lex: Optional[Dict[str, List[int]]], a,

@@ -38,6 +38,20 @@ def read_lexicon(path: PathLike) -> Lexicon:
     return lex
 
 
+def read_lexicon_numbers(path: PathLike) -> Dict[str, List[int]]:
+    """lexicon_numbers.txt (`word token-id ...`) -> {word: ids of its first pronunciation}:
+    the pronunciation that text is turned into tokens with (targets, path weights, PER)."""
+    from nas.data.table import iter_table
+    out: Dict[str, List[int]] = {}
+    for e in iter_table(path):
+        if e.key not in out:
+            try:
+                out[e.key] = [int(x) for x in e.value.split()]
+            except ValueError:
+                raise TableError(f"{path}:{e.lineno}: token ids must be integers") from None
+    return out
+
+
 def check_entry(word: str, pron: Sequence[str], where: str) -> None:
     """Raise TableError when `word` or a unit of `pron` would clash with the lang dir's reserved symbols."""
     if word in RESERVED_WORDS or word.startswith("#"):

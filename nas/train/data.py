@@ -20,38 +20,21 @@ import numpy as np
 import torch
 
 from nas.data.table import TableError, iter_table, read_dict
+from nas.lang.lang_dir import unit_token_ids
+from nas.lang.lexicon import read_lexicon_numbers
+from nas.lang.symbols import read_symbols
 from nas.features.pipeline import FeaturePipeline, FeatureReader
 
 log = logging.getLogger(__name__)
 PathLike = Union[str, Path]
 
 
-def read_lexicon_numbers(path: PathLike) -> Dict[str, List[int]]:
-    """`word id id ...`; the first pronunciation of a word is the one used for targets."""
-    lex: Dict[str, List[int]] = {}
-    for e in iter_table(path):
-        if e.key in lex:
-            continue
-        try:
-            lex[e.key] = [int(x) for x in e.value.split()]
-        except ValueError:
-            raise TableError(f"{path}:{e.lineno}: token ids must be integers") from None
-    return lex
-
-
 def count_outputs(tokens_txt: PathLike) -> int:
-    """Network outputs for a lang dir: blank plus the units (ids >= 2 that are not #n or <eps>)."""
-    units = []
-    for e in iter_table(tokens_txt):
-        try:
-            i = int(e.value)
-        except ValueError:
-            raise TableError(f"{tokens_txt}:{e.lineno}: expected '<symbol> <id>'") from None
-        if i >= 2 and not e.key.startswith("#"):
-            units.append(i)
-    if not units or sorted(units) != list(range(2, max(units) + 1)):
-        raise TableError(f"{tokens_txt}: unit ids must be consecutive from 2 (<eps> 0, <blk> 1)")
-    return max(units)
+    """Network outputs for a lang dir: blank plus the units (checked to run from id 2 without gaps)."""
+    try:
+        return 1 + len(unit_token_ids(read_symbols(tokens_txt)))
+    except TableError as e:
+        raise TableError(f"{tokens_txt}: {e}") from None
 
 
 def text_to_targets(text: PathLike, lexicon: Dict[str, List[int]], unk: str = "<UNK>"

@@ -114,7 +114,9 @@ class Strategy:
         if sync is not None:
             sync(grads)
         # every rank sees the averaged gradients, so every rank takes the same decision
-        finite = bool(torch.isfinite(loss.detach())) and all(bool(torch.isfinite(g).all()) for g in grads)
+        # one host sync: a NaN or inf anywhere makes its tensor's sum, and so the stack, non-finite
+        sums = torch.stack([loss.detach().float().reshape(())] + [g.float().sum() for g in grads])
+        finite = bool(torch.isfinite(sums).all())
         if finite:
             optimizer.step()
         else:

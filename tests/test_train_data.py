@@ -63,3 +63,17 @@ def test_heldout_split_keeps_perturbed_copies_together(tmp_path):
     assert len(by_utt) == 9 and len({u.split("-", 1)[1] for u in by_utt}) == 3     # 3 recordings x 3 copies
     with pytest.raises(ValueError, match="ratio"):
         D.heldout_split(d, 1.5, "speaker", seed=0)
+
+
+def test_oov_word_comes_from_the_lang_dir(tmp_path):
+    lang = make_lang(tmp_path / "lang")
+    with open(lang / "lexicon_numbers.txt", "a") as f:
+        f.write("<SPN> 5\n")
+    (lang / "oov.txt").write_text("<SPN>\n")
+    d = make_data(tmp_path / "train", n_spk=1, per_spk=3)
+    text = (d / "text").read_text().splitlines()
+    key = text[0].split()[0]
+    (d / "text").write_text("\n".join([f"{key} a zzz"] + text[1:]) + "\n")
+    data = D.SpeechData(d, lang, FeaturePipeline())
+    assert data.oov == {"zzz": 1} and data.dropped["no_targets"] == 0
+    assert next(u for u in data.utts if u.key == key).targets == [1, 2, 4]     # a = 2 3, zzz -> <SPN> = 5

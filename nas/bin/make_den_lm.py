@@ -20,6 +20,7 @@ from ctc_crf.fst import FstArrays, write_fst
 from nas.data.table import TableError, iter_table
 from nas.graphs.den_graph import compose_ctc_lm
 from nas.lang.lexicon import read_lexicon_numbers as read_lexicon  # first pronunciations
+from nas.lang.lexicon import words_to_ids
 from nas.lm.phone_lm import PhoneLM
 
 PROG = "make_den_lm"
@@ -54,15 +55,11 @@ def _token_sequences(text: str, units: Dict[int, str], lex: Optional[Dict[str, L
             except ValueError:
                 raise TableError(f"{text}:{e.lineno}: expected token ids") from None
         else:
-            seq = []
-            for word in e.value.split():
-                if word not in lex:
-                    if a.oov not in lex:
-                        raise TableError(f"{text}:{e.lineno}: word {word!r} of utterance {e.key} is not in "
-                                         f"{a.lexicon}, which has no {a.oov} entry for unknown words")
-                    oov[word] = oov.get(word, 0) + 1
-                    word = a.oov
-                seq += lex[word]
+            seq = words_to_ids(e.value.split(), lex, a.oov, oov)
+            if seq is None:
+                missing = next(w for w in e.value.split() if w not in lex)
+                raise TableError(f"{text}:{e.lineno}: word {missing!r} of utterance {e.key} is not in "
+                                 f"{a.lexicon}, which has no {a.oov} entry for unknown words")
         bad = [t for t in seq if t not in units]
         if bad:
             raise TableError(f"{text}:{e.lineno}: token id {bad[0]} of utterance {e.key} is not a unit of {a.tokens}")

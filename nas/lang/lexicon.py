@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Set, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from nas.data.table import TableError
 
@@ -50,6 +50,22 @@ def read_lexicon_numbers(path: PathLike) -> Dict[str, List[int]]:
             except ValueError:
                 raise TableError(f"{path}:{e.lineno}: token ids must be integers") from None
     return out
+
+
+def words_to_ids(words: Sequence[str], lexicon: Dict[str, List[int]], oov_word: str,
+                 oov_counts: Dict[str, int]) -> Optional[List[int]]:
+    """Token ids of a word sequence through lexicon_numbers; a word not in the lexicon counts in
+    `oov_counts` and stands as `oov_word`; None when the lexicon has no such entry either."""
+    ids: List[int] = []
+    for w in words:
+        pron = lexicon.get(w)
+        if pron is None:
+            oov_counts[w] = oov_counts.get(w, 0) + 1
+            pron = lexicon.get(oov_word)
+            if pron is None:
+                return None
+        ids.extend(pron)
+    return ids
 
 
 def check_entry(word: str, pron: Sequence[str], where: str) -> None:

@@ -21,7 +21,7 @@ import torch
 
 from nas.data.table import TableError, iter_table, read_dict
 from nas.lang.lang_dir import unit_token_ids
-from nas.lang.lexicon import read_lexicon_numbers
+from nas.lang.lexicon import read_lexicon_numbers, words_to_ids
 from nas.lang.symbols import read_symbols
 from nas.features.pipeline import FeaturePipeline, FeatureReader
 
@@ -44,18 +44,9 @@ def text_to_targets(text: PathLike, lexicon: Dict[str, List[int]], unk: str = "<
     targets: Dict[str, List[int]] = {}
     oov: Dict[str, int] = {}
     for e in iter_table(text):
-        ids: Optional[List[int]] = []
-        for w in e.value.split():
-            pron = lexicon.get(w)
-            if pron is None:
-                oov[w] = oov.get(w, 0) + 1
-                pron = lexicon.get(unk)
-                if pron is None:
-                    ids = None
-                    break
-            ids.extend(i - 1 for i in pron)
+        ids = words_to_ids(e.value.split(), lexicon, unk, oov)
         if ids:
-            targets[e.key] = ids
+            targets[e.key] = [i - 1 for i in ids]
     return targets, oov
 
 
@@ -89,8 +80,10 @@ class SpeechData:
                 raise FileNotFoundError(f"{f}: no such file")
         self.reader = FeatureReader(self.data_dir, pipeline)
         self.num_outputs = count_outputs(self.lang_dir / "tokens.txt")
+        oov_file = self.lang_dir / "oov.txt"          # the lang dir names its unknown-word entry
+        unk = oov_file.read_text().strip() if oov_file.is_file() else "<UNK>"
         targets, self.oov = text_to_targets(self.data_dir / "text",
-                                            read_lexicon_numbers(self.lang_dir / "lexicon_numbers.txt"))
+                                            read_lexicon_numbers(self.lang_dir / "lexicon_numbers.txt"), unk or "<UNK>")
         weights = {e.key: float(e.value) for e in iter_table(path_weights)} if path_weights else {}
         lengths = _utt2num_frames(self.data_dir, self.reader)
         wanted = set(utts) if utts is not None else None

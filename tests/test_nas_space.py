@@ -138,3 +138,35 @@ def test_output_does_not_depend_on_batch_padding():
     batched, n_batched = net(padded, torch.tensor([40, 70]))
     assert int(n_alone[0]) == int(n_batched[0]) == 14
     torch.testing.assert_close(batched[0, :14], alone[0], rtol=1e-5, atol=1e-5)
+
+
+def test_inherit_keeps_the_function_for_the_same_dilation():
+    torch.manual_seed(0)
+    src = build_op("tdnn-C1D1", 8, 6)
+    x = torch.randn(2, 20, 8)
+    src.eval()
+    wider, dilated, other = build_op("tdnn-C2D1", 8, 6), build_op("tdnn-C1D2", 8, 6), build_op("tdnn-C1D1", 8, 5)
+    for op in (wider, dilated):
+        assert op.inherit(src)
+        op.eval()
+    assert torch.allclose(wider(x), src(x), atol=1e-6)                   # zero-padded taps: the same function
+    assert torch.equal(dilated.conv.weight, src.conv.weight)              # same taps, stretched in time
+    assert not torch.allclose(dilated(x), src(x), atol=1e-3)
+    assert not other.inherit(src) and not build_op("identity", 6, 6).inherit(src)    # shapes that do not fit
+    narrow = build_op("tdnn-C1D1", 8, 6)
+    assert narrow.inherit(wider) and torch.equal(narrow.conv.weight, src.conv.weight)   # middle taps back
+
+
+def test_supernet_inherit_from_one_sub_graph():
+    space = load_space("wsj")
+    net = SuperNet(parse_space(dict(space.to_dict(), hidden=16)), 12, 5)
+    choice = [2] * len(net.blocks)
+    assert net.inherit_from(choice) == 3 * len(net.blocks)
+    for b in net.blocks:
+        src = b.ops[2].conv.weight
+        for k, op in enumerate(b.ops):
+            w = op.conv.weight
+            if w.shape == src.shape:
+                assert torch.equal(w, src)
+            else:       # C1 from C2: the middle taps
+                assert torch.equal(w, src[:, :, 1:4])

@@ -169,6 +169,51 @@ def test_nan_batch_is_skipped_and_counted(corpus, tmp_path):
     assert all(np.isfinite(h["train_loss"]) and np.isfinite(h["valid_loss"]) for h in s["history"])
 
 
+def test_warmup_anchor_phase_then_uniform(corpus, tmp_path, monkeypatch):
+    """--anchor-epochs 1: the first epoch trains the anchor sub-graph alone, whose ops then seed every
+    candidate; the second samples uniformly. Snapshots at each epoch-end checkpoint show both."""
+    from nas.train import stage as S
+    c = corpus
+    snaps, init = [], {}
+    orig_save, orig_setup = S.Stage.save, S.Stage.setup
+
+    def setup(self):
+        orig_setup(self)
+        init.update({k: v.clone() for k, v in self.net.state_dict().items()})
+
+    def save(self, name="checkpoint.pt"):
+        if name == "checkpoint.pt":
+            snaps.append({k: v.clone() for k, v in self.net.state_dict().items()})
+        orig_save(self, name)
+    monkeypatch.setattr(S.Stage, "setup", setup)
+    monkeypatch.setattr(S.Stage, "save", save)
+    run_stage("warmup", c, tmp_path / "w", anchor_epochs=1, max_epochs=2, checkpoint_every=0)
+    log = (tmp_path / "w" / "log" / "train.log").read_text()
+    assert "anchor sub-graph trained for 1 epochs: 4 candidate ops start from its weights" in log
+    assert len(snaps) == 2
+    after_anchor, after_uniform = snaps
+    for b in ("b1", "b2"):
+        pre = next(k for k in init if k.startswith(f"edges.") and f".ops.0.conv.weight" in k and b in k)[:-len("0.conv.weight")]
+        w0 = after_anchor[pre + "0.conv.weight"]
+        assert not torch.equal(w0, init[pre + "0.conv.weight"])                  # the anchor op trained
+        assert torch.equal(after_anchor[pre + "1.conv.weight"], w0)              # C1D2: the same taps
+        assert torch.equal(after_anchor[pre + "2.conv.weight"][:, :, 1:4], w0)   # C2D1: zero-padded
+        assert not after_anchor[pre + "2.conv.weight"][:, :, [0, 4]].any()
+        assert any(not torch.equal(after_uniform[pre + f"{k}.conv.weight"], after_anchor[pre + f"{k}.conv.weight"])
+                   for k in (1, 2))                                             # then uniform sub-graphs
+    with pytest.raises(SystemExit, match="leaves no uniform warm-up epoch"):
+        run_stage("warmup", c, tmp_path / "w2", anchor_epochs=2, max_epochs=2)
+    arch = tmp_path / "anchor.json"
+    arch.write_text(json.dumps({"space": str(c["space"]), "choices": {"b1": "tdnn-C1D1", "b2": "tdnn-C9D9"}}))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"space": str(make_space(tmp_path / "s2.json", candidates=["tdnn-C3D3"])),
+                                 "choices": {"b1": "tdnn-C3D3", "b2": "tdnn-C3D3"}}))
+    with pytest.raises(SystemExit, match="block b1 chooses 'tdnn-C3D3', not one of"):
+        run_stage("warmup", c, tmp_path / "w4", anchor_epochs=1, anchor=other)
+    with pytest.raises(SystemExit, match="--anchor: .*anchor.json: .*block b2 has no candidate 'tdnn-C9D9'"):
+        run_stage("warmup", c, tmp_path / "w3", anchor_epochs=1, anchor=arch)
+
+
 def test_finished_stage_is_not_overwritten(corpus, tmp_path, capsys):
     c = corpus
     run_stage("warmup", c, tmp_path / "w", max_epochs=1)

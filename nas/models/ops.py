@@ -77,6 +77,12 @@ class Op(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    @torch.no_grad()
+    def inherit(self, src: "Op") -> bool:
+        """Take the weights of another candidate of the same block where they fit (see
+        TDNN.inherit); False when nothing could be taken and the op keeps its own."""
+        return False
+
 
 class _DropMask(torch.autograd.Function):
     """y = x with the `drop` positions zeroed, times `scale`; the same in the backward."""
@@ -132,6 +138,29 @@ class TDNN(Op):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
         return self.drop(self.norm(y))
+
+    @torch.no_grad()
+    def inherit(self, src: Op) -> bool:
+        """Copy a TDNN's weights: the same kernel where the sizes agree, else its taps
+        centred (zero-padded into a wider kernel, the middle ones of a narrower one). The
+        taps keep their order, not their time offsets: for the same dilation the function is
+        the same (C1D1 -> C2D1 exactly), for another the kernel is stretched (C1D1 -> C1D2),
+        a close start on smooth speech features."""
+        if not (isinstance(src, TDNN) and src.stride == self.stride
+                and src.conv.weight.shape[:2] == self.conv.weight.shape[:2]
+                and type(src.norm) is type(self.norm)):
+            return False
+        w, k = src.conv.weight, self.conv.weight.shape[2]
+        kw = w.shape[2]
+        self.conv.weight.zero_()
+        if kw <= k:
+            self.conv.weight[:, :, (k - kw) // 2:(k - kw) // 2 + kw] = w
+        else:
+            self.conv.weight.copy_(w[:, :, (kw - k) // 2:(kw - k) // 2 + k])
+        self.conv.bias.copy_(src.conv.bias)
+        if isinstance(self.norm, nn.LayerNorm):
+            self.norm.load_state_dict(src.norm.state_dict())
+        return True
 
     def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         k = 2 * self.context + 1

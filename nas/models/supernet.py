@@ -98,6 +98,17 @@ class SuperNet(nn.Module):
             lens[node] = self.edges[key].out_lengths(lens[src])
         return lens[self._plan[-1][0]]
 
+    def inherit_from(self, choice: List[int]) -> int:
+        """Start every candidate from the weights of the chosen op of its block (Op.inherit):
+        after a warm-up on one sub-graph, every sub-graph then starts near a trained network
+        instead of at random, where switching among untrained ops keeps CTC on its all-blank
+        plateau. Returns the number of ops that took weights."""
+        n = 0
+        for b in self.blocks:
+            src = b.ops[choice[b.index]]
+            n += sum(op.inherit(src) for k, op in enumerate(b.ops) if k != choice[b.index])
+        return n
+
     def op_params(self) -> List[List[int]]:
         """Parameter count of every candidate of every block (for resource terms)."""
         return [[op.num_params() for op in b.ops] for b in self.blocks]

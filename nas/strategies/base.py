@@ -77,9 +77,11 @@ class Strategy:
         return {b.name: b.candidates[k] for b, k in zip(self.net.blocks, choice)}
 
     # --- steps
-    def warmup_step(self, batch: Batch, loss_fn: LossFn, optimizer: torch.optim.Optimizer) -> float:
-        """Uniformly sampled sub-graph, only its ops computed, weights updated."""
-        return self._single_path_step(self.sample(uniform=True), batch, loss_fn, optimizer)
+    def warmup_step(self, batch: Batch, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
+                    choice: Optional[List[int]] = None) -> float:
+        """A uniformly sampled sub-graph (or the given `choice`), only its ops computed, weights updated."""
+        return self._single_path_step(self.sample(uniform=True) if choice is None else choice,
+                                      batch, loss_fn, optimizer)
 
     def weight_step(self, batch: Batch, loss_fn: LossFn, optimizer: torch.optim.Optimizer) -> float:
         """A sub-graph sampled from pi; only the sampled ops run and get gradients."""

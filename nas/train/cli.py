@@ -27,13 +27,15 @@ class RetrainConfig(StageConfig):
 
 
 STAGES = {
-    "warmup": (WarmupConfig, "stage 4: NAS warm-up of the super-network (uniform sub-graphs, weights only)",
+    "warmup": (WarmupConfig, "stage 4: NAS warm-up of the super-network (uniform sub-graphs, weights only; "
+               "optionally first one anchor sub-graph whose ops then seed every candidate)",
                ("arch", "init", "method", "arch_lr", "num_samples", "recompute", "plateau_epochs",
                 "lr_decay", "stop_lr", "resource_coef"), "--data data/train_sp --lang data/lang_phn exp/nas/warmup"),
     "search": (SearchConfig, "stage 5: architecture search (ST-NAS by default; --method picks another)",
-               ("arch", "patience"), "--data data/train_sp --lang data/lang_phn --init exp/nas/warmup exp/nas/search"),
+               ("arch", "patience", "anchor", "anchor_epochs"), "--data data/train_sp --lang data/lang_phn --init exp/nas/warmup exp/nas/search"),
     "retrain": (RetrainConfig, "stage 7: retrain an arch.json from scratch (CTC-CRF + lambda * CTC by default)",
-                ("space", "init", "method", "arch_lr", "num_samples", "recompute", "patience", "resource_coef"),
+                ("space", "init", "method", "arch_lr", "num_samples", "recompute", "patience", "resource_coef",
+                 "anchor", "anchor_epochs"),
                 "--data data/train_sp --valid-data data/dev --lang data/lang_phn --den-dir data/den_meta "
                 "--arch exp/nas/derive/arch.json exp/nas/retrain"),
 }

@@ -3,7 +3,11 @@
 One `StageConfig` (dataclass; file + flags, see nas.train.config) and one loop:
 
   warmup   the super-network; a uniformly sampled sub-graph per batch, weights only; stops
-           after `patience` epochs without held-out improvement; keeps best.pt.
+           after `patience` epochs without held-out improvement; keeps best.pt. With
+           `anchor_epochs` N > 0 the first N epochs train one fixed sub-graph (`anchor`, by
+           default every block's first candidate), whose ops then seed every other candidate
+           (SuperNet.inherit_from) before the uniform epochs; best.pt and the patience count
+           start again there.
   search   starts from the warm-up's weights with fresh optimizers; per training batch an
            architecture step on the next held-out batch (cycled), then a weight step; the
            weights' lr decays by `lr_decay` after `plateau_epochs` epochs without held-out
@@ -32,7 +36,7 @@ import torch
 
 from nas.data.table import iter_table
 from nas.features.pipeline import FeaturePipeline
-from nas.models.space import load_space
+from nas.models.space import SpaceError, load_space
 from nas.models.supernet import SuperNet
 from nas.strategies import get_strategy
 from nas.strategies.base import Strategy
@@ -68,6 +72,8 @@ class StageConfig:
     plateau_epochs: int = 3        # decay after this many epochs without held-out improvement
     stop_lr: float = 1e-4          # stop once the lr falls below this
     patience: int = 3              # warmup: stop after this many epochs without improvement
+    anchor_epochs: int = 0         # warmup: epochs of one fixed sub-graph first, which then seeds all candidates
+    anchor: str = ""               # warmup: that sub-graph, an arch.json (empty: first candidate of every block)
     max_epochs: int = 100
     arch_lr: float = 3e-3          # search: Adam lr of alpha
     resource_coef: float = 0.0     # search: weight of E_pi[params in M] in the architecture loss
@@ -96,6 +102,9 @@ HELP = {
     "max_frames": "drop utterances longer than this", "lr": "learning rate of the weights",
     "lr_decay": "lr factor on a plateau", "plateau_epochs": "epochs without improvement before a decay",
     "stop_lr": "stop below this lr", "patience": "warm-up: epochs without improvement before stopping",
+    "anchor_epochs": "warm-up: epochs training one fixed sub-graph (--anchor) before uniform sampling; its ops "
+                     "then seed every candidate (0: off)",
+    "anchor": "warm-up: arch.json of the anchor sub-graph (default: the first candidate of every block)",
     "max_epochs": "epoch cap", "arch_lr": "Adam lr of the architecture weights",
     "resource_coef": "weight of the expected parameter count (M) in the architecture loss",
     "num_samples": "random search: architectures scored", "recompute": "ST: recompute non-sampled outputs",
@@ -231,6 +240,7 @@ class Stage:
                  self.kind, n_params, dim, tokens, len(self.train_data), len(self.valid_data), self.dist.world)
         if self.kind == "search" and c.init:
             self._load_init(c.init)
+        self.anchor = self._anchor_choice() if self.kind == "warmup" and c.anchor_epochs > 0 else None
         self.opt = torch.optim.Adam(self.net.parameters(), lr=c.lr)
         self.arch_opt = (torch.optim.Adam(self.strategy.arch_parameters(), lr=c.arch_lr, betas=(0.5, 0.999))
                          if self.kind == "search" and self.strategy.has_arch_steps else None)
@@ -251,6 +261,28 @@ class Stage:
         self.sums = {"train_loss": [0.0, 0], "arch_loss": [0.0, 0]}    # this epoch's [sum, count]
         if self.dist.main:
             (self.dir / "config.json").write_text(json.dumps(dataclasses.asdict(c), indent=2) + "\n")
+
+    def _anchor_choice(self) -> List[int]:
+        c = self.cfg
+        if c.anchor_epochs >= c.max_epochs:
+            raise SystemExit(f"--anchor-epochs {c.anchor_epochs} leaves no uniform warm-up epoch within "
+                             f"--max-epochs {c.max_epochs}")
+        if not c.anchor:
+            return [0] * len(self.net.blocks)
+        try:
+            choices = read_arch(c.anchor).choices
+        except SpaceError as e:
+            raise SystemExit(f"--anchor: {e}") from None
+        out = []
+        for b in self.net.blocks:
+            if choices.get(b.name) not in b.candidates:
+                raise SystemExit(f"--anchor {c.anchor}: block {b.name} chooses {choices.get(b.name)!r}, "
+                                 f"not one of this space's candidates {b.candidates}")
+            out.append(b.candidates.index(choices[b.name]))
+        return out
+
+    def _in_anchor_phase(self) -> bool:
+        return self.anchor is not None and self.epoch < self.cfg.anchor_epochs
 
     def _load_init(self, init: str) -> None:
         p = Path(init)
@@ -385,6 +417,8 @@ class Stage:
 
     def _choose(self):
         if self.kind == "warmup":
+            if self._in_anchor_phase():
+                return lambda: list(self.anchor)
             return lambda: self.strategy.sample(uniform=True)
         if self.kind == "search":
             return self.strategy.sample
@@ -412,7 +446,8 @@ class Stage:
                         sums["arch_loss"][0] += self.loss.logged(a_loss, hw)
                         sums["arch_loss"][1] += 1
                 if self.kind == "warmup":
-                    loss = self.strategy.warmup_step(batch, self.loss, self.opt)
+                    loss = self.strategy.warmup_step(batch, self.loss, self.opt,
+                                                     self.anchor if self._in_anchor_phase() else None)
                 else:
                     loss = self.strategy.weight_step(batch, self.loss, self.opt)
                 if math.isfinite(loss):
@@ -453,6 +488,13 @@ class Stage:
             if improved:
                 self.save("best.pt")
             stop = False
+            if self.anchor is not None and self.epoch <= c.anchor_epochs:
+                plateau = False         # the anchor phase runs all its epochs
+                if self.epoch == c.anchor_epochs:
+                    n = self.net.inherit_from(self.anchor)
+                    log.info("anchor sub-graph trained for %d epochs: %d candidate ops start from its weights; "
+                             "uniform sub-graphs from now on", c.anchor_epochs, n)
+                    self.plateau = Plateau(c.patience)
             if plateau:
                 if self.kind == "warmup":
                     log.info("no held-out improvement for %d epochs: warm-up stops", c.patience)

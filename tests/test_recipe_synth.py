@@ -72,17 +72,17 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     d = recipe_copy(tmp_path)
     r = run(str(d / "run.sh"), "--tiny", "true")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    exp = d / "exp" / "tiny_st_seed0"
+    exp = d / "exp" / "tiny_nas_st_seed0"
     for f in ("data_tiny/lang_phn/graph/TLG.fst", "data_tiny/lang_phn/G.fst", "data_tiny/den_meta/den_lm.fst",
-              "data_tiny/train_sp/cmvn.scp", "exp/tiny_st_seed0/warmup/done", "exp/tiny_st_seed0/search/probs.png",
-              "exp/tiny_st_seed0/derive/arch.json", "exp/tiny_st_seed0/retrain/best.pt",
-              "exp/tiny_st_seed0/retrain/logprobs_test/logprobs.scp"):
+              "data_tiny/train_sp/cmvn.scp", "exp/tiny_warmup_seed0/done", "exp/tiny_nas_st_seed0/search/probs.png",
+              "exp/tiny_nas_st_seed0/derive/arch.json", "exp/tiny_nas_st_seed0/retrain/best.pt",
+              "exp/tiny_nas_st_seed0/retrain/logprobs_test/logprobs.scp"):
         assert (d / f).is_file(), f
-    assert re.search(r"^test WER \(st, seed 0\): %WER [\d.]+ \[ \d+ / \d+, \d+ ins, \d+ del, \d+ sub \]", r.stdout, re.M)
+    assert re.search(r"^test WER \(tiny_nas_st_seed0, ctc-crf\): %WER [\d.]+ \[ \d+ / \d+, \d+ ins, \d+ del, \d+ sub \]", r.stdout, re.M)
     assert re.search(r"^test PER \(greedy\): %PER [\d.]+", r.stdout, re.M)
     assert (exp / "retrain" / "decode_test" / "best_wer").is_file()
     r = run(str(d / "run.sh"), "--tiny", "true")
     assert r.returncode == 0
-    for what in ("corpus_tiny is complete", "warmup: exp/tiny_st_seed0/warmup is finished", "arch.json is up to date",
-                 "TLG.fst is up to date", "den_meta is up to date"):
+    for what in ("corpus_tiny is complete", "warmup: exp/tiny_warmup_seed0 is finished", "arch.json is up to date",
+                 "TLG.fst is up to date", "den_meta is up to date", "decode_test is up to date"):
         assert what in r.stdout, what

@@ -5,22 +5,31 @@
 #   3 den graph   4 NAS warm-up   5 architecture search   6 derivation   7 CTC-CRF retraining
 #   8 log-probabilities, WFST decoding, scoring
 # Each stage skips what is already complete; an interrupted training stage resumes.
+# Outputs: data/, fbank/, exp/warmup_seed$seed (shared by all search methods of a seed),
+# exp/nas_${method}_seed$seed/{search,derive,retrain,retrain/decode_test}; with --arch A,
+# exp/$(basename A .arch.json)_seed$seed/retrain. local/run_compare.sh runs the baselines.
 set -euo pipefail
 
 stage=0
 stop_stage=100
 nj=2
-seed=0
+seed=0              # training seed (initialization, batch order, sampling)
+corpus_seed=0       # corpus seed (sentences, voices, splits): the same corpus for every training seed
 tiny=false          # a few minutes end to end: fewer voices, utterances and epochs
 num_voices=36       # corpus size: synthetic voices (flite's and espeak-ng's) ...
 num_dev_voices=3    # ... of which held out for dev
 num_test_voices=3   # ... and for test (speaker-disjoint from train)
-utts_per_voice=60   # ... and utterances per voice
+utts_per_voice=40   # ... and utterances per voice
 method=st           # search method: st, darts, snas, proxyless, random
+arch=""             # an arch.json to retrain instead of searching (skips stages 4-6), e.g. conf/tdnn_d.arch.json
+retrain_loss=ctc-crf   # stage 7 loss: ctc-crf (with conf/retrain.yaml's lambda * CTC) or ctc
 decode_opts="--beam 15 --max-active 7000"
 corpus=corpus
-help_message="Usage: $0 [--stage N] [--stop-stage N] [--nj N] [--seed S] [--tiny true|false] [--method M]
-          [--num-voices N] [--num-dev-voices N] [--num-test-voices N] [--utts-per-voice N]"
+help_message="Usage: $0 [--stage N] [--stop-stage N] [--nj N] [--seed S] [--corpus-seed S] [--tiny true|false]
+          [--method st|darts|snas|proxyless|random] [--arch ARCH.json] [--retrain-loss ctc-crf|ctc]
+          [--num-voices N] [--num-dev-voices N] [--num-test-voices N] [--utts-per-voice N] [--decode-opts '...']
+Stages: 0 corpus  1 data dirs, lang, word LM, TLG  2 speed perturbation, fbank, CMVN  3 den graph
+        4 warm-up  5 search  6 derivation  7 retraining  8 decoding and scoring"
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . ./cmd.sh
@@ -37,8 +46,18 @@ if $tiny; then
 fi
 data=data
 fbank=fbank
-exp=exp/nas_${method}_seed$seed
-if $tiny; then data=data_tiny; fbank=fbank_tiny; exp=exp/tiny_${method}_seed$seed; fi
+prefix=""
+if $tiny; then data=data_tiny; fbank=fbank_tiny; prefix=tiny_; fi
+warmup_dir=exp/${prefix}warmup_seed$seed
+exp=exp/${prefix}nas_${method}_seed$seed
+arch_json=$exp/derive/arch.json
+if [ -n "$arch" ]; then       # retrain a given architecture: no warm-up, search or derivation
+  [ -f "$arch" ] || { echo "$0: --arch $arch: no such file" >&2; exit 1; }
+  exp=exp/${prefix}$(basename "$arch" .json | sed 's/\.arch$//')_seed$seed
+  arch_json=$arch
+fi
+retrain=$exp/retrain
+[ "$retrain_loss" = ctc-crf ] || retrain=$exp/retrain_$retrain_loss
 lang=$data/lang_phn
 
 start_time=$(date +%s)
@@ -58,12 +77,12 @@ run_stage() {
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   echo "=== stage 0: synthesize the corpus in $corpus"
-  stamp=$corpus/.done.seed$seed.v$num_voices.d$num_dev_voices.t$num_test_voices.n$utts_per_voice
+  stamp=$corpus/.done.seed$corpus_seed.v$num_voices.d$num_dev_voices.t$num_test_voices.n$utts_per_voice
   if [ -f "$stamp" ]; then
     echo "stage 0: $corpus is complete; skipping"
   else
     rm -rf "$corpus"
-    python3 local/make_corpus.py --seed "$seed" --nj "$nj" --num-voices "$num_voices" \
+    python3 local/make_corpus.py --seed "$corpus_seed" --nj "$nj" --num-voices "$num_voices" \
       --num-dev-voices "$num_dev_voices" --num-test-voices "$num_test_voices" \
       --utts-per-voice "$utts_per_voice" "$corpus"
     touch "$stamp"
@@ -118,17 +137,21 @@ fi
 
 common=(--data $data/train_sp --lang $lang --num-workers 1)
 
-if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+if [ -n "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 4 ]; then
+  echo "=== stages 4-6 skipped: retraining the given $arch"
+fi
+
+if [ -z "$arch" ] && [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   echo "=== stage 4: NAS warm-up of the super-network ($conf/space.json)"
-  run_stage warmup $exp/warmup "${common[@]}" --space $conf/space.json
+  run_stage warmup $warmup_dir "${common[@]}" --space $conf/space.json
 fi
 
-if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+if [ -z "$arch" ] && [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   echo "=== stage 5: architecture search ($method)"
-  run_stage search $exp/search "${common[@]}" --space $conf/space.json --method $method --init $exp/warmup
+  run_stage search $exp/search "${common[@]}" --space $conf/space.json --method $method --init $warmup_dir
 fi
 
-if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+if [ -z "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   echo "=== stage 6: derive the top-1 architecture"
   if [ -f $exp/derive/arch.json ] && [ $exp/derive/arch.json -nt $exp/search/final.pt ]; then
     echo "stage 6: $exp/derive/arch.json is up to date; skipping"
@@ -138,24 +161,28 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
 fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
-  echo "=== stage 7: retrain the derived architecture with CTC-CRF"
-  run_stage retrain $exp/retrain "${common[@]}" --valid-data $data/dev --den-dir $data/den_meta \
-    --arch $exp/derive/arch.json
+  echo "=== stage 7: retrain $arch_json with $retrain_loss"
+  run_stage retrain $retrain "${common[@]}" --valid-data $data/dev --den-dir $data/den_meta \
+    --arch $arch_json --loss $retrain_loss
 fi
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   echo "=== stage 8: log-probabilities, WFST decoding (TLG), scoring"
   for x in test; do
-    steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $exp/retrain $data/$x $lang $exp/retrain/logprobs_$x
-    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts $lang/graph $exp/retrain/logprobs_$x $exp/retrain/decode_$x
-    steps/score.sh $data/$x $lang/graph $exp/retrain/decode_$x
-    python -m nas.bin.greedy_decode --ref-text $data/$x/text --label PER $lang $exp/retrain/logprobs_$x \
-      $exp/retrain/decode_$x/greedy_units.txt > $exp/retrain/decode_$x/per.txt
+    if [ -s $retrain/decode_$x/per.txt ] && [ $retrain/decode_$x/per.txt -nt $retrain/done ]; then
+      echo "stage 8: $retrain/decode_$x is up to date; skipping"
+      continue
+    fi
+    steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $retrain $data/$x $lang $retrain/logprobs_$x
+    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts $lang/graph $retrain/logprobs_$x $retrain/decode_$x
+    steps/score.sh $data/$x $lang/graph $retrain/decode_$x
+    python -m nas.bin.greedy_decode --ref-text $data/$x/text --label PER $lang $retrain/logprobs_$x \
+      $retrain/decode_$x/greedy_units.txt > $retrain/decode_$x/per.txt
   done
 fi
 
 echo "$0: stages $stage..$stop_stage done in $(( $(date +%s) - start_time ))s"
-if [ $stop_stage -ge 8 ] && [ -d $exp/retrain/decode_test ]; then
-  echo "test WER ($method, seed $seed): $(cat $exp/retrain/decode_test/best_wer)"
-  [ -s $exp/retrain/decode_test/per.txt ] && echo "test PER (greedy): $(head -n 1 $exp/retrain/decode_test/per.txt)"
+if [ $stop_stage -ge 8 ] && [ -s $retrain/decode_test/per.txt ]; then
+  echo "test WER ($(basename $exp), $retrain_loss): $(cat $retrain/decode_test/best_wer)"
+  echo "test PER (greedy): $(head -n 1 $retrain/decode_test/per.txt)"
 fi

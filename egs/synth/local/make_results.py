@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Write RESULTS.md from the exp dirs of local/run_compare.sh.
+
+Usage: local/make_results.py [--seeds "0 1 2"] <exp-dir> <RESULTS.md>
+
+Rows (each over the seeds found): ST-NAS (its derived architecture retrained with CTC-CRF),
+random search, TDNN-D, and ST-NAS's architecture retrained with CTC. Columns: test WER (TLG,
+best LM weight) and greedy PER, as mean, sample standard deviation and the per-seed values;
+then the derived architectures, the measured run times and the search's probability plot
+(copied next to RESULTS.md as results/probs_st_seed<S>.png).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+ROWS = [  # (label, exp dir pattern, retrain dir)
+    ("ST-NAS, retrained with CTC-CRF", "nas_st_seed{s}", "retrain"),
+    ("Random search (best of 10), CTC-CRF", "nas_random_seed{s}", "retrain"),
+    ("TDNN-D (hand-designed), CTC-CRF", "tdnn_d_seed{s}", "retrain"),
+    ("ST-NAS architecture, retrained with CTC", "nas_st_seed{s}", "retrain_ctc"),
+]
+_RATE = re.compile(r"%(WER|PER) ([\d.]+) \[ (\d+) / (\d+)")
+
+
+def read_rate(path: Path) -> Optional[Tuple[float, int, int]]:
+    """(rate, errors, reference count) from a Kaldi-style %WER/%PER line, or None if absent."""
+    if not path.is_file():
+        return None
+    m = _RATE.search(path.read_text())
+    return (float(m.group(2)), int(m.group(3)), int(m.group(4))) if m else None
+
+
+def summary(values: List[float]) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def read_times(path: Path) -> Dict[str, int]:
+    out: Dict[str, int] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            name, _, sec = line.partition(" ")
+            if sec.strip().isdigit():
+                out[name] = int(sec)        # the last run of a name counts
+    return out
+
+
+def stage_seconds(d: Path) -> float:
+    """Training time of a stage dir: the sum of its logged epoch times."""
+    log = d / "log" / "train.log"
+    if not log.is_file():
+        return 0.0
+    return sum(float(m.group(1)) for m in re.finditer(r"time_s ([\d.]+)", log.read_text()))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", default="0 1 2")
+    p.add_argument("exp_dir")
+    p.add_argument("results")
+    args = p.parse_args()
+    exp, out = Path(args.exp_dir), Path(args.results)
+    seeds = args.seeds.split()
+
+    lines = ["# Results of the default recipe (egs/synth)", "",
+             f"Written by `local/make_results.py` on {time.strftime('%Y-%m-%d')} from the exp dirs of "
+             f"`local/run_compare.sh --seeds \"{args.seeds}\"`; machine: {platform.machine()}, "
+             f"{platform.system()}, Python {platform.python_version()}.",
+             "Test set: the held-out voices (speaker-disjoint from training). WER: TLG decoding with the "
+             "recipe's word 3-gram, the best LM weight. PER: greedy (best path per frame) phone error rate.",
+             "Mean ± sample standard deviation over the seeds found, then the per-seed values.", "",
+             "| system | seeds | test WER % | test PER % (greedy) | WER per seed | PER per seed |",
+             "|---|---|---|---|---|---|"]
+    for label, pattern, rdir in ROWS:
+        wers, pers, found = [], [], []
+        for s in seeds:
+            d = exp / pattern.format(s=s) / rdir / "decode_test"
+            w, ph = read_rate(d / "best_wer"), read_rate(d / "per.txt")
+            if w is None:
+                continue
+            found.append(s)
+            wers.append(w[0])
+            if ph is not None:
+                pers.append(ph[0])
+        if not found:
+            lines.append(f"| {label} | none | - | - | - | - |")
+            continue
+        lines.append(f"| {label} | {' '.join(found)} | {summary(wers)} | {summary(pers)} | "
+                     f"{' '.join(f'{v:.2f}' for v in wers)} | {' '.join(f'{v:.2f}' for v in pers)} |")
+
+    lines += ["", "## Architectures", "", "| run | " + " | ".join(f"block{i}" for i in range(1, 7)) + " |",
+              "|---|" + "---|" * 6]
+    for method in ("st", "random"):
+        for s in seeds:
+            f = exp / f"nas_{method}_seed{s}" / "derive" / "arch.json"
+            if f.is_file():
+                ch = json.loads(f.read_text())["choices"]
+                lines.append(f"| {method} seed {s} | " + " | ".join(ch.get(f"block{i}", "?") for i in range(1, 7)) + " |")
+
+    times = read_times(exp / "compare_times.txt")
+    if times:
+        lines += ["", "## Run times", "",
+                  "Wall-clock seconds of each `run.sh` call of `local/run_compare.sh` (the first includes "
+                  "stages 0-3 when they had not run yet), and the training time of the stages in it.", "",
+                  "| run | wall s | warm-up s | search s | retrain s |", "|---|---|---|---|---|"]
+        for name, sec in times.items():
+            m = re.match(r"(st|random|tdnn_d|st_ctc)_seed(\d+)$", name)
+            if not m:
+                continue
+            kind, s = m.groups()
+            d = exp / ("tdnn_d_seed" + s if kind == "tdnn_d" else f"nas_{'random' if kind == 'random' else 'st'}_seed{s}")
+            warm = stage_seconds(exp / f"warmup_seed{s}") if kind == "st" else 0.0
+            search = stage_seconds(d / "search") if kind in ("st", "random") else 0.0
+            rt = stage_seconds(d / ("retrain_ctc" if kind == "st_ctc" else "retrain"))
+            lines.append(f"| {name} | {sec} | {warm:.0f} | {search:.0f} | {rt:.0f} |")
+        lines.append(f"| all | {sum(times.values())} | | | |")
+
+    plots = []
+    for s in seeds:
+        src = exp / f"nas_st_seed{s}" / "search" / "probs.png"
+        if src.is_file():
+            dst = out.parent / "results" / f"probs_st_seed{s}.png"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            plots.append((s, dst.relative_to(out.parent)))
+        txt = exp / f"nas_st_seed{s}" / "search" / "probs.txt"
+        if s == seeds[0] and txt.is_file():
+            lines += ["", f"## Final architecture probabilities, ST-NAS seed {s}", "", "```",
+                      txt.read_text().rstrip(), "```"]
+    if plots:
+        lines += ["", "## The search's probabilities (ST-NAS)", ""]
+        lines += [f"![seed {s}]({rel})" for s, rel in plots]
+    out.write_text("\n".join(lines) + "\n")
+    print(f"{out}: {len(lines)} lines")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -38,6 +38,12 @@ def read_rate(path: Path) -> Optional[Tuple[float, int, int]]:
     return (float(m.group(2)), int(m.group(3)), int(m.group(4))) if m else None
 
 
+def num_params(d: Path) -> Optional[int]:
+    log = d / "log" / "train.log"
+    m = re.search(r"retrain: (\d+) parameters", log.read_text()) if log.is_file() else None
+    return int(m.group(1)) if m else None
+
+
 def summary(values: List[float]) -> str:
     if not values:
         return "-"
@@ -80,23 +86,28 @@ def main() -> int:
              "Test set: the held-out voices (speaker-disjoint from training). WER: TLG decoding with the "
              "recipe's word 3-gram, the best LM weight. PER: greedy (best path per frame) phone error rate.",
              "Mean ± sample standard deviation over the seeds found, then the per-seed values.", "",
-             "| system | seeds | test WER % | test PER % (greedy) | WER per seed | PER per seed |",
-             "|---|---|---|---|---|---|"]
+             "| system | seeds | params (M) | test WER % | test PER % (greedy) | WER per seed | PER per seed |",
+             "|---|---|---|---|---|---|---|"]
     for label, pattern, rdir in ROWS:
-        wers, pers, found = [], [], []
+        wers, pers, found, params = [], [], [], []
         for s in seeds:
             d = exp / pattern.format(s=s) / rdir / "decode_test"
             w, ph = read_rate(d / "best_wer"), read_rate(d / "per.txt")
             if w is None:
                 continue
             found.append(s)
+            n = num_params(d.parent)
+            if n is not None:
+                params.append(n / 1e6)
             wers.append(w[0])
             if ph is not None:
                 pers.append(ph[0])
         if not found:
-            lines.append(f"| {label} | none | - | - | - | - |")
+            lines.append(f"| {label} | none | - | - | - | - | - |")
             continue
-        lines.append(f"| {label} | {' '.join(found)} | {summary(wers)} | {summary(pers)} | "
+        size = "-" if not params else (f"{params[0]:.2f}" if len(set(params)) == 1 else
+                                       f"{min(params):.2f}-{max(params):.2f}")
+        lines.append(f"| {label} | {' '.join(found)} | {size} | {summary(wers)} | {summary(pers)} | "
                      f"{' '.join(f'{v:.2f}' for v in wers)} | {' '.join(f'{v:.2f}' for v in pers)} |")
 
     lines += ["", "## Architectures", "", "| run | " + " | ".join(f"block{i}" for i in range(1, 7)) + " |",
@@ -141,6 +152,17 @@ def main() -> int:
     if plots:
         lines += ["", "## The search's probabilities (ST-NAS)", ""]
         lines += [f"![seed {s}]({rel})" for s, rel in plots]
+    lines += ["", "## Notes", "",
+              "- The schedule is scaled for a 2-core CPU (conf/*.yaml): warm-up of one epoch on the anchor "
+              "sub-graph (TDNN-D) whose ops then seed every candidate, and one of uniform sub-graphs; one "
+              "search epoch; three retraining epochs; batches of 16. The paper ran 65, 22 and 29 epochs of "
+              "batches of 128/64/128 on 80 hours. The anchor start favours the non-dilated candidates at "
+              "first (docs/nas.md), which the TDNN-D and random-search rows help to judge.",
+              "- Random search scores 10 uniformly drawn architectures on the held-out utterances with the "
+              "warmed-up super-network's weights and retrains the best.",
+              "- Greedy PER takes the best token per frame. A CTC-retrained model is trained for that; a "
+              "CTC-CRF one is not (its scores are normalized over whole sequences with the phone LM of the "
+              "denominator), and its greedy output has many insertions: compare CTC-CRF models by WER."]
     out.write_text("\n".join(lines) + "\n")
     print(f"{out}: {len(lines)} lines")
     return 0

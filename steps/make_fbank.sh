@@ -74,8 +74,10 @@ for n in $(seq "$nj"); do cat "$fbankdir/raw_fbank_$name.$n.scp"; done | LC_ALL=
 if $write_utt2num_frames; then
   for n in $(seq "$nj"); do cat "$logdir/utt2num_frames.$n"; done | LC_ALL=C sort > "$data/utt2num_frames"
 fi
+wrote_utt2dur=false
 if $write_utt2dur && [ ! -f "$data/utt2dur" ]; then
   for n in $(seq "$nj"); do cat "$logdir/utt2dur.$n"; done | LC_ALL=C sort > "$data/utt2dur"
+  wrote_utt2dur=true
 fi
 rm -f "$logdir"/utt2num_frames.* "$logdir"/utt2dur.* "$logdir/$what".*.scp
 
@@ -83,6 +85,10 @@ nfeats=$(wc -l < "$data/feats.scp")
 total=$(wc -l < "$data/utt2spk")
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}')
 if [ "$nfeats" -eq 0 ]; then
+  # leave no empty tables behind: the data dir stays valid for a rerun once the audio is fixed
+  rm -f "$data/feats.scp"
+  $write_utt2num_frames && rm -f "$data/utt2num_frames"
+  $wrote_utt2dur && rm -f "$data/utt2dur"
   echo "$0: ERROR: no utterance of $data got features; see $logdir/make_fbank_$name.*.log" >&2
   exit 1
 fi

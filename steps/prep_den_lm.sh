@@ -40,6 +40,8 @@ if $text_is_ids; then
 else
   [ -f "$lang/lexicon_numbers.txt" ] || { echo "$0: no such file: $lang/lexicon_numbers.txt" >&2; exit 1; }
   opts+=(--lexicon "$lang/lexicon_numbers.txt")
+  # the lang dir's unknown-word entry, as the training targets use it
+  [ -s "$lang/oov.txt" ] && opts+=(--oov "$(head -n 1 "$lang/oov.txt")")
 fi
 for f in $extra_text; do
   [ -f "$f" ] || { echo "$0: no such file: $f (from --extra-text)" >&2; exit 1; }

@@ -196,6 +196,9 @@ def test_make_fbank_with_segments_and_all_failing(run, tmp_path):
     (d / "wav.scp").write_text(f"rec {tmp_path / 'missing.flac'}\n")
     r = run("steps/make_fbank.sh", "--nj", "1", "--fbank-config", "fbank.conf", "data", cwd=tmp_path)
     assert r.returncode == 1 and "no utterance of data got features" in r.stderr
+    assert not (d / "feats.scp").exists() and not (d / "utt2num_frames").exists()     # no empty tables left
+    r = run("utils/validate_data_dir.sh", "--no-feats", "data", cwd=tmp_path)
+    assert "missing.flac does not exist" in r.stderr and "1 error(s)" in r.stderr    # only the audio's fault
 
 
 def test_make_fbank_usage_errors(run, tmp_path):

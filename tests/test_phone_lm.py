@@ -158,6 +158,12 @@ def test_prep_den_lm_script(run, tmp_path):
     weights = dict(l.split() for l in (tmp_path / "den_dev/path_weight.txt").read_text().splitlines())
     assert set(weights) == {"u1", "u2", "u3", "u4", "d1"}
     assert float(weights["d1"]) == pytest.approx(ref.log_prob([5, 2, 3, 3, 2, 5]), abs=1e-5)
+    (lang / "lexicon_numbers.txt").write_text("<unk> 2\nBAT 3 2 5\nCAT 4 2 5\nTAB 5 2 3\n")
+    (lang / "oov.txt").write_text("<unk>\n")             # the lang dir's unknown word, not <UNK>
+    r = run("steps/prep_den_lm.sh", lang, data, tmp_path / "den_unk")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 OOV words (1 distinct) mapped to <unk>" in r.stdout
+    assert (tmp_path / "den_unk/path_weight.txt").read_text() == (tmp_path / "den/path_weight.txt").read_text()
     (data / "text").write_text("u1 CAT\nu2 ZZZ\n")
     (lang / "lexicon_numbers.txt").write_text("CAT 4 2 5\n")
     r = run("steps/prep_den_lm.sh", lang, data, tmp_path / "den2")

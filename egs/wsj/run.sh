@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# WSJ (80 hours, LDC93S6B + LDC94S13B) as the ST-NAS paper ran it (Table 2): train_si284, CMUdict
+# phones with stress (72 outputs), 3-way speed perturbation, 40-dim fbank + deltas, CMVN, the WSJ
+# super-network, ST-NAS with CTC, retraining with CTC-CRF (lambda 0.01), the pruned 20k trigram for
+# decoding, the LM weight tuned on dev93, WER on eval92 and dev93. Every setting is in
+# conf/recipe.conf; `./run.sh --help` lists the stages and options. See README.md.
+set -euo pipefail
+
+recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+stage=0
+stop_stage=100
+. "$recipe/conf/recipe.conf"
+options=$(sed -n 's/^\([a-z_0-9]*\)=.*$/\1/p' "$recipe/conf/recipe.conf")
+# "--name (value)  comment" for each setting of conf/recipe.conf
+option_help() {
+  local o comment
+  for o in $options; do
+    comment=$(awk -v o="$o" 'index($0, o "=") == 1 { i = match($0, /[ \t]+# /); if (i) print substr($0, i + RLENGTH) }' \
+      "$recipe/conf/recipe.conf")
+    printf '  --%s (%s)%s\n' "${o//_/-}" "${!o}" "${comment:+  $comment}"
+  done
+}
+help_message="Usage: $0 [options]
+ e.g.: $0 --wsj0 /corpora/LDC93S6B --wsj1 /corpora/LDC94S13B
+       $0 --stage 4 --stop-stage 7 --nas-launcher 'torchrun --nproc_per_node 4'
+Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted one resumes):
+  0  find the corpus: WSJ0's and WSJ1's CD dirs and index files (fails naming what it expected)
+  1  data dirs $train_set, $test_sets (from the .ndx indices and .dot transcripts),
+     CMUdict lexicon with stress, lang dir, word LMs (first pass: pruned trigram), TLG
+  2  3-way speed perturbation of $train_set, 40-dim fbank, CMVN stats
+  3  denominator graph: phone ${den_lm_order}-gram LM o CTC topology, path weights
+  4  NAS warm-up of the super-network ($warmup_conf)
+  5  architecture search ($search_conf, --method)
+  6  derivation of the top-1 architecture to arch.json
+  7  retraining of it with CTC-CRF ($retrain_conf); with --arch, of that arch.json (4-6 skipped)
+  8  log-probabilities, WFST decoding of $test_sets, WER at the LM weight best on $dev_set
+Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):
+  --stage <n> ($stage)   --stop-stage <n> ($stop_stage)
+$(option_help)"
+. "$recipe/utils/parse_options.sh"
+if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit 1; fi
+
+# paths given relative to where run.sh was called from; the recipe then runs in its own dir
+abs_paths() { local out="" p; for p in $1; do case $p in /*) ;; *) p=$PWD/$p ;; esac; out="$out $p"; done; echo ${out# }; }
+wsj0=$(abs_paths "$wsj0"); wsj1=$(abs_paths "$wsj1")
+[ -z "$arch" ] || arch=$(abs_paths "$arch")
+cd "$recipe"
+. ./cmd.sh
+. ./path.sh
+
+data=data
+lang=$data/lang_phn
+lm_dir=$data/local/lm
+test_lang=${lang}_test_tgpr
+graph=$test_lang/graph
+if [ -n "$arch" ]; then
+  [ -f "$arch" ] || { echo "$0: --arch $arch: no such file (expected an arch.json)" >&2; exit 1; }
+  exp=exp/arch_$(sha1sum "$arch" | cut -c1-8)_seed$seed
+else
+  exp=exp/nas_${method}_seed$seed
+fi
+start_time=$(date +%s)
+
+# run_stage <kind> <exp-dir> <config> <options...>: skip a finished stage, resume an interrupted one
+run_stage() {
+  local kind=$1 dir=$2 config=$3
+  shift 3
+  if [ -f "$dir/done" ]; then
+    echo "$kind: $dir is finished; skipping"
+    return 0
+  fi
+  local resume=false
+  [ -f "$dir/checkpoint.pt" ] && resume=true
+  # shellcheck disable=SC2086
+  $nas_launcher -m nas.bin.$kind --config "$config" --seed "$seed" --resume $resume \
+    --num-workers "$num_workers" "$@" "$dir"
+}
+
+if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+  echo "=== stage 0: find the corpus (WSJ0: $wsj0; WSJ1: $wsj1)"
+  local/wsj_data_prep.sh --check-only true --sets "$train_set $test_sets" "$wsj0" "$wsj1" $data
+fi
+
+if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
+  echo "=== stage 1: data dirs, CMUdict lexicon, lang dir, word LMs, TLG"
+  local/wsj_data_prep.sh --sets "$train_set $test_sets" "$wsj0" "$wsj1" $data
+  local/wsj_prepare_lang.sh --keep-stress $keep_stress --lexicon-vocab $lexicon_vocab --oov-word "$oov_word" \
+    --noise-word "$noise_word" --expected-outputs $expected_outputs $data/$train_set $lang
+  local/wsj_prepare_lm.sh --lm-source $lm_source --prune-threshold $lm_prune_threshold --order $lm_order \
+    --dev-text $data/$dev_set/text "$wsj0" "$wsj1" $lang $lm_dir
+  if [ -f $graph/TLG.fst ] && [ $graph/TLG.fst -nt $lm_dir/lm_tgpr.arpa.gz ] && [ $graph/TLG.fst -nt $lang/L.fst ]; then
+    echo "stage 1: $graph/TLG.fst is up to date; skipping"
+  else
+    utils/format_lm.sh $lang $lm_dir/lm_tgpr.arpa.gz $test_lang
+    utils/mkgraph.sh $test_lang $graph
+  fi
+fi
+
+if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
+  echo "=== stage 2: 3-way speed perturbation, fbank, CMVN"
+  if [ -s $data/${train_set}_sp/wav.scp ] && [ $data/${train_set}_sp/wav.scp -nt $data/$train_set/wav.scp ]; then
+    echo "stage 2: $data/${train_set}_sp is up to date; skipping the perturbation"
+  else
+    utils/data/perturb_data_dir_speed_3way.sh $data/$train_set $data/${train_set}_sp
+  fi
+  for x in ${train_set}_sp $test_sets; do
+    if [ -s $data/$x/cmvn.scp ] && [ $data/$x/cmvn.scp -nt $data/$x/wav.scp ]; then
+      echo "stage 2: $data/$x has features and CMVN stats; skipping"
+      continue
+    fi
+    steps/make_fbank.sh --cmd "$train_cmd" --nj "$nj" --fbank-config "$fbank_conf" --compress $fbank_compress \
+      $data/$x exp/make_fbank/$x fbank
+    utils/fix_data_dir.sh $data/$x
+    steps/compute_cmvn_stats.sh $data/$x exp/make_fbank/$x fbank
+    utils/validate_data_dir.sh $data/$x
+  done
+fi
+
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
+  echo "=== stage 3: denominator graph (phone ${den_lm_order}-gram LM o CTC topology), path weights"
+  if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/${train_set}_sp/text ] && \
+     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(wc -l < $data/${train_set}_sp/text)" ]; then
+    echo "stage 3: $data/den_meta is up to date; skipping"
+  else
+    steps/prep_den_lm.sh --order $den_lm_order --no-prune-order $den_no_prune_order \
+      --num-extra-states $den_num_extra_states $lang $data/${train_set}_sp $data/den_meta
+  fi
+fi
+
+common=(--data $data/${train_set}_sp --lang $lang)
+
+if [ -n "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 4 ]; then
+  echo "=== stages 4-6 skipped: retraining the given --arch $arch"
+else
+  if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+    echo "=== stage 4: NAS warm-up of the super-network (space $space)"
+    run_stage warmup $exp/warmup "$warmup_conf" "${common[@]}" --space $space
+  fi
+  if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+    echo "=== stage 5: architecture search ($method)"
+    run_stage search $exp/search "$search_conf" "${common[@]}" --space $space --method $method --init $exp/warmup
+  fi
+  if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+    echo "=== stage 6: derive the top-1 architecture"
+    if [ -f $exp/derive/arch.json ] && [ $exp/derive/arch.json -nt $exp/search/final.pt ]; then
+      echo "stage 6: $exp/derive/arch.json is up to date; skipping"
+    else
+      python -m nas.bin.derive --overwrite true $exp/search $exp/derive
+    fi
+  fi
+fi
+
+if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
+  echo "=== stage 7: retrain with CTC-CRF"
+  run_stage retrain $exp/retrain "$retrain_conf" "${common[@]}" --den-dir $data/den_meta \
+    --arch "${arch:-$exp/derive/arch.json}"
+fi
+
+if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
+  echo "=== stage 8: log-probabilities, WFST decoding ($graph), scoring"
+  for x in $test_sets; do
+    steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $exp/retrain $data/$x $lang $exp/retrain/logprobs_$x
+    # shellcheck disable=SC2086
+    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts --min-lmwt $min_lmwt --max-lmwt $max_lmwt \
+      --lmwt-step $lmwt_step $graph $exp/retrain/logprobs_$x $exp/retrain/decode_${x}_tgpr
+    local/score.sh --ignore-words "$score_ignore_words" $data/$x $graph $exp/retrain/decode_${x}_tgpr
+  done
+  local/report_wer.sh --dev-set $dev_set --tag tgpr $exp/retrain $test_sets | tee $exp/retrain/RESULTS
+fi
+
+echo "$0: stages $stage..$stop_stage done in $(( $(date +%s) - start_time ))s"

@@ -1,0 +1,179 @@
+"""egs/wsj on a miniature LDC93S6B + LDC94S13B: transcript normalization, corpus errors, stages 1-2."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import kaldiio
+import pytest
+
+from conftest import REPO
+from ldc_fixtures import WSJ_EXPECTED_TEXT, assert_stage_configs, make_wsj, recipe_copy, run_module
+from nas.data.ldc import CorpusError, Report
+from nas.data.ldc_wsj import locate, normalize_transcript, read_index, verbal_punctuation
+
+
+@pytest.fixture(scope="module")
+def wsj(tmp_path_factory):
+    return make_wsj(tmp_path_factory.mktemp("ldc"))
+
+
+# ------------------------------------------------------------------------------- normalization
+
+@pytest.mark.parametrize("dot, words", [
+    # non-speech events: their own token, or dropped when they only overlap words
+    ("[loud_breath] Shares fell [door_slam]", "<NOISE> SHARES FELL <NOISE>"),
+    ("The index [<door_slam] rose [tap>] two", "THE INDEX ROSE TWO"),
+    ("Analysts [phone_ring/] expect further [/phone_ring] gains", "ANALYSTS EXPECT FURTHER GAINS"),
+    # verbal deletion, pause, truncation, escapes
+    ("about the <the> deal . and ~", "ABOUT THE THE DEAL AND"),
+    ("Mr\\. Smith isn\\'t I\\. B\\. M\\.", "MR. SMITH ISN'T I. B. M."),
+    # verbalized punctuation: spoken names (Kaldi's %PERCENT and .POINT rules included)
+    ("ten %PERCENT ,COMMA \\\"DOUBLE-QUOTE yes \\\"END-QUOTE .PERIOD", "TEN PERCENT COMMA DOUBLE QUOTE YES END QUOTE PERIOD"),
+    ("one .POINT five --DASH (LEFT-PAREN ?QUESTION-MARK ;SEMI-COLON", "ONE POINT FIVE DASH LEFT PAREN QUESTION MARK SEMI COLON"),
+    ("'SINGLE-QUOTE", "SINGLE QUOTE"),
+    # words with an apostrophe, fragments and mispronunciations stay (OOV in training, as Kaldi)
+    ("'em 'cause rock 'n roll", "'EM 'CAUSE ROCK 'N ROLL"),
+    ("the tele- -ation *administration* was", "THE TELE- -ATION *ADMINISTRATION* WAS"),
+    ("[<breath] ~", ""),
+])
+def test_wsj_normalization(dot, words):
+    assert " ".join(normalize_transcript(dot)) == words
+
+
+def test_verbal_punctuation_rule():
+    assert verbal_punctuation("&AMPERSAND") == ["AMPERSAND"]
+    assert verbal_punctuation("...ELLIPSIS") == ["ELLIPSIS"]
+    assert verbal_punctuation("-HYPHEN") == ["HYPHEN"]
+    for word in ("'EM", "-ING", "MR.", "ISN'T", "*SURE*", "<NOISE>", "1990"):
+        assert verbal_punctuation(word) is None, word
+
+
+def test_normalize_cli():
+    r = run_module("nas.bin.ldc_wsj", "normalize", input="011c0201 The [<door_slam] cat ,COMMA sat [loud_breath]\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "011c0201 THE CAT COMMA SAT <NOISE>\n"
+
+
+# ---------------------------------------------------------------------------- corpus errors
+
+def test_corpus_errors_name_what_was_expected(wsj, tmp_path):
+    wsj0, wsj1 = wsj
+    sets = ["train_si284", "test_dev93", "test_eval92"]
+    with pytest.raises(CorpusError, match=r"no such directory \(expected the WSJ0 distribution \(LDC93S6B\)"):
+        locate([tmp_path / "nowhere"], [wsj1], sets, Report())
+    with pytest.raises(CorpusError, match=r"no CD directories \(named like 11-13.1\)"):
+        locate([tmp_path], [wsj1], sets, Report())
+    with pytest.raises(CorpusError, match=r"no CD directory 11-13.1 .*are --wsj0 and --wsj1 swapped\?"):
+        locate([wsj1], [wsj0], sets, Report())
+    # a copy without the dev93 index
+    cut = tmp_path / "cut1"
+    shutil.copytree(wsj1, cut)
+    (cut / "13-34.1/wsj1/doc/indices/h1_p0.ndx").unlink()
+    with pytest.raises(CorpusError, match=r"13-34.1/wsj1/doc/indices/h1_p0.ndx: no such file \(expected the "
+                                          r"index file of test_dev93"):
+        locate([wsj0], [cut], sets, Report())
+    # the CD dirs themselves, as Kaldi's recipe takes them, work too
+    corpus = locate(sorted(wsj0.iterdir()), sorted(wsj1.iterdir()), sets, Report())
+    assert {"11-13.1", "13-34.1", "13-16.1"} <= set(corpus.cds)
+
+
+def test_bad_index_line_names_file_and_line(tmp_path):
+    ndx = tmp_path / "x.ndx"
+    ndx.write_text(";\n; comment\n11_1_1:wsj0/si_tr_s/011/011c0201.wv1\nwsj0/si_tr_s/011/011c0202.wv1\n")
+    with pytest.raises(CorpusError, match=rf"{ndx}:4: cannot read index line"):
+        list(read_index(ndx))
+
+
+# ---------------------------------------------------------------------------------- recipe
+
+def test_help_lists_stages_and_options(run):
+    r = run("egs/wsj/run.sh", "--help")
+    assert r.returncode == 0
+    for s in range(9):
+        assert f"\n  {s}  " in r.stdout, s
+    for opt in ("--wsj0", "--wsj1", "--lm-source", "--space (wsj)", "--arch", "--nas-launcher", "--stop-stage"):
+        assert opt in r.stdout, opt
+
+
+def test_stage_configs_are_stage_options():
+    assert_stage_configs(REPO / "egs/wsj/conf")
+
+
+def test_missing_or_wrong_corpus_fails_at_once(run, wsj, tmp_path):
+    d = recipe_copy(tmp_path, "wsj")
+    wsj0, wsj1 = wsj
+    t0 = time.time()
+    r = run(str(d / "run.sh"), "--stage", "1", "--stop-stage", "1", "--wsj0", str(tmp_path / "no_wsj0"),
+            "--wsj1", str(wsj1))
+    assert r.returncode != 0
+    assert f"{tmp_path / 'no_wsj0'}: no such directory (expected the WSJ0 distribution (LDC93S6B)" in r.stderr
+    r = run(str(d / "run.sh"), "--stage", "1", "--stop-stage", "1", "--wsj0", str(wsj1), "--wsj1", str(wsj0))
+    assert r.returncode != 0
+    assert "no CD directory 11-13.1 (expected WSJ0's CD 11-13.1" in r.stderr
+    assert time.time() - t0 < 20
+    assert not (d / "data" / "lang_phn").exists()
+
+
+def test_stages_1_and_2(run, wsj, tmp_path):
+    d = recipe_copy(tmp_path, "wsj")
+    wsj0, wsj1 = wsj
+    args = ["--wsj0", str(wsj0), "--wsj1", str(wsj1), "--nj", "2"]
+    r = run(str(d / "run.sh"), *args, "--stop-stage", "2")
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    out = r.stdout
+    # what was left out, with counts and reasons
+    for line in ("train_si284: audio without a transcript (left out): 1",
+                 "train_si284: index entries without audio (left out): 1",
+                 "train_si284: index entries on CD directories that are not here (left out): 1; e.g. 13-5.1 (1)",
+                 "train_si284: left out: speaker 401 of si_tr_s",
+                 "CD directories not used by these sets (fine: WSJ has other sets too): 1; e.g. 11-4.1",
+                 "test_dev93: transcripts from .lsn (no .dot line): 1",
+                 "prepare_lang: text: 1 of 51 words (1.96%) are OOV, 1 distinct; most frequent: *SURE*(1)",
+                 "data/lang_phn: 72 network outputs (units + blank), as the paper"):
+        assert line in out, line
+    data = d / "data"
+    texts = {}
+    for x, n in (("train_si284", 5), ("test_dev93", 2), ("test_eval92", 2)):
+        wav = dict(l.split(" ", 1) for l in (data / x / "wav.scp").read_text().splitlines())
+        assert len(wav) == n
+        assert all(v.startswith("sph2pipe -f wav -p ") and v.endswith(".wv1 |") for v in wav.values())
+        texts.update(l.split(" ", 1) for l in (data / x / "text").read_text().splitlines())
+        utt2spk = dict(l.split() for l in (data / x / "utt2spk").read_text().splitlines())
+        assert all(s == u[:3] for u, s in utt2spk.items())
+    assert texts == WSJ_EXPECTED_TEXT
+    # lexicon: CMUdict with stress, 69 phones + <NSN> + <SPN>
+    units = [l.split()[0] for l in (data / "lang_phn/units.txt").read_text().splitlines()]
+    assert len(units) == 71 and {"<NSN>", "<SPN>", "AH0", "AH1", "AH2"} <= set(units)
+    assert (data / "lang_phn/oov.txt").read_text().strip() == "<UNK>"
+    # LMs: the corpus' trigram (header dropped), pruned for the first pass; the TLG
+    lm = data / "local/lm"
+    assert (lm / "lm_tg.arpa.gz").is_file() and (lm / "lm_tgpr.arpa.gz").is_file()
+    assert (data / "lang_phn_test_tgpr/graph/TLG.fst").is_file()
+    # stage 2: 3-way perturbed training set, 40-dim fbank, CMVN
+    for x, n in (("train_si284_sp", 15), ("test_dev93", 2), ("test_eval92", 2)):
+        feats = kaldiio.load_scp(str(data / x / "feats.scp"))
+        assert len(feats) == n
+        assert next(iter(feats.values())).shape[1] == 40
+        assert (data / x / "cmvn.scp").is_file()
+    assert {l.split()[0][:6] for l in (data / "train_si284_sp/utt2spk").read_text().splitlines()} == \
+        {"sp0.9-", "sp1.0-", "sp1.1-"}
+    # a rerun redoes nothing and keeps the features
+    r = run(str(d / "run.sh"), *args, "--stage", "1", "--stop-stage", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    for what in ("(unchanged: left as it was)", "data/lang_phn is up to date", "lm_tgpr.arpa.gz exists; skipping",
+                 "TLG.fst is up to date", "data/test_eval92 has features and CMVN stats; skipping"):
+        assert what in r.stdout, what
+
+
+def test_lm_text_from_the_corpus(wsj, tmp_path):
+    wsj0, wsj1 = wsj
+    words = tmp_path / "words.txt"
+    words.write_text("MR. 1\nTHE 2\n")
+    out = tmp_path / "lm_text"
+    r = run_module("nas.bin.ldc_wsj", "lm-text", "--wsj0", wsj0, "--wsj1", wsj1, "--vocab", words, out)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().splitlines() == [
+        "lmtext-00000001 THE INDEX ROSE ONE POINT TWO PERCENT",
+        "lmtext-00000002 ANALYSTS EXPECT FURTHER GAINS",
+        "lmtext-00000003 STOCKS CLOSED HIGHER IN HEAVY TRADING SAID MR. SMITH"]

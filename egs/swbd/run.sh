@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Switchboard (300 hours, LDC97S62 with the Mississippi State transcripts) as the ST-NAS paper ran it
+# (Table 3): train_nodup, the MS98 phone set (46 outputs), 3-way speed perturbation, 40-dim fbank
+# at 8 kHz + deltas, CMVN, the Switchboard super-network (K=6), ST-NAS with CTC, retraining with
+# CTC-CRF (lambda 0.1), decoding with the sw1 trigram, eval2000 scored by sclite per subset (SW, CH).
+# `--arch <arch.json>` retrains a given architecture instead (Table 3's "Transferred from WSJ").
+# Every setting is in conf/recipe.conf; `./run.sh --help` lists the stages and options. See README.md.
+set -euo pipefail
+
+recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+stage=0
+stop_stage=100
+. "$recipe/conf/recipe.conf"
+options=$(sed -n 's/^\([a-z_0-9]*\)=.*$/\1/p' "$recipe/conf/recipe.conf")
+# "--name (value)  comment" for each setting of conf/recipe.conf
+option_help() {
+  local o comment
+  for o in $options; do
+    comment=$(awk -v o="$o" 'index($0, o "=") == 1 { i = match($0, /[ \t]+# /); if (i) print substr($0, i + RLENGTH) }' \
+      "$recipe/conf/recipe.conf")
+    printf '  --%s (%s)%s\n' "${o//_/-}" "${!o}" "${comment:+  $comment}"
+  done
+}
+help_message="Usage: $0 [options]
+ e.g.: $0 --swbd /corpora/LDC97S62 --ms98 /corpora/swb_ms98_transcriptions \\
+          --eval2000-audio /corpora/LDC2002S09 --eval2000-text /corpora/LDC2002T43
+       $0 --arch ../wsj/exp/nas_st_seed0/derive/arch.json     # Table 3: transferred from WSJ
+Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted one resumes):
+  0  check the corpus: LDC97S62's SPHERE files, the MS98 transcripts and lexicon, eval2000
+     (fails naming the directory or file it expected)
+  1  data dirs train, eval2000 (with stm and glm); $dev_set (first $num_dev_utts utterances),
+     $train_set (the rest, at most $max_dup_utts copies of a transcript); MS98 lexicon, lang dir,
+     word ${lm_order}-gram LM (+ Fisher text if given), TLG
+  2  3-way speed perturbation of $train_set, 40-dim fbank at 8 kHz, CMVN stats
+  3  denominator graph: phone ${den_lm_order}-gram LM o CTC topology, path weights
+  4  NAS warm-up of the super-network ($warmup_conf)
+  5  architecture search ($search_conf, --method)
+  6  derivation of the top-1 architecture to arch.json
+  7  retraining of it with CTC-CRF ($retrain_conf), validated on $dev_set; with --arch, of that
+     arch.json, stages 4-6 skipped
+  8  log-probabilities, WFST decoding of $test_sets, sclite scoring per subset (SW, CH)
+Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):
+  --stage <n> ($stage)   --stop-stage <n> ($stop_stage)
+$(option_help)"
+. "$recipe/utils/parse_options.sh"
+if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit 1; fi
+
+# paths given relative to where run.sh was called from; the recipe then runs in its own dir
+abs_paths() { local out="" p; for p in $1; do case $p in /*) ;; *) p=$PWD/$p ;; esac; out="$out $p"; done; echo ${out# }; }
+swbd=$(abs_paths "$swbd"); ms98=$(abs_paths "$ms98"); fisher=$(abs_paths "$fisher")
+eval2000_audio=$(abs_paths "$eval2000_audio"); eval2000_text=$(abs_paths "$eval2000_text")
+[ -z "$arch" ] || arch=$(abs_paths "$arch")
+cd "$recipe"
+. ./cmd.sh
+. ./path.sh
+
+data=data
+lang=$data/lang_phn
+lm_dir=$data/local/lm
+test_lang=${lang}_sw1_tg
+graph=$test_lang/graph
+if [ -n "$arch" ]; then
+  [ -f "$arch" ] || { echo "$0: --arch $arch: no such file (expected an arch.json)" >&2; exit 1; }
+  exp=exp/arch_$(sha1sum "$arch" | cut -c1-8)_seed$seed
+else
+  exp=exp/nas_${method}_seed$seed
+fi
+start_time=$(date +%s)
+
+# run_stage <kind> <exp-dir> <config> <options...>: skip a finished stage, resume an interrupted one
+run_stage() {
+  local kind=$1 dir=$2 config=$3
+  shift 3
+  if [ -f "$dir/done" ]; then
+    echo "$kind: $dir is finished; skipping"
+    return 0
+  fi
+  local resume=false
+  [ -f "$dir/checkpoint.pt" ] && resume=true
+  # shellcheck disable=SC2086
+  $nas_launcher -m nas.bin.$kind --config "$config" --seed "$seed" --resume $resume \
+    --num-workers "$num_workers" "$@" "$dir"
+}
+
+check_corpus() {   # every input there, or fail at once naming what was expected
+  python -m nas.bin.ldc_swbd check --swbd "$swbd" --ms98 "$ms98" --eval2000-audio "$eval2000_audio" \
+    --eval2000-text "$eval2000_text" ${fisher:+--fisher "$fisher"}
+}
+
+if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+  echo "=== stage 0: check the corpus (LDC97S62: $swbd; MS98: $ms98; eval2000: $eval2000_audio $eval2000_text)"
+  check_corpus
+fi
+
+if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
+  echo "=== stage 1: data dirs, dev/train split, duplicates, MS98 lexicon, lang dir, word LM, TLG"
+  [ $stage -le 0 ] || check_corpus
+  local/swbd1_data_prep.sh "$swbd" "$ms98" $data/train
+  local/eval2000_data_prep.sh "$eval2000_audio" "$eval2000_text" $data/eval2000
+  split="num_dev_utts=$num_dev_utts max_dup_utts=$max_dup_utts"
+  if [ -s $data/$train_set/text ] && [ $data/$train_set/text -nt $data/train/text ] && \
+     [ $data/$dev_set/text -nt $data/train/text ] && [ "$(cat $data/$train_set/.split 2>/dev/null)" = "$split" ]; then
+    echo "stage 1: $data/$dev_set and $data/$train_set are up to date; skipping the split"
+  else
+    n=$(wc -l < $data/train/segments)
+    [ "$n" -gt "$num_dev_utts" ] || { echo "$0: --num-dev-utts $num_dev_utts: $data/train has only $n utterances" >&2; exit 1; }
+    utils/subset_data_dir.sh --first $data/train $num_dev_utts $data/$dev_set
+    utils/subset_data_dir.sh --last $data/train $((n - num_dev_utts)) $data/train_nodev
+    utils/data/remove_dup_utts.sh $max_dup_utts $data/train_nodev $data/$train_set
+    for x in $dev_set $train_set; do utils/validate_data_dir.sh --no-feats $data/$x; done
+    echo "$split" > $data/$train_set/.split
+  fi
+  local/swbd1_prepare_lang.sh --first-pron $lexicon_first_pron --oov-word "$oov_word" --expected-outputs $expected_outputs \
+    "$ms98" $data/$train_set $lang
+  local/swbd1_train_lms.sh --order $lm_order --prune-threshold $lm_prune_threshold --fisher "$fisher" \
+    $data/train_nodev/text $data/$dev_set/text $lang $lm_dir
+  if [ -f $graph/TLG.fst ] && [ $graph/TLG.fst -nt $lm_dir/lm.arpa.gz ] && [ $graph/TLG.fst -nt $lang/L.fst ]; then
+    echo "stage 1: $graph/TLG.fst is up to date; skipping"
+  else
+    utils/format_lm.sh $lang $lm_dir/lm.arpa.gz $test_lang
+    utils/mkgraph.sh $test_lang $graph
+  fi
+fi
+
+if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
+  echo "=== stage 2: 3-way speed perturbation, fbank, CMVN"
+  if [ -s $data/${train_set}_sp/wav.scp ] && [ $data/${train_set}_sp/wav.scp -nt $data/$train_set/wav.scp ]; then
+    echo "stage 2: $data/${train_set}_sp is up to date; skipping the perturbation"
+  else
+    utils/data/perturb_data_dir_speed_3way.sh $data/$train_set $data/${train_set}_sp
+  fi
+  for x in ${train_set}_sp $dev_set $test_sets; do
+    if [ -s $data/$x/cmvn.scp ] && [ $data/$x/cmvn.scp -nt $data/$x/wav.scp ]; then
+      echo "stage 2: $data/$x has features and CMVN stats; skipping"
+      continue
+    fi
+    steps/make_fbank.sh --cmd "$train_cmd" --nj "$nj" --fbank-config "$fbank_conf" --compress $fbank_compress \
+      $data/$x exp/make_fbank/$x fbank
+    utils/fix_data_dir.sh $data/$x
+    steps/compute_cmvn_stats.sh $data/$x exp/make_fbank/$x fbank
+    utils/validate_data_dir.sh $data/$x
+  done
+fi
+
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
+  echo "=== stage 3: denominator graph (phone ${den_lm_order}-gram LM o CTC topology), path weights"
+  if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/${train_set}_sp/text ] && \
+     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/${train_set}_sp/text $data/$dev_set/text | wc -l)" ]; then
+    echo "stage 3: $data/den_meta is up to date; skipping"
+  else
+    steps/prep_den_lm.sh --order $den_lm_order --no-prune-order $den_no_prune_order \
+      --num-extra-states $den_num_extra_states --extra-text $data/$dev_set/text \
+      $lang $data/${train_set}_sp $data/den_meta
+  fi
+fi
+
+common=(--data $data/${train_set}_sp --lang $lang)
+
+if [ -n "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 4 ]; then
+  echo "=== stages 4-6 skipped: retraining the given --arch $arch"
+else
+  if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+    echo "=== stage 4: NAS warm-up of the super-network (space $space)"
+    run_stage warmup $exp/warmup "$warmup_conf" "${common[@]}" --space $space
+  fi
+  if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+    echo "=== stage 5: architecture search ($method)"
+    run_stage search $exp/search "$search_conf" "${common[@]}" --space $space --method $method --init $exp/warmup
+  fi
+  if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+    echo "=== stage 6: derive the top-1 architecture"
+    if [ -f $exp/derive/arch.json ] && [ $exp/derive/arch.json -nt $exp/search/final.pt ]; then
+      echo "stage 6: $exp/derive/arch.json is up to date; skipping"
+    else
+      python -m nas.bin.derive --overwrite true $exp/search $exp/derive
+    fi
+  fi
+fi
+
+if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
+  echo "=== stage 7: retrain with CTC-CRF"
+  run_stage retrain $exp/retrain "$retrain_conf" "${common[@]}" --valid-data $data/$dev_set \
+    --den-dir $data/den_meta --arch "${arch:-$exp/derive/arch.json}"
+fi
+
+if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
+  echo "=== stage 8: log-probabilities, WFST decoding ($graph), sclite scoring per subset"
+  for x in $test_sets; do
+    steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $exp/retrain $data/$x $lang $exp/retrain/logprobs_$x
+    # shellcheck disable=SC2086
+    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts --min-lmwt $min_lmwt --max-lmwt $max_lmwt \
+      --lmwt-step $lmwt_step $graph $exp/retrain/logprobs_$x $exp/retrain/decode_${x}_sw1_tg
+    local/score.sh --subsets "$score_subsets" --ignore-words "$score_ignore_words" \
+      $data/$x $graph $exp/retrain/decode_${x}_sw1_tg
+    for s in $score_subsets; do
+      s=${s%%:*}
+      f=$exp/retrain/decode_${x}_sw1_tg/best_wer_$s
+      [ -f $f ] && echo "$x $s WER (best LM weight): $(cat $f)"
+    done
+  done | tee $exp/retrain/RESULTS
+fi
+
+echo "$0: stages $stage..$stop_stage done in $(( $(date +%s) - start_time ))s"

@@ -1,0 +1,181 @@
+"""egs/swbd on miniature LDC97S62 + MS98 + eval2000 + Fisher: normalization, corpus errors, stages 1-2,
+the --arch transfer path, and eval2000 scoring through sclite per subset."""
+from __future__ import annotations
+
+import time
+
+import kaldiio
+import pytest
+
+from conftest import REPO
+from ldc_fixtures import SWBD_PHONES, assert_stage_configs, make_swbd, recipe_copy, run_module
+from nas.data.ldc import CorpusError, Report
+from nas.data.ldc_swbd import extend_segments, find_ms98, normalize_transcript, prepare_eval2000
+from nas.decoding.sclite import find_sclite
+
+
+@pytest.fixture(scope="module")
+def swbd(tmp_path_factory):
+    return make_swbd(tmp_path_factory.mktemp("ldc"))
+
+
+def corpus_args(c):
+    return ["--swbd", str(c["swbd"]), "--ms98", str(c["ms98"]), "--eval2000-audio", str(c["eval2000_audio"]),
+            "--eval2000-text", str(c["eval2000_text"])]
+
+
+@pytest.mark.parametrize("ms98, words", [
+    ("[silence] hi um [noise] yeah [silence]", "hi um [noise] yeah"),
+    ("[laughter] yes [vocalized-noise] [laughter-yes]", "[laughter] yes [vocalized-noise] yes"),
+    ("-[an]y [an]y ab[solute]- ab[solute]", "-y -y ab- ab-"),              # partial words
+    ("[it'n/isn't] [lem[guini]-/linguini] ex[specially]-/especially]", "it'n lem- ex"),
+    ("ammu[n]it- {yuppiedom} them_1 <b_aside> uh-huh <e_aside>", "ammu-it- yuppiedom them uh-huh"),
+    ("[silence]", ""),
+])
+def test_swbd_normalization(ms98, words):
+    assert " ".join(normalize_transcript(ms98)) == words
+
+
+def test_extend_segments_never_cross_neighbours():
+    segs = {"a": ("r", 0.05, 1.0), "b": ("r", 1.1, 2.0), "c": ("r", 2.5, 3.0), "d": ("q", 1.0, 2.0)}
+    out = extend_segments(segs, 0.1)
+    assert out["a"] == ("r", 0.0, pytest.approx(1.05))
+    assert out["b"] == ("r", pytest.approx(1.05), pytest.approx(2.1))
+    assert out["c"] == ("r", pytest.approx(2.4), pytest.approx(3.1))
+    assert out["d"] == ("q", pytest.approx(0.9), pytest.approx(2.1))
+
+
+def test_corpus_errors_name_what_was_expected(swbd, tmp_path):
+    with pytest.raises(CorpusError, match=r"sw-ms98-dict.text: no such file \(expected the Mississippi State "
+                                          r"transcripts.*openslr.org/resources/5"):
+        find_ms98(tmp_path)
+    with pytest.raises(CorpusError, match=r"nowhere: no such directory \(expected the Mississippi State"):
+        find_ms98(tmp_path / "nowhere")
+    assert find_ms98(swbd["ms98"].parent) == swbd["ms98"]        # the dir it was unpacked in works too
+    with pytest.raises(CorpusError, match=r"no hub5e00.english.000405.stm in it or below \(expected the eval2000 "
+                                          r"references LDC2002T43"):
+        prepare_eval2000(swbd["eval2000_audio"], tmp_path, Report())
+    with pytest.raises(CorpusError, match=r"no hub5e_00.pem in it or below \(expected the eval2000 speech LDC2002S09"):
+        prepare_eval2000(tmp_path, swbd["eval2000_text"], Report())
+
+
+def test_stage_configs_are_stage_options():
+    assert_stage_configs(REPO / "egs/swbd/conf")
+
+
+def test_help_lists_stages_and_options(run):
+    r = run("egs/swbd/run.sh", "--help")
+    assert r.returncode == 0
+    for s in range(9):
+        assert f"\n  {s}  " in r.stdout, s
+    for opt in ("--swbd", "--ms98", "--eval2000-audio", "--eval2000-text", "--fisher", "--arch", "--space (swbd)",
+                "--num-dev-utts (4000)", "--max-dup-utts (300)", "--expected-outputs (46)"):
+        assert opt in r.stdout, opt
+
+
+def test_missing_corpus_fails_at_once(run, swbd, tmp_path):
+    d = recipe_copy(tmp_path, "swbd")
+    t0 = time.time()
+    args = corpus_args(swbd)
+    args[1] = str(tmp_path / "no_swbd")
+    r = run(str(d / "run.sh"), "--stage", "1", "--stop-stage", "1", *args)
+    assert r.returncode != 0
+    assert f"{tmp_path / 'no_swbd'}: no such directory (expected Switchboard-1 Release 2 (LDC97S62)" in r.stderr
+    args = corpus_args(swbd)
+    args[3] = str(tmp_path)
+    r = run(str(d / "run.sh"), "--stage", "1", "--stop-stage", "1", *args)
+    assert r.returncode != 0
+    assert f"{tmp_path / 'sw-ms98-dict.text'}: no such file (expected the Mississippi State transcripts" in r.stderr
+    args = corpus_args(swbd)
+    args[7] = str(tmp_path)
+    r = run(str(d / "run.sh"), "--stage", "1", "--stop-stage", "1", *args)
+    assert r.returncode != 0
+    assert f"{tmp_path}: no hub5e00.english.000405.stm in it or below (expected the eval2000 references" in r.stderr
+    assert not (d / "data" / "train").exists()           # nothing was done before the check
+    assert time.time() - t0 < 20
+
+
+def test_arch_skips_the_search(run, tmp_path):
+    d = recipe_copy(tmp_path, "swbd")
+    r = run(str(d / "run.sh"), "--arch", str(REPO / "nas/spaces/wsj_tdnn_d.arch.json"), "--stage", "4",
+            "--stop-stage", "6")
+    assert r.returncode == 0, r.stderr
+    assert "stages 4-6 skipped: retraining the given --arch" in r.stdout
+    assert not (d / "exp").exists()
+    r = run(str(d / "run.sh"), "--arch", str(tmp_path / "none.json"), "--stage", "7")
+    assert r.returncode != 0 and "none.json: no such file (expected an arch.json)" in r.stderr
+
+
+def test_stages_1_and_2(run, swbd, tmp_path):
+    d = recipe_copy(tmp_path, "swbd")
+    r = run(str(d / "run.sh"), *corpus_args(swbd), "--fisher", str(swbd["fisher"]), "--num-dev-utts", "2",
+            "--max-dup-utts", "1", "--nj", "2", "--stop-stage", "2")
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    out = r.stdout
+    for line in ("recordings without transcripts (not used): 1; e.g. sw02010",
+                 "transcribed segments whose recording has no audio here (dropped): 1; e.g. sw02099(1)",
+                 "segments with no word (silence only; dropped): 1",
+                 "data/train: 10 utterances, 4 conversation sides",
+                 "eval2000: segments marked IGNORE_TIME_SEGMENT_IN_SCORING (not in the data dir): 1",
+                 "data/eval2000: 5 utterances (2 Switchboard, 3 CallHome), 4 conversation sides",
+                 "kept 6 of 8 utterances of data/train_nodev in data/train_nodup; dropped 2 copies beyond 1 of 1",
+                 "prepare_lang: text: 4 of 35 words (11.43%) are OOV",
+                 "data/lang_phn: 46 network outputs (units + blank), as the paper",
+                 "3 Fisher transcript lines"):
+        assert line in out, line
+    data = d / "data"
+    wav = dict(l.split(" ", 1) for l in (data / "train/wav.scp").read_text().splitlines())
+    assert wav["sw02001-A"].startswith("sph2pipe -f wav -p -c 1 ") and wav["sw02001-A"].endswith("sw02001.sph |")
+    assert wav["sw02001-B"].startswith("sph2pipe -f wav -p -c 2 ")
+    segments = (data / "train/segments").read_text().splitlines()
+    assert segments[0] == "sw02001-A_000098-000220 sw02001-A 0.98 2.20"
+    text = dict(l.split(" ", 1) for l in (data / "train/text").read_text().splitlines())
+    assert text["sw02001-A_000290-000360"] == "yes i think -y ab- them measure"
+    assert (data / "train/reco2file_and_channel").read_text().splitlines()[1] == "sw02001-B sw02001 B"
+    dev = (data / "train_dev/text").read_text().splitlines()
+    assert [l.split()[0] for l in dev] == sorted(text)[:2]
+    nodup = [l.split(" ", 1)[1] for l in (data / "train_nodup/text").read_text().splitlines()]
+    assert nodup.count("uh-huh") == 1 and len(nodup) == 6
+    units = [l.split()[0] for l in (data / "lang_phn/units.txt").read_text().splitlines()]
+    assert sorted(units) == sorted(SWBD_PHONES + ["spn", "nsn", "lau"])
+    assert (data / "lang_phn/oov.txt").read_text().strip() == "<UNK>"
+    for f in ("stm", "glm", "segments", "reco2file_and_channel"):
+        assert (data / "eval2000" / f).is_file(), f
+    assert (data / "lang_phn_sw1_tg/graph/TLG.fst").is_file()
+    for x, n in (("train_nodup_sp", 18), ("train_dev", 2), ("eval2000", 5)):
+        feats = kaldiio.load_scp(str(data / x / "feats.scp"))
+        assert len(feats) == n, x
+        assert next(iter(feats.values())).shape[1] == 40
+        assert (data / x / "cmvn.scp").is_file()
+
+
+@pytest.mark.skipif(find_sclite() is None, reason="sclite (Debian's sctk) is not installed")
+def test_eval2000_scoring_per_subset_through_sclite(run, swbd, tmp_path):
+    """A tiny stm/ctm pair through the GLM and sclite: alternations, optionally deletable words and
+    fragments are not errors, ignored words are not scored, SW and CH are scored apart."""
+    data = tmp_path / "eval2000"
+    r = run_module("nas.bin.ldc_swbd", "eval2000", "--audio", swbd["eval2000_audio"], "--text",
+                   swbd["eval2000_text"], data)
+    assert r.returncode == 0, r.stderr
+    dec = tmp_path / "decode"
+    (dec / "scoring").mkdir(parents=True)
+    (dec / "scoring/1.0.txt").write_text(
+        "en_4156-A_000050-000160 oh yeah i am going home\n"      # {i'm / i am}; (%HESITATION) may go
+        "en_4156-A_000180-000290 we will sea\n"                  # (WI-) may go; sea: 1 substitution
+        "en_4156-B_000140-000260 that is right\n"                # {that's / that is}
+        "sw_4390-A_000030-000150 the weather is nice [noise]\n"  # [noise] not scored
+        "sw_4390-B_000060-000210 uh-huh they go home\n")         # uh-huh split by -dh; now: 1 deletion
+    (dec / "scoring/0.5.txt").write_text("en_4156-A_000050-000160 oh yeah\nsw_4390-A_000030-000150 the weather\n")
+    r = run("steps/score_stm.sh", "--subsets", "swbd:^sw_ callhm:^en_ all:.", "--ignore-words", "[noise] <UNK>",
+            str(data), "/dev/null", str(dec))
+    assert r.returncode == 0, r.stdout + r.stderr
+    best = {s: (dec / f"best_wer_{s}").read_text() for s in ("swbd", "callhm", "all")}
+    assert best["swbd"].startswith("%WER 9.09 [ 1 / 11, 0 ins, 1 del, 0 sub ]") and "score_1.0/swbd.sys" in best["swbd"]
+    assert best["callhm"].startswith("%WER 7.14 [ 1 / 14, 0 ins, 0 del, 1 sub ]")
+    assert best["all"].startswith("%WER 8.00 [ 2 / 25, 0 ins, 1 del, 1 sub ]")
+    assert "[noise]" not in (dec / "score_1.0/ctm").read_text()
+    ctm = (dec / "score_1.0/swbd.ctm.filt").read_text()
+    assert ctm and all(l.startswith("sw_") for l in ctm.splitlines())
+    # a subset whose files the stm does not have is an error, not a 0% WER
+    r = run("steps/score_stm.sh", "--subsets", "none:^xx_", str(data), "/dev/null", str(dec))
+    assert r.returncode != 0 and "subset none (^xx_): no stm line" in r.stderr

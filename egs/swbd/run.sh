@@ -11,16 +11,7 @@ recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 stage=0
 stop_stage=100
 . "$recipe/conf/recipe.conf"
-options=$(sed -n 's/^\([a-z_0-9]*\)=.*$/\1/p' "$recipe/conf/recipe.conf")
-# "--name (value)  comment" for each setting of conf/recipe.conf
-option_help() {
-  local o comment
-  for o in $options; do
-    comment=$(awk -v o="$o" 'index($0, o "=") == 1 { i = match($0, /[ \t]+# /); if (i) print substr($0, i + RLENGTH) }' \
-      "$recipe/conf/recipe.conf")
-    printf '  --%s (%s)%s\n' "${o//_/-}" "${!o}" "${comment:+  $comment}"
-  done
-}
+. "$recipe/utils/lib/recipe.sh"
 help_message="Usage: $0 [options]
  e.g.: $0 --swbd /corpora/LDC97S62 --ms98 /corpora/swb_ms98_transcriptions \\
           --eval2000-audio /corpora/LDC2002S09 --eval2000-text /corpora/LDC2002T43
@@ -41,15 +32,14 @@ Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted on
   8  log-probabilities, WFST decoding of $test_sets, sclite scoring per subset (SW, CH)
 Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):
   --stage <n> ($stage)   --stop-stage <n> ($stop_stage)
-$(option_help)"
+$(recipe_option_help "$recipe/conf/recipe.conf")"
 . "$recipe/utils/parse_options.sh"
 if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit 1; fi
 
 # paths given relative to where run.sh was called from; the recipe then runs in its own dir
-abs_paths() { local out="" p; for p in $1; do case $p in /*) ;; *) p=$PWD/$p ;; esac; out="$out $p"; done; echo ${out# }; }
-swbd=$(abs_paths "$swbd"); ms98=$(abs_paths "$ms98"); fisher=$(abs_paths "$fisher")
-eval2000_audio=$(abs_paths "$eval2000_audio"); eval2000_text=$(abs_paths "$eval2000_text")
-[ -z "$arch" ] || arch=$(abs_paths "$arch")
+swbd=$(recipe_abs_paths "$swbd"); ms98=$(recipe_abs_paths "$ms98"); fisher=$(recipe_abs_paths "$fisher")
+eval2000_audio=$(recipe_abs_paths "$eval2000_audio"); eval2000_text=$(recipe_abs_paths "$eval2000_text")
+[ -z "$arch" ] || arch=$(recipe_abs_paths "$arch")
 cd "$recipe"
 . ./cmd.sh
 . ./path.sh
@@ -66,21 +56,6 @@ else
   exp=exp/nas_${method}_seed$seed
 fi
 start_time=$(date +%s)
-
-# run_stage <kind> <exp-dir> <config> <options...>: skip a finished stage, resume an interrupted one
-run_stage() {
-  local kind=$1 dir=$2 config=$3
-  shift 3
-  if [ -f "$dir/done" ]; then
-    echo "$kind: $dir is finished; skipping"
-    return 0
-  fi
-  local resume=false
-  [ -f "$dir/checkpoint.pt" ] && resume=true
-  # shellcheck disable=SC2086
-  $nas_launcher -m nas.bin.$kind --config "$config" --seed "$seed" --resume $resume \
-    --num-workers "$num_workers" "$@" "$dir"
-}
 
 check_corpus() {   # every input there, or fail at once naming what was expected
   python -m nas.bin.ldc_swbd check --swbd "$swbd" --ms98 "$ms98" --eval2000-audio "$eval2000_audio" \
@@ -161,11 +136,11 @@ if [ -n "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 4 ]; then
 else
   if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
     echo "=== stage 4: NAS warm-up of the super-network (space $space)"
-    run_stage warmup $exp/warmup "$warmup_conf" "${common[@]}" --space $space
+    run_nas_stage warmup $exp/warmup "$warmup_conf" "${common[@]}" --space $space
   fi
   if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     echo "=== stage 5: architecture search ($method)"
-    run_stage search $exp/search "$search_conf" "${common[@]}" --space $space --method $method --init $exp/warmup
+    run_nas_stage search $exp/search "$search_conf" "${common[@]}" --space $space --method $method --init $exp/warmup
   fi
   if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
     echo "=== stage 6: derive the top-1 architecture"
@@ -179,7 +154,7 @@ fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   echo "=== stage 7: retrain with CTC-CRF"
-  run_stage retrain $exp/retrain "$retrain_conf" "${common[@]}" --valid-data $data/$dev_set \
+  run_nas_stage retrain $exp/retrain "$retrain_conf" "${common[@]}" --valid-data $data/$dev_set \
     --den-dir $data/den_meta --arch "${arch:-$exp/derive/arch.json}"
 fi
 

@@ -35,6 +35,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 . ./cmd.sh
 . ./path.sh
 . utils/parse_options.sh
+. utils/lib/recipe.sh
 
 conf=conf
 if $tiny; then
@@ -61,19 +62,6 @@ retrain=$exp/retrain
 lang=$data/lang_phn
 
 start_time=$(date +%s)
-
-# run_stage <kind> <exp-dir> <options...>: skip a finished stage, resume an interrupted one
-run_stage() {
-  local kind=$1 dir=$2
-  shift 2
-  if [ -f "$dir/done" ]; then
-    echo "$kind: $dir is finished; skipping"
-    return 0
-  fi
-  local resume=false
-  [ -f "$dir/checkpoint.pt" ] && resume=true
-  python -m nas.bin.$kind --config "$conf/$kind.yaml" --seed "$seed" --resume $resume "$@" "$dir"
-}
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   echo "=== stage 0: synthesize the corpus in $corpus"
@@ -135,7 +123,7 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   fi
 fi
 
-common=(--data $data/train_sp --lang $lang --num-workers 1)
+common=(--data $data/train_sp --lang $lang)
 
 if [ -n "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 4 ]; then
   echo "=== stages 4-6 skipped: retraining the given $arch"
@@ -143,12 +131,12 @@ fi
 
 if [ -z "$arch" ] && [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   echo "=== stage 4: NAS warm-up of the super-network ($conf/space.json)"
-  run_stage warmup $warmup_dir "${common[@]}" --space $conf/space.json
+  run_nas_stage warmup $warmup_dir $conf/warmup.yaml "${common[@]}" --space $conf/space.json
 fi
 
 if [ -z "$arch" ] && [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   echo "=== stage 5: architecture search ($method)"
-  run_stage search $exp/search "${common[@]}" --space $conf/space.json --method $method --init $warmup_dir
+  run_nas_stage search $exp/search $conf/search.yaml "${common[@]}" --space $conf/space.json --method $method --init $warmup_dir
 fi
 
 if [ -z "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
@@ -162,7 +150,7 @@ fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   echo "=== stage 7: retrain $arch_json with $retrain_loss"
-  run_stage retrain $retrain "${common[@]}" --valid-data $data/dev --den-dir $data/den_meta \
+  run_nas_stage retrain $retrain $conf/retrain.yaml "${common[@]}" --valid-data $data/dev --den-dir $data/den_meta \
     --arch $arch_json --loss $retrain_loss
 fi
 

@@ -11,16 +11,9 @@ from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
-from nas.data.ldc import CorpusError, Report, require_file
+from nas.data.ldc import CorpusError, Report, require_file, split_paths
 from nas.data.ldc_swbd import (MS98_DICT, PROG, clean_stm, find_ms98, find_sph, fisher_sentences, normalize_transcript,
                                prepare_eval2000, prepare_lexicon, prepare_train)
-
-
-def _paths(values: Optional[List[str]]) -> List[str]:
-    out: List[str] = []
-    for v in values or []:
-        out += [v] if Path(v).exists() else v.split()
-    return out
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -61,7 +54,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if a.cmd == "check":
             ms98 = find_ms98(a.ms98)
             require_file(ms98 / MS98_DICT, "the MS98 lexicon")
-            sph = find_sph(_paths(a.swbd), "Switchboard-1 Release 2 (LDC97S62): swb1_d1/data/sw02001.sph ...",
+            sph = find_sph(split_paths(a.swbd), "Switchboard-1 Release 2 (LDC97S62): swb1_d1/data/sw02001.sph ...",
                            report, "LDC97S62")
             print(f"{PROG}: LDC97S62: {len(sph)} SPHERE files; MS98 transcripts: {ms98}")
             if a.eval2000_audio or a.eval2000_text:
@@ -69,11 +62,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                     raise CorpusError("eval2000 needs both --eval2000-audio (LDC2002S09) and --eval2000-text (LDC2002T43)")
                 dd, stm, glm = prepare_eval2000(a.eval2000_audio, a.eval2000_text, report)
                 print(f"{PROG}: eval2000: {len(dd.text)} segments; {stm}; {glm}")
-            for _ in fisher_sentences(_paths(a.fisher), report):
+            for _ in fisher_sentences(split_paths(a.fisher), report):
                 break
             return 0
         if a.cmd == "train":
-            dd = prepare_train(_paths(a.swbd), a.ms98, report)
+            dd = prepare_train(split_paths(a.swbd), a.ms98, report)
             changed = dd.write(a.out_dir)
             for line in report.lines(f"{PROG}: "):
                 print(line)

@@ -10,17 +10,9 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from nas.data.ldc import CorpusError, Report
+from nas.data.ldc import CorpusError, Report, split_paths
 from nas.data.ldc_wsj import (DEFAULT_SETS, LM_FILES, NOISE_WORD, PROG, SETS, Transcripts, cd_key, cmudict_words,
                               find_lm, lm_text_sentences, locate, normalize_transcript, prepare_set, unused_cds)
-
-
-def _flatten(values: Optional[List[str]]) -> List[str]:
-    """Paths of repeated and space-separated option values (paths with spaces: repeat the option)."""
-    out: List[str] = []
-    for v in values or []:
-        out += [v] if Path(v).exists() else v.split()
-    return out
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -70,7 +62,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     print(" ".join([parts[0]] + words))
             return 0
         sets = [s for s in a.sets.split(",") if s] if a.cmd in ("check", "data") else []
-        wsj0, wsj1 = _flatten(a.wsj0), _flatten(a.wsj1)
+        wsj0, wsj1 = split_paths(a.wsj0), split_paths(a.wsj1)
         need_lm = a.need_lm if a.cmd == "check" else a.cmd == "lm-text"
         corpus = locate(wsj0, wsj1, sets, report, need_lm=need_lm)
         if a.cmd == "check":

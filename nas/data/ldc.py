@@ -162,3 +162,11 @@ class Report:
             more = f"; e.g. {', '.join(ex)}" if ex else ""
             out.append(f"{prefix}{kind}: {self.counts[kind]}{more}")
         return out
+
+
+def split_paths(values: Optional[List[str]]) -> List[str]:
+    """Paths of repeated and space-separated option values (a path with spaces: repeat the option)."""
+    out: List[str] = []
+    for v in values or []:
+        out += [v] if Path(v).exists() else v.split()
+    return out

@@ -1,0 +1,41 @@
+# Sourced by the egs/*/run.sh recipes: the helpers they share. They read the recipe's variables
+# ($seed; $nas_launcher, default python; $num_workers, default 1), as Kaldi recipes do.
+#
+#   recipe_abs_paths "<paths>"         the space-separated paths, relative ones made absolute
+#                                      against $PWD (a recipe cds to its own dir after parsing)
+#   recipe_option_help <recipe.conf>   "  --name (value)  comment" for each name=value line
+#   run_nas_stage <kind> <exp-dir> <config> <options...>
+#                                      python -m nas.bin.<kind> (warmup, search, retrain) into
+#                                      <exp-dir>: skipped when finished (done), resumed when
+#                                      interrupted (checkpoint.pt)
+
+recipe_abs_paths() {
+  local out="" p
+  for p in $1; do
+    case $p in /*) ;; *) p=$PWD/$p ;; esac
+    out="$out $p"
+  done
+  echo "${out# }"
+}
+
+recipe_option_help() {
+  local conf=$1 o comment
+  for o in $(sed -n 's/^\([a-z_0-9]*\)=.*$/\1/p' "$conf"); do
+    comment=$(awk -v o="$o" 'index($0, o "=") == 1 { i = match($0, /[ \t]+# /); if (i) print substr($0, i + RLENGTH) }' "$conf")
+    printf '  --%s (%s)%s\n' "${o//_/-}" "${!o}" "${comment:+  $comment}"
+  done
+}
+
+run_nas_stage() {
+  local kind=$1 dir=$2 config=$3
+  shift 3
+  if [ -f "$dir/done" ]; then
+    echo "$kind: $dir is finished; skipping"
+    return 0
+  fi
+  local resume=false
+  [ -f "$dir/checkpoint.pt" ] && resume=true
+  # shellcheck disable=SC2086
+  ${nas_launcher:-python} -m nas.bin.$kind --config "$config" --seed "$seed" --resume $resume \
+    --num-workers "${num_workers:-1}" "$@" "$dir"
+}

@@ -19,14 +19,17 @@ tiny=false          # a few minutes end to end: fewer voices, utterances and epo
 num_voices=36       # corpus size: synthetic voices (flite's and espeak-ng's) ...
 num_dev_voices=3    # ... of which held out for dev
 num_test_voices=3   # ... and for test (speaker-disjoint from train)
-utts_per_voice=40   # ... and utterances per voice
+utts_per_voice=60   # ... and utterances per voice
 method=st           # search method: st, darts, snas, proxyless, random
 arch=""             # an arch.json to retrain instead of searching (skips stages 4-6), e.g. conf/tdnn_d.arch.json
 retrain_loss=ctc-crf   # stage 7 loss: ctc-crf (with conf/retrain.yaml's lambda * CTC) or ctc
+nas_data=train      # data of stages 4-5: the unperturbed training set (a third of the frames of
+                    # train_sp, for a CPU budget), or train_sp as the paper; retraining uses train_sp
 decode_opts="--beam 15 --max-active 7000"
 corpus=corpus
 help_message="Usage: $0 [--stage N] [--stop-stage N] [--nj N] [--seed S] [--corpus-seed S] [--tiny true|false]
           [--method st|darts|snas|proxyless|random] [--arch ARCH.json] [--retrain-loss ctc-crf|ctc]
+          [--nas-data train|train_sp]
           [--num-voices N] [--num-dev-voices N] [--num-test-voices N] [--utts-per-voice N] [--decode-opts '...']
 Stages: 0 corpus  1 data dirs, lang, word LM, TLG  2 speed perturbation, fbank, CMVN  3 den graph
         4 warm-up  5 search  6 derivation  7 retraining  8 decoding and scoring"
@@ -100,7 +103,7 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   else
     utils/data/perturb_data_dir_speed_3way.sh $data/train $data/train_sp
   fi
-  for x in train_sp dev test; do
+  for x in $(echo train_sp $nas_data dev test | tr ' ' '\n' | awk '!seen[$0]++'); do
     if [ -s $data/$x/cmvn.scp ] && [ $data/$x/cmvn.scp -nt $data/$x/wav.scp ]; then
       echo "stage 2: $data/$x has features and CMVN stats; skipping"
       continue
@@ -123,7 +126,7 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   fi
 fi
 
-common=(--data $data/train_sp --lang $lang)
+common=(--lang $lang)
 
 if [ -n "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 4 ]; then
   echo "=== stages 4-6 skipped: retraining the given $arch"
@@ -131,12 +134,12 @@ fi
 
 if [ -z "$arch" ] && [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   echo "=== stage 4: NAS warm-up of the super-network ($conf/space.json)"
-  run_nas_stage warmup $warmup_dir $conf/warmup.yaml "${common[@]}" --space $conf/space.json
+  run_nas_stage warmup $warmup_dir $conf/warmup.yaml "${common[@]}" --data $data/$nas_data --space $conf/space.json
 fi
 
 if [ -z "$arch" ] && [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   echo "=== stage 5: architecture search ($method)"
-  run_nas_stage search $exp/search $conf/search.yaml "${common[@]}" --space $conf/space.json --method $method --init $warmup_dir
+  run_nas_stage search $exp/search $conf/search.yaml "${common[@]}" --data $data/$nas_data --space $conf/space.json --method $method --init $warmup_dir
 fi
 
 if [ -z "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
@@ -150,7 +153,7 @@ fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   echo "=== stage 7: retrain $arch_json with $retrain_loss"
-  run_nas_stage retrain $retrain $conf/retrain.yaml "${common[@]}" --valid-data $data/dev --den-dir $data/den_meta \
+  run_nas_stage retrain $retrain $conf/retrain.yaml "${common[@]}" --data $data/train_sp --valid-data $data/dev --den-dir $data/den_meta \
     --arch $arch_json --loss $retrain_loss
 fi
 

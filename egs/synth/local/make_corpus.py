@@ -146,7 +146,7 @@ def main(argv: Sequence[str] = None) -> int:
     p.add_argument("--num-voices", type=int, default=36, help="voices in all (at least 3)")
     p.add_argument("--num-dev-voices", type=int, default=3)
     p.add_argument("--num-test-voices", type=int, default=3)
-    p.add_argument("--utts-per-voice", type=int, default=40)
+    p.add_argument("--utts-per-voice", type=int, default=60)
     p.add_argument("--lm-sentences", type=int, default=20000, help="extra grammar sentences for the word LM")
     p.add_argument("--min-vocab", type=int, default=500, help="fail if the grammar has fewer words")
     p.add_argument("--seed", type=int, default=0)

@@ -153,11 +153,12 @@ def main() -> int:
         lines += ["", "## The search's probabilities (ST-NAS)", ""]
         lines += [f"![seed {s}]({rel})" for s, rel in plots]
     lines += ["", "## Notes", "",
-              "- The schedule is scaled for a 2-core CPU (conf/*.yaml): warm-up of one epoch on the anchor "
-              "sub-graph (TDNN-D) whose ops then seed every candidate, and one of uniform sub-graphs; one "
-              "search epoch; three retraining epochs; batches of 16. The paper ran 65, 22 and 29 epochs of "
-              "batches of 128/64/128 on 80 hours. The anchor start favours the non-dilated candidates at "
-              "first (docs/nas.md), which the TDNN-D and random-search rows help to judge.",
+              "- The schedule is scaled for a 2-core CPU (conf/*.yaml, batches of 16): warm-up and search on "
+              "the unperturbed training set, two epochs on the anchor sub-graph (TDNN-D) whose ops then seed "
+              "every candidate and two of uniform sub-graphs, then two search epochs; two retraining epochs "
+              "on the 3-way perturbed set. The paper ran 65, 22 and 29 epochs of batches of 128/64/128 on "
+              "80 hours. The anchor start favours the non-dilated candidates at first (docs/nas.md), which "
+              "the TDNN-D and random-search rows help to judge.",
               "- Random search scores 10 uniformly drawn architectures on the held-out utterances with the "
               "warmed-up super-network's weights and retrains the best.",
               "- Greedy PER takes the best token per frame. A CTC-retrained model is trained for that; a "

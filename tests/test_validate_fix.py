@@ -150,3 +150,22 @@ def test_fix_drops_speaker_and_recordings(run, tmp_path):
     assert lines(d / "utt2spk") == ["a-r1-1 a"]
     assert lines(d / "wav.scp") == [f"r1 {wav}"]
     assert run(VALIDATE, "--no-feats", d).returncode == 0
+
+
+def test_fix_leaves_unchanged_tables_untouched(run, good):
+    """Recipes compare time stamps (stage 1's graph against data/train/text): fixing a dir whose
+    text is fine must not rewrite text, while the tables that lose an utterance are rewritten."""
+    import os
+    for f in good.iterdir():
+        if f.is_file():
+            os.utime(f, (1_000_000_000, 1_000_000_000))
+    (good / "wav.scp").write_text("".join(l + "\n" for l in lines(good / "wav.scp") if not l.startswith("spk2-u3")))
+    r = run(FIX, good)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "spk2-u3" not in (good / "text").read_text()
+    assert (good / "text").stat().st_mtime > 1_000_000_000          # lost an utterance: rewritten
+    mtime = (good / "text").stat().st_mtime
+    os.utime(good / "text", (1_000_000_000, 1_000_000_000))
+    r = run(FIX, good)                                                # nothing to fix now
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (good / "text").stat().st_mtime == 1_000_000_000 and mtime > 1_000_000_000

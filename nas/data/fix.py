@@ -35,7 +35,8 @@ def _read(path: Path, notes: List[str]) -> Dict[str, str]:
 
 
 def fix(data: Path, backup: bool = True) -> Tuple[int, int, Dict[str, int], List[str]]:
-    """Fix `data` in place -> (kept, total, dropped per reason, notes)."""
+    """Fix `data` in place -> (kept, total, dropped per reason, notes). Tables that do not change
+    are left untouched (their time stamps too)."""
     notes: List[str] = []
     if not (data / "utt2spk").is_file():
         raise FileNotFoundError(f"{data / 'utt2spk'}: missing; a data dir needs utt2spk")
@@ -76,21 +77,22 @@ def fix(data: Path, backup: bool = True) -> Tuple[int, int, Dict[str, int], List
 
     kept_utt2spk = {u: utt2spk[u] for u in keep}
     speakers = set(kept_utt2spk.values())
-    write_table(data / "utt2spk", kept_utt2spk.items())
-    write_table(data / "spk2utt", [(s, " ".join(us)) for s, us in spk2utt_from_utt2spk(kept_utt2spk).items()])
+    write_table(data / "utt2spk", kept_utt2spk.items(), keep_unchanged=True)
+    write_table(data / "spk2utt", [(s, " ".join(us)) for s, us in spk2utt_from_utt2spk(kept_utt2spk).items()],
+                keep_unchanged=True)
     for n in UTT_FILES:
         if n in tables:
-            write_table(data / n, [(u, v) for u, v in tables[n].items() if u in keep])
+            write_table(data / n, [(u, v) for u, v in tables[n].items() if u in keep], keep_unchanged=True)
     for n in SPK_FILES:
         if n in tables:
-            write_table(data / n, [(s, v) for s, v in tables[n].items() if s in speakers])
+            write_table(data / n, [(s, v) for s, v in tables[n].items() if s in speakers], keep_unchanged=True)
     if "segments" in tables:
         recos = {tables["segments"][u].split()[0] for u in keep}
     else:
         recos = keep
     for n in RECO_FILES:
         if n in tables:
-            write_table(data / n, [(r, v) for r, v in tables[n].items() if r in recos])
+            write_table(data / n, [(r, v) for r, v in tables[n].items() if r in recos], keep_unchanged=True)
     return len(keep), total, dropped, notes
 
 

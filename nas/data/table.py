@@ -52,12 +52,19 @@ def read_dict(path: PathLike) -> Dict[str, str]:
     return out
 
 
-def write_table(path: PathLike, items: Iterable[Tuple[str, str]], sort: bool = True) -> None:
-    """Write `key value` lines, sorted by key (C locale) unless `sort` is False."""
+def write_table(path: PathLike, items: Iterable[Tuple[str, str]], sort: bool = True,
+                keep_unchanged: bool = False) -> None:
+    """Write `key value` lines, sorted by key (C locale) unless `sort` is False. With
+    `keep_unchanged`, a file that already holds exactly these lines is not rewritten, so its
+    time stamp still tells recipes what is up to date."""
     rows = sorted(items, key=lambda kv: kv[0]) if sort else list(items)
-    with open(path, "w", encoding="utf-8") as f:
-        for k, v in rows:
-            f.write(f"{k} {v}\n" if v != "" else f"{k}\n")
+    text = "".join(f"{k} {v}\n" if v != "" else f"{k}\n" for k, v in rows)
+    p = Path(path)
+    if keep_unchanged and p.is_file() and p.stat().st_size == len(text.encode("utf-8")) \
+            and p.read_text(encoding="utf-8") == text:
+        return
+    with open(p, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def spk2utt_from_utt2spk(utt2spk: Dict[str, str]) -> Dict[str, List[str]]:

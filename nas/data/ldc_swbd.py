@@ -259,6 +259,20 @@ def _times(value: str, where: str) -> float:
         raise CorpusError(f"{where}: {value!r} is not a time in seconds") from None
 
 
+def _segment_lines(path: Path, form: str) -> Iterator[Tuple[str, float, float, List[str]]]:
+    """(recording-side, start, end, fields) of each line of a pem or stm file (';;' comments
+    skipped); a short line or a bad time is an error naming the file and line."""
+    with open(path, encoding="latin-1") as f:
+        for lineno, line in enumerate(f, 1):
+            p = line.split()
+            if not p or line.startswith(";;"):
+                continue
+            if len(p) < 5:
+                raise CorpusError(f"{path}:{lineno}: expected '{form}'")
+            where = f"{path}:{lineno}"
+            yield f"{p[0].lower()}-{p[1].upper()}", _times(p[3], where), _times(p[4], where), p
+
+
 def extend_segments(segs: Dict[str, Tuple[str, float, float]], pad: float) -> Dict[str, Tuple[str, float, float]]:
     """Each segment widened by up to `pad` seconds per side, never before 0 nor past the middle of
     the gap to its neighbour in the same recording (eval2000's pem segments are tight)."""
@@ -299,34 +313,19 @@ def prepare_eval2000(audio: PathLike, text: PathLike, report: Report, pad: float
     sph = find_sph([root], what_audio, report, "LDC2002S09")
 
     pem_segs: Dict[str, Tuple[str, float, float]] = {}
-    with open(pems[0], encoding="latin-1") as f:
-        for lineno, line in enumerate(f, 1):
-            p = line.split()
-            if not p or line.startswith(";;"):
-                continue
-            if len(p) < 5:
-                raise CorpusError(f"{pems[0]}:{lineno}: expected 'file channel speaker start end'")
-            reco = f"{p[0].lower()}-{p[1].upper()}"
-            s, e = _times(p[3], f"{pems[0]}:{lineno}"), _times(p[4], f"{pems[0]}:{lineno}")
-            pem_segs[utt_id(reco, s, e)] = (reco, s, e)
+    for reco, s, e, _ in _segment_lines(pems[0], "file channel speaker start end"):
+        pem_segs[utt_id(reco, s, e)] = (reco, s, e)
     texts: Dict[str, str] = {}
     ignored: Set[str] = set()
-    with open(stm, encoding="latin-1") as f:
-        for lineno, line in enumerate(f, 1):
-            p = line.split()
-            if not p or line.startswith(";;"):
-                continue
-            if len(p) < 5:
-                raise CorpusError(f"{stm}:{lineno}: expected 'file channel speaker start end <labels> words'")
-            reco = f"{p[0].lower()}-{p[1].upper()}"
-            utt = utt_id(reco, _times(p[3], f"{stm}:{lineno}"), _times(p[4], f"{stm}:{lineno}"))
-            words = p[6:] if len(p) > 5 and p[5].startswith("<") else p[5:]
-            if any("IGNORE_TIME_SEGMENT" in w.upper() for w in words):
-                ignored.add(utt)
-                continue
-            words = [w.lower() for w in words if w.upper() not in ("<B_ASIDE>", "<E_ASIDE>")]
-            if words:
-                texts[utt] = " ".join(words)
+    for reco, s, e, p in _segment_lines(stm, "file channel speaker start end <labels> words"):
+        utt = utt_id(reco, s, e)
+        words = p[6:] if len(p) > 5 and p[5].startswith("<") else p[5:]
+        if any("IGNORE_TIME_SEGMENT" in w.upper() for w in words):
+            ignored.add(utt)
+            continue
+        words = [w.lower() for w in words if w.upper() not in ("<B_ASIDE>", "<E_ASIDE>")]
+        if words:
+            texts[utt] = " ".join(words)
     if ignored:
         report.add("eval2000: segments marked IGNORE_TIME_SEGMENT_IN_SCORING (not in the data dir)", n=len(ignored))
     extended = extend_segments(pem_segs, pad)

@@ -12,7 +12,7 @@ set -euo pipefail
 seeds="0 1 2"
 ctc_seeds="0"
 nj=2
-help_message="$(sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//')"
+help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . ./path.sh
 . utils/parse_options.sh

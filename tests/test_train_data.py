@@ -77,3 +77,34 @@ def test_oov_word_comes_from_the_lang_dir(tmp_path):
     data = D.SpeechData(d, lang, FeaturePipeline())
     assert data.oov == {"zzz": 1} and data.dropped["no_targets"] == 0
     assert next(u for u in data.utts if u.key == key).targets == [1, 2, 4]     # a = 2 3, zzz -> <SPN> = 5
+
+
+def test_batches_carry_path_weights_into_the_ctc_crf_loss(tmp_path):
+    """One Batch from collate to the loss: its path weights are the den dir's, and the CTC-CRF loss
+    subtracts them (-log p(l|x) = log Z - log p_ctc - log p_LM(l))."""
+    import subprocess
+
+    import torch
+
+    from conftest import REPO
+    from nas.train.losses import DenDir, StageLoss
+    lang = make_lang(tmp_path / "lang")
+    d = make_data(tmp_path / "train", n_spk=2, per_spk=3)
+    den = tmp_path / "den"
+    subprocess.run([str(REPO / "steps" / "prep_den_lm.sh"), str(lang), str(d), str(den)], check=True,
+                   capture_output=True)
+    weights = {k: float(v) for k, v in (x.split() for x in (den / "path_weight.txt").read_text().splitlines())}
+    data = D.SpeechData(d, lang, FeaturePipeline(), path_weights=den / "path_weight.txt")
+    batch = next(D.iterate(data, [[0, 1, 2]]))
+    assert isinstance(batch, D.Batch) and len(batch) == 3
+    assert batch.path_weights.tolist() == pytest.approx([weights[k] for k in batch.keys])
+    assert all(w < 0 for w in batch.path_weights.tolist())                # log-probabilities
+    loss = StageLoss("ctc-crf", DenDir.open(den), lamb=0.01)
+    log_probs = torch.randn(3, int(batch.lengths.max()), data.num_outputs,
+                            generator=torch.Generator().manual_seed(0)).log_softmax(-1)
+    args = (log_probs, batch.targets, batch.lengths, batch.target_lengths)
+    with_weights, without = float(loss(*args, batch.path_weights)), float(loss(*args))
+    assert with_weights == pytest.approx(without - float(batch.path_weights.mean()), rel=1e-6)
+    with pytest.raises(FileNotFoundError, match="path_weight.txt: no such file"):
+        (den / "path_weight.txt").unlink()
+        DenDir.open(den)

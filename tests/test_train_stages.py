@@ -64,7 +64,7 @@ def test_stages_end_to_end(corpus, tmp_path):
     trace = [json.loads(x) for x in (s / "probs.jsonl").read_text().splitlines()]
     assert [r["step"] for r in trace] == list(range(1, steps + 1))
     assert (s / "probs.png").is_file() and "b1" in (s / "probs.txt").read_text()
-    final_alpha = load_checkpoint(s / "final.pt")["strategy"]["alpha"]
+    final_alpha = load_checkpoint(s / "final.pt")["plan"]["strategy"]["alpha"]
     assert any(float(a.abs().max()) > 0 for a in final_alpha)               # alpha moved
 
     from nas.bin.derive import main as derive
@@ -150,7 +150,7 @@ def test_resume_after_sigkill_gives_the_same_architecture(corpus, tmp_path):
     subprocess.run(_search_cmd(c, tmp_path / "killed", ["--resume", "true"]), check=True, capture_output=True, env=env)
     a = load_checkpoint(tmp_path / "full" / "final.pt")
     b = load_checkpoint(tmp_path / "killed" / "final.pt")
-    for x, y in zip(a["strategy"]["alpha"], b["strategy"]["alpha"]):
+    for x, y in zip(a["plan"]["strategy"]["alpha"], b["plan"]["strategy"]["alpha"]):
         assert torch.equal(x, y)
     for k in a["model"]:
         assert torch.equal(a["model"][k], b["model"][k]), k
@@ -172,10 +172,10 @@ def test_nan_batch_is_skipped_and_counted(corpus, tmp_path):
 def test_warmup_anchor_phase_then_uniform(corpus, tmp_path, monkeypatch):
     """--anchor-epochs 1: the first epoch trains the anchor sub-graph alone, whose ops then seed every
     candidate; the second samples uniformly. Snapshots at each epoch-end checkpoint show both."""
-    from nas.train import stage as S
+    from nas.train.loop import Loop
     c = corpus
     snaps, init = [], {}
-    orig_save, orig_setup = S.Stage.save, S.Stage.setup
+    orig_save, orig_setup = Loop.save, Loop.setup
 
     def setup(self):
         orig_setup(self)
@@ -185,8 +185,8 @@ def test_warmup_anchor_phase_then_uniform(corpus, tmp_path, monkeypatch):
         if name == "checkpoint.pt":
             snaps.append({k: v.clone() for k, v in self.net.state_dict().items()})
         orig_save(self, name)
-    monkeypatch.setattr(S.Stage, "setup", setup)
-    monkeypatch.setattr(S.Stage, "save", save)
+    monkeypatch.setattr(Loop, "setup", setup)
+    monkeypatch.setattr(Loop, "save", save)
     run_stage("warmup", c, tmp_path / "w", anchor_epochs=1, max_epochs=2, checkpoint_every=0)
     log = (tmp_path / "w" / "log" / "train.log").read_text()
     assert "anchor sub-graph trained for 1 epochs: 4 candidate ops start from its weights" in log
@@ -237,7 +237,7 @@ def test_config_file_and_flags(corpus, tmp_path):
 @pytest.mark.parametrize("method", ["darts", "snas", "proxyless", "random"])
 def test_search_methods_run_and_derive(corpus, tmp_path, method):
     c = corpus
-    run_stage("search", c, tmp_path / "s", method=method, max_epochs=1, num_samples=3)
+    run_stage("search", c, tmp_path / "s", method=method, max_epochs=1, random_num_samples=3)
     from nas.bin.derive import main as derive
     derive([str(tmp_path / "s"), str(tmp_path / "d")])
     arch = read_arch(tmp_path / "d" / "arch.json")
@@ -275,11 +275,12 @@ def test_ddp_two_processes_match_one_with_double_batch(corpus, tmp_path):
         assert b["world"] == 2 and a["step"] == b["step"]
         for k in a["model"]:
             torch.testing.assert_close(a["model"][k], b["model"][k], rtol=1e-4, atol=1e-5)
-        for x, y in zip(a["strategy"]["alpha"], b["strategy"]["alpha"]):      # averaged arch gradients
+        alphas = [s["plan"].get("strategy", {}).get("alpha", []) for s in (a, b)]
+        for x, y in zip(*alphas):                                               # averaged arch gradients
             torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5)
         for key in ("train_loss", "valid_loss"):
             assert abs(a["history"][0][key] - b["history"][0][key]) < 1e-4, (stage, key)
-    assert any(float(x.abs().max()) > 0 for x in a["strategy"]["alpha"])
+    assert any(float(x.abs().max()) > 0 for x in a["plan"]["strategy"]["alpha"])
 
 
 def test_sigterm_writes_a_checkpoint_and_exits(corpus, tmp_path):
@@ -296,3 +297,45 @@ def test_sigterm_writes_a_checkpoint_and_exits(corpus, tmp_path):
     assert "stopped by signal" in err
     state = load_checkpoint(tmp_path / "s" / "checkpoint.pt")
     assert state["step"] > 6 and not (tmp_path / "s" / "done").exists()     # past epoch 1 (6 steps)
+
+
+@pytest.mark.parametrize("method", ["st", "darts", "proxyless"])
+def test_architecture_updates_see_only_heldout_utterances(corpus, tmp_path, monkeypatch, method):
+    """Every update of alpha draws a held-out batch, every weight update a training batch."""
+    from nas.train import loop as L
+    seen = []
+    orig = L.apply_update
+
+    def spy(update, batch, *args, **kw):
+        seen.append((update.optimizers, list(batch.keys)))
+        return orig(update, batch, *args, **kw)
+    monkeypatch.setattr(L, "apply_update", spy)
+    run_stage("search", corpus, tmp_path / "s", method=method, max_epochs=1)
+    held = set((tmp_path / "s" / "heldout.list").read_text().split())
+    arch = [k for opts, keys in seen if "arch" in opts for k in keys]
+    weights = [k for opts, keys in seen if "weights" in opts for k in keys]
+    assert arch and weights and len(seen) == 2 * load_checkpoint(tmp_path / "s" / "final.pt")["step"]
+    assert set(arch) <= held and not set(weights) & held
+
+
+def test_a_stop_decided_before_a_kill_is_kept_on_resume(corpus, tmp_path, monkeypatch):
+    """Killed between the last checkpoint and final.pt: the resumed stage finishes at once instead of
+    training on. lr 0 makes the held-out loss flat, so the plateau rule stops after epoch 2."""
+    from nas.train.loop import Loop
+    c = corpus
+    Arch(parse_space(TINY_SPACE), {"b1": "tdnn-C1D1", "b2": "tdnn-C1D1"}).write(tmp_path / "arch.json")
+    opts = dict(arch=tmp_path / "arch.json", loss="ctc", lr=0.0, plateau_epochs=1, stop_lr=1e-9, max_epochs=5)
+    run_stage("retrain", c, tmp_path / "full", **opts)
+    full = load_checkpoint(tmp_path / "full" / "final.pt")
+    assert full["epoch"] == 2 and full["stopped"]
+
+    def killed(self):
+        raise RuntimeError("killed before final.pt")
+    monkeypatch.setattr(Loop, "_finish", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_stage("retrain", c, tmp_path / "k", **opts)
+    monkeypatch.undo()
+    assert load_checkpoint(tmp_path / "k" / "checkpoint.pt")["stopped"]
+    run_stage("retrain", c, tmp_path / "k", resume="true", **opts)
+    k = load_checkpoint(tmp_path / "k" / "final.pt")
+    assert k["epoch"] == 2 and [h["valid_loss"] for h in k["history"]] == [h["valid_loss"] for h in full["history"]]

@@ -64,7 +64,10 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int)
 
     from nas.models.space import load_space
     from nas.models.supernet import SuperNet
-    from nas.strategies import get_strategy
+    from nas.strategies import StrategyOptions, get_strategy
+    from nas.strategies.update import sample_choice
+    from nas.train.data import Batch
+    from nas.train.step import apply_update
 
     torch.manual_seed(seed)
     space = load_space("wsj", verbose=False)
@@ -74,9 +77,9 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int)
     target_len = frames // 3 // 3      # well inside the 3x-subsampled output
     targets = torch.randint(1, tokens, (n, target_len))
     target_lengths = torch.full((n,), target_len, dtype=torch.long)
-    batch = (x, lengths, targets, target_lengths)
+    batch = Batch([f"u{i}" for i in range(n)], x, lengths, targets, target_lengths, torch.zeros(n))
 
-    def ctc(log_probs, out_lengths, tgt, tgt_lengths):
+    def ctc(log_probs, tgt, out_lengths, tgt_lengths, path_weights=None):
         return F.ctc_loss(log_probs.transpose(0, 1), tgt, out_lengths, tgt_lengths, zero_infinity=True)
 
     def measure(step, params: int, timed: int) -> List[Dict[str, float]]:
@@ -99,7 +102,7 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int)
 
         def step() -> float:
             log_probs, out_lengths = net(x, lengths)
-            loss = ctc(log_probs, out_lengths, targets, target_lengths)
+            loss = ctc(log_probs, targets, out_lengths, target_lengths)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -110,7 +113,8 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int)
         # a fresh single model per timed step, over sub-graphs drawn uniformly (the ST sampling
         # distribution at alpha = 0): compared with the same kind of sub-graphs the steps run
         picker = get_strategy("st", SuperNet(space, feat_dim, tokens), seed=seed)
-        archs = [picker.arch_of(picker.sample(uniform=True)) for _ in range(steps)]
+        gen = torch.Generator().manual_seed(seed)
+        archs = [picker.arch_of(sample_choice(picker.net, gen)) for _ in range(steps)]
         del picker
         runs = [r for arch in archs for r in single_model(arch, 1)]
     elif case == "tdnn_d":
@@ -118,16 +122,18 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int)
     else:
         net = SuperNet(space, feat_dim, tokens).train()
         method = "st" if case.startswith("st_") else case
-        kwargs = {"recompute": False} if case == "st_arch_stored" else {}
-        strategy = get_strategy(method, net, seed=seed, **kwargs)
+        options = StrategyOptions()
+        options.st.recompute = case != "st_arch_stored"
+        options.snas.update = "alternate"          # its first update is then the architecture step alone
+        strategy = get_strategy(method, net, options, seed=seed)
         if case == "st_weight":
-            opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+            opts = {"weights": torch.optim.Adam(net.parameters(), lr=1e-3)}
             def step() -> float:
-                return strategy.weight_step(batch, ctc, opt)
+                return apply_update(strategy.weight_update(), batch, net, ctc, opts)[0]
         else:
-            opt = torch.optim.Adam(strategy.arch_parameters(), lr=3e-3)
-            def step() -> float:
-                return strategy.arch_step(batch, ctc, opt)
+            opts = {"arch": strategy.arch_optimizer()}
+            def step() -> float:       # the first update of a batch: the architecture step
+                return apply_update(next(strategy.updates()), batch, net, ctc, opts)[0]
         runs = measure(step, sum(p.numel() for p in net.parameters()), steps)
     med = statistics.median
     return {"case": case, "params_m": med(r["params"] for r in runs) / 1e6,

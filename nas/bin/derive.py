@@ -1,46 +1,20 @@
-"""Stage 6: derive the top-1 architecture of a finished search into arch.json.
+"""Stage 6: write the architecture a finished search derived as arch.json.
 
-Reads SEARCH_DIR/final.pt (the architecture weights, or the random search's pick) and
-SEARCH_DIR/config.json (the space), and writes OUT_DIR/arch.json: the op per searching block,
-the complete space config, the input features, the final probabilities and the provenance.
+Reads SEARCH_DIR/final.pt, where the search keeps what its strategy derived (the top-1 op per
+block, or the random search's best-scored sample), the space, the input features and the
+final probabilities, and writes OUT_DIR/arch.json with its provenance.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import List, Optional
 
-import torch
-
-from nas.features.pipeline import FeaturePipeline
-from nas.models.space import parse_space
-from nas.train.arch import Arch
+from nas.models.space import SpaceError
+from nas.options import parse_bool
+from nas.train.arch import arch_from_search
 from nas.train.checkpoint import load_checkpoint
-
-
-def derive(search_dir: Path) -> Arch:
-    final = search_dir / "final.pt"
-    if not final.is_file():
-        raise SystemExit(f"{search_dir}: no final.pt; the search has not finished (resume it with --resume true)")
-    state = load_checkpoint(final)
-    cfg = state["config"]
-    space = parse_space(state["space"], f"{final} (space)")
-    blocks = list(space.blocks)
-    alpha = state["strategy"]["alpha"]
-    if len(alpha) != len(blocks):
-        raise SystemExit(f"{final}: {len(alpha)} architecture vectors for the {len(blocks)} blocks of {cfg['space']}")
-    probs = {b: dict(zip(space.blocks[b], [round(float(x), 6) for x in torch.softmax(a.float(), 0)]))
-             for b, a in zip(blocks, alpha)}
-    if "choice" in state:                    # random search: its best-scored sample
-        choices = dict(state["choice"])
-    else:
-        choices = {b: space.blocks[b][int(torch.argmax(a))] for b, a in zip(blocks, alpha)}
-    source = {"search_dir": str(search_dir.resolve()), "method": cfg["method"], "seed": cfg["seed"],
-              "epochs": state["epoch"], "steps": state["step"], "data": cfg["data"]}
-    return Arch(space, choices, FeaturePipeline().to_dict(), probs, source,
-                f"derived by {cfg['method']} from {search_dir}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -48,13 +22,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 epilog="example: python -m nas.bin.derive exp/nas/search exp/nas/derive")
     p.add_argument("search_dir")
     p.add_argument("out_dir")
-    p.add_argument("--overwrite", type=lambda s: s.lower() in ("true", "1", "yes"), default=False,
-                   metavar="BOOL", help="replace an existing arch.json (default: false)")
+    p.add_argument("--overwrite", type=parse_bool, default=False, metavar="BOOL",
+                   help="replace an existing arch.json (default: false)")
     args = p.parse_args(argv)
     out = Path(args.out_dir) / "arch.json"
     if out.exists() and not args.overwrite:
         raise SystemExit(f"{out} exists; pass --overwrite true to replace it")
-    arch = derive(Path(args.search_dir))
+    final = Path(args.search_dir) / "final.pt"
+    if not final.is_file():
+        raise SystemExit(f"{args.search_dir}: no final.pt; the search has not finished (resume it with --resume true)")
+    try:
+        arch = arch_from_search(load_checkpoint(final), final)
+    except SpaceError as e:
+        raise SystemExit(str(e)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     arch.write(out)
     print(f"derive: {out}: " + " ".join(f"{b}={op}" for b, op in arch.choices.items()))

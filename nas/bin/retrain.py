@@ -1,4 +1,4 @@
-"""Stage 7: retrain a derived (or hand-written) architecture from arch.json. See nas/train/stage.py and the README."""
+"""Stage 7: retrain a derived (or hand-written) architecture from arch.json. See nas/train/retrain.py, nas/train/loop.py and the README."""
 import sys
 
 from nas.train.cli import stage_main

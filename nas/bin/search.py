@@ -1,4 +1,4 @@
-"""Stage 5: architecture search. See nas/train/stage.py and the README."""
+"""Stage 5: architecture search. See nas/train/search.py, nas/train/loop.py and the README."""
 import sys
 
 from nas.train.cli import stage_main

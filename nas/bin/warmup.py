@@ -1,4 +1,4 @@
-"""Stage 4: NAS warm-up of the super-network. See nas/train/stage.py and the README."""
+"""Stage 4: NAS warm-up of the super-network. See nas/train/warmup.py, nas/train/loop.py and the README."""
 import sys
 
 from nas.train.cli import stage_main

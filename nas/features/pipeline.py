@@ -15,22 +15,20 @@ import numpy as np
 
 from nas.data.table import read_dict
 from nas.features.cmvn import apply_cmvn
+from nas.options import option
 
 
 @dataclass(frozen=True)
 class FeaturePipeline:
-    """How raw fbank becomes network input.
-
-    apply_cmvn / norm_vars: per-speaker mean (and variance) normalization with cmvn.scp stats;
-    delta_order / delta_window: Kaldi add-deltas (order 2: 40 -> 120 dims);
-    subsample / subsample_offset: keep every n-th frame starting at the offset.
-    """
-    apply_cmvn: bool = True
-    norm_vars: bool = True
-    delta_order: int = 2
-    delta_window: int = 2
-    subsample: int = 1
-    subsample_offset: int = 0
+    """How raw fbank becomes network input; its fields are options of the warm-up and search
+    stages (nas.options) and are written into arch.json, so a retrained model sees what the
+    search saw."""
+    apply_cmvn: bool = option(True, "per-speaker mean normalization with the data dir's cmvn.scp")
+    norm_vars: bool = option(True, "and variance normalization")
+    delta_order: int = option(2, "Kaldi add-deltas order (2: 40 -> 120 dims; 0: none)")
+    delta_window: int = option(2, "add-deltas window")
+    subsample: int = option(1, "keep every n-th input frame")
+    subsample_offset: int = option(0, "starting at this frame")
 
     def __post_init__(self) -> None:
         if self.delta_order < 0 or self.delta_window < 1:

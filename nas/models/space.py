@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
+import torch
+
 from nas.models.ops import OpNameError, build_op, OpConfig
 
 SPACES_DIR = Path(__file__).resolve().parent.parent / "spaces"
@@ -58,6 +60,12 @@ class SearchSpace:
     source: str = "<dict>"
     description: str = ""
     blocks: Dict[str, List[str]] = field(default_factory=dict)
+    stride: int = 1               # input frames per output frame (the product of the strides on any path)
+
+    def out_frames(self, frames: int) -> int:
+        """Output frames for `frames` input frames, the same in every sub-graph: ops pad to keep
+        ceil(n / stride) frames (checked when the space is parsed)."""
+        return -(-int(frames) // self.stride)
 
     @property
     def size(self) -> int:
@@ -154,7 +162,13 @@ def _check_ops(space: SearchSpace) -> None:
                     op = build_op(cand, 4, 4, space.op_config)
                 except OpNameError as err:
                     raise SpaceError(f"{space.source}: node {node.name}: {err}") from None
-                op_strides.add(getattr(op, "stride", 1))
+                stride = getattr(op, "stride", 1)
+                for n in (1, 2, 5, 17):
+                    got = int(op.out_lengths(torch.tensor([n]))[0])
+                    if got != -(-n // stride):
+                        raise SpaceError(f"{space.source}: node {node.name}: op {cand} maps {n} frames to {got}; "
+                                         f"ops must pad to ceil(n / stride) = {-(-n // stride)} frames")
+                op_strides.add(stride)
             if len(op_strides) > 1:
                 raise SpaceError(f"{space.source}: node {node.name}: candidates {e.candidates} have different "
                                  f"strides {sorted(op_strides)}; the outputs of a block must align in time")
@@ -163,6 +177,7 @@ def _check_ops(space: SearchSpace) -> None:
             raise SpaceError(f"{space.source}: node {node.name}: its inputs arrive subsampled differently "
                              f"({sorted(node_strides)}) and cannot be summed")
         strides[node.name] = node_strides.pop()
+    space.stride = strides[space.nodes[-1].name]
 
 
 def load_space(name_or_path: Union[str, Path], verbose: bool = True) -> SearchSpace:

@@ -2,13 +2,14 @@
 
 Each searching block holds its candidate ops; how a block combines them in a
 forward pass is decided by a *mixer* that a search strategy installs
-(`SuperNet.set_mixer`): one sampled op, a softmax mixture, a straight-through
+(`SuperNet.mixing`): one sampled op, a softmax mixture, a straight-through
 combination, ... A model built with `arch=` has one candidate per block and
 needs no mixer: that is the derived single model retrained from arch.json.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+import contextlib
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -72,6 +73,15 @@ class SuperNet(nn.Module):
     def set_mixer(self, mixer: Optional[Mixer]) -> None:
         self.mixer = mixer or _single
 
+    @contextlib.contextmanager
+    def mixing(self, mixer: Optional[Mixer]) -> Iterator[None]:
+        """`mixer` installed for the duration (None: a single model's blocks, one op each)."""
+        self.set_mixer(mixer)
+        try:
+            yield
+        finally:
+            self.set_mixer(None)
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         values: Dict[str, torch.Tensor] = {INPUT: x}
         lens: Dict[str, torch.Tensor] = {INPUT: lengths}
@@ -89,14 +99,6 @@ class SuperNet(nn.Module):
             values[node] = total
         last = self._plan[-1][0]
         return torch.log_softmax(values[last], dim=-1), lens[last]
-
-    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        """Output frames for input frames (strides are the same in every sub-graph)."""
-        lens: Dict[str, torch.Tensor] = {INPUT: lengths}
-        for node, keys in self._plan:
-            key, src = keys[0]
-            lens[node] = self.edges[key].out_lengths(lens[src])
-        return lens[self._plan[-1][0]]
 
     def inherit_from(self, choice: List[int]) -> int:
         """Start every candidate from the weights of the chosen op of its block (Op.inherit):

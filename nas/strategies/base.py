@@ -1,66 +1,80 @@
-"""The interface every search strategy implements, and what they share.
+"""The interface every search strategy implements, and what the strategies share.
 
-A strategy owns the architecture weights alpha (one vector per searching block)
-and decides (1) how a block mixes its candidates in a forward pass (the mixer
-it installs in the super-network), (2) which parameters each step updates, and
-(3) how the final architecture is derived. The trainer calls
-`warmup_step`, `arch_step` and `weight_step` with a batch, a loss function and
-an optimizer; optimizers are built by the caller over `arch_parameters()` and
-the network's weights.
+A strategy owns the architecture weights alpha (one vector per searching block) and decides
+(1) how the blocks mix their candidates in each update and which optimizer the update steps
+(`updates()`, a generator of nas.strategies.update.Update), and (2) how the final
+architecture is derived (`derive`). It never runs a forward pass or an optimizer step itself:
+the training loop applies the updates, so that data parallelism, the NaN/inf check and
+gradient clipping are the same for every method.
 
-Batches are (features (N, T, D), lengths (N,), targets, target_lengths); the loss
-function takes (log_probs, out_lengths, targets, target_lengths).
-
-A step whose loss or gradients are not finite does not update anything: it is
-counted in `nonfinite` and returns the loss as computed. For data-parallel
-training the trainer sets `forward_net` (the DistributedDataParallel wrapper used
-by weight steps) and `sync_grads` (averages the architecture gradients across ranks).
+Each strategy has its own options (`Options`, a dataclass whose fields become the search
+stage's flags prefixed with the strategy's name, e.g. --snas-update) and `arch_adam`, the Adam
+settings its paper used for alpha; the search stage's --arch-lr, --arch-beta1, --arch-beta2
+and --arch-weight-decay override them.
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
 from torch import nn
 
-from nas.models.supernet import SearchBlock, SuperNet
+from nas.models.supernet import Mixer, SearchBlock, SuperNet
+from nas.strategies.update import Update, sample_choice, single_path
 
-Batch = Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
-LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+@dataclass(frozen=True)
+class AdamSettings:
+    """Adam for alpha as a method's paper (or its released code) sets it."""
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    weight_decay: float = 0.0
 
 
 class Strategy:
-    """Base: alpha, sampling, single-path weight steps, uniform warm-up, argmax derivation."""
+    """Base: alpha, sampling from pi, single-path weight updates, argmax derivation."""
 
     name = "base"
-    has_arch_steps = True
+    Options: Optional[type] = None      # the strategy's own options dataclass, if it has options
+    arch_adam = AdamSettings()
+    trains = True                       # False: no training epochs (random search only scores)
 
-    def __init__(self, net: SuperNet, resource_coef: float = 0.0, seed: int = 0):
+    def __init__(self, net: SuperNet, options=None, *, seed: int = 0, resource_coef: float = 0.0,
+                 max_epochs: int = 1):
         self.net = net
+        self.options = options if options is not None else (self.Options() if self.Options else None)
         self.alpha = nn.ParameterList([nn.Parameter(torch.zeros(len(b.ops))) for b in net.blocks])
         self.resource_coef = float(resource_coef)
+        self.max_epochs = max(1, int(max_epochs))
         self.generator = torch.Generator().manual_seed(seed)
         # parameters of every candidate, in millions: the resource term's cost table
         self._costs = [torch.tensor(c, dtype=torch.float32) / 1e6 for c in net.op_params()]
-        self.forward_net: nn.Module = net
-        self.sync_grads: Optional[Callable[[List[torch.Tensor]], None]] = None
-        self.nonfinite = 0
 
     # --- architecture distribution
     def arch_parameters(self) -> List[nn.Parameter]:
         return list(self.alpha)
 
+    def arch_optimizer(self, lr: Optional[float] = None, beta1: Optional[float] = None,
+                       beta2: Optional[float] = None, weight_decay: Optional[float] = None) -> torch.optim.Adam:
+        """Adam over alpha with the method's settings (`arch_adam`), each overridable."""
+        d = self.arch_adam
+        pick = lambda v, default: default if v is None else v      # noqa: E731
+        return torch.optim.Adam(self.arch_parameters(), lr=pick(lr, d.lr),
+                                betas=(pick(beta1, d.beta1), pick(beta2, d.beta2)),
+                                weight_decay=pick(weight_decay, d.weight_decay))
+
+    def to(self, device: torch.device) -> "Strategy":
+        self.alpha.to(device)
+        return self
+
     def probs(self) -> List[torch.Tensor]:
         return [torch.softmax(a, dim=0) for a in self.alpha]
 
-    def sample(self, uniform: bool = False) -> List[int]:
-        """One candidate index per block, from pi (or uniformly)."""
-        out = []
-        for a in self.alpha:
-            p = torch.ones(len(a)) if uniform else torch.softmax(a.detach().cpu(), 0)
-            out.append(int(torch.multinomial(p, 1, generator=self.generator)))
-        return out
+    def sample(self) -> List[int]:
+        """One candidate index per block, drawn from pi."""
+        return sample_choice(self.net, self.generator, self.probs())
 
     def expected_params(self) -> torch.Tensor:
         """E_pi[parameter count] of the sub-graph, in millions; differentiable in alpha."""
@@ -69,91 +83,46 @@ class Strategy:
     def resource_loss(self) -> torch.Tensor:
         return self.resource_coef * self.expected_params()
 
+    def set_epoch(self, epoch: int) -> None:
+        """Called at the start of every epoch (0-based): schedules (SNAS's temperature) go here."""
+
+    # --- updates
+    def updates(self) -> Iterator[Update]:
+        """The updates of one training batch, yielded one at a time: each is applied before the
+        next is made, so that a later one sees the earlier one's effect on alpha."""
+        raise NotImplementedError
+
+    def arch_update(self, mixer: Mixer) -> Update:
+        """An update of alpha on a held-out batch, weights frozen, with the resource term."""
+        return Update("arch_loss", mixer, ("arch",), heldout=True,
+                      extra=self.resource_loss if self.resource_coef else None)
+
+    def weight_update(self) -> Update:
+        """A sub-graph sampled from pi; only its ops run and get gradients."""
+        return single_path(self.net, self.sample())
+
+    # --- the result
     def derive(self, evaluate: Optional[Callable[[Dict[str, str]], float]] = None) -> Dict[str, str]:
-        """The top-1 candidate of every block."""
+        """The architecture the search found: the top-1 candidate of every block. `evaluate(arch)`
+        (held-out loss of a sub-graph with the super-network's weights) is there for methods that
+        score candidates (random search)."""
         return self.arch_of([int(torch.argmax(a.detach())) for a in self.alpha])
+
+    def final_probs(self) -> Optional[Dict[str, Dict[str, float]]]:
+        """Every block's probabilities, for arch.json (None where they mean nothing)."""
+        return {b.name: {c: round(float(x), 6) for c, x in zip(b.candidates, p.detach().cpu())}
+                for b, p in zip(self.net.blocks, self.probs())}
+
+    def reports(self) -> Dict[str, object]:
+        """Extra JSON files for the search dir, by name."""
+        return {}
 
     def arch_of(self, choice: Sequence[int]) -> Dict[str, str]:
         return {b.name: b.candidates[k] for b, k in zip(self.net.blocks, choice)}
 
-    # --- steps
-    def warmup_step(self, batch: Batch, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-                    choice: Optional[List[int]] = None) -> float:
-        """A uniformly sampled sub-graph (or the given `choice`), only its ops computed, weights updated."""
-        return self._single_path_step(self.sample(uniform=True) if choice is None else choice,
-                                      batch, loss_fn, optimizer)
-
-    def weight_step(self, batch: Batch, loss_fn: LossFn, optimizer: torch.optim.Optimizer) -> float:
-        """A sub-graph sampled from pi; only the sampled ops run and get gradients."""
-        return self._single_path_step(self.sample(), batch, loss_fn, optimizer)
-
-    def arch_step(self, batch: Batch, loss_fn: LossFn, optimizer: torch.optim.Optimizer) -> float:
-        raise NotImplementedError
-
-    # --- helpers for subclasses
-    def _single_path_step(self, choice: List[int], batch: Batch, loss_fn: LossFn, optimizer) -> float:
-        def mix(block: SearchBlock, x: torch.Tensor) -> torch.Tensor:
-            return block.ops[choice[block.index]](x)
-        # DistributedDataParallel hands zero gradients to the ops not sampled; Adam would then move
-        # them with its momentum, which a single process (gradient None) does not: drop them.
-        unused = [p for b in self.net.blocks for k, op in enumerate(b.ops) if k != choice[b.index]
-                  for p in op.parameters()]
-        with self.mixing(mix):
-            return self._step(batch, loss_fn, optimizer, unused=unused)
-
-    def _step(self, batch: Batch, loss_fn: LossFn, optimizer, extra: Optional[Callable[[], torch.Tensor]] = None,
-              net: Optional[nn.Module] = None, sync: Optional[Callable[[List[torch.Tensor]], None]] = None,
-              unused: Sequence[torch.Tensor] = ()) -> float:
-        x, lengths, targets, target_lengths = batch
-        log_probs, out_lengths = (net or self.forward_net)(x, lengths)
-        loss = loss_fn(log_probs, out_lengths, targets, target_lengths)
-        total = loss + extra() if extra is not None else loss
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        for p in unused:
-            p.grad = None
-        grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
-        if sync is not None:
-            sync(grads)
-        # every rank sees the averaged gradients, so every rank takes the same decision
-        # one host sync: a NaN or inf anywhere makes its tensor's sum, and so the stack, non-finite
-        sums = torch.stack([loss.detach().float().reshape(())] + [g.float().sum() for g in grads])
-        finite = bool(torch.isfinite(sums).all())
-        if finite:
-            optimizer.step()
-        else:
-            self.nonfinite += 1
-            optimizer.zero_grad(set_to_none=True)
-        return float(loss.detach())
-
-    @contextlib.contextmanager
-    def mixing(self, mixer) -> Iterator[None]:
-        self.net.set_mixer(mixer)
-        try:
-            yield
-        finally:
-            self.net.set_mixer(None)
-
-    @contextlib.contextmanager
-    def frozen_weights(self) -> Iterator[None]:
-        """Architecture steps need gradients through the network but none for its weights."""
-        flags = [p.requires_grad for p in self.net.parameters()]
-        for p in self.net.parameters():
-            p.requires_grad_(False)
-        try:
-            yield
-        finally:
-            for p, f in zip(self.net.parameters(), flags):
-                p.requires_grad_(f)
-
-    def _arch_update(self, mixer, batch: Batch, loss_fn: LossFn, optimizer) -> float:
-        with self.mixing(mixer), self.frozen_weights():
-            return self._step(batch, loss_fn, optimizer, self.resource_loss if self.resource_coef else None,
-                              net=self.net, sync=self.sync_grads)
-
     # --- checkpoints
     def state_dict(self) -> dict:
-        return {"alpha": [a.detach().clone() for a in self.alpha], "generator": self.generator.get_state()}
+        return {"alpha": [a.detach().cpu().clone() for a in self.alpha], "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
         with torch.no_grad():

@@ -1,44 +1,63 @@
-"""ProxylessNAS-style binary gates with the BinaryConnect-style gradient.
+"""ProxylessNAS-style binary gates with the BinaryConnect-style gradient (its paper's "two paths").
 
-Each architecture step samples two distinct candidates per block from pi,
-renormalizes their probabilities between them, opens one gate by sampling, and
-back-propagates <dL/dy, out_k> into the two (the straight-through gradient the
-ST-NAS paper identifies). After the update the two alphas are shifted together so
-that their total probability against the unsampled candidates is unchanged, as
-ProxylessNAS does. Weight steps train one sampled path.
+Architecture update, on a held-out batch: per block, two distinct candidates are sampled from
+pi, their probabilities renormalized between them, one gate opened by sampling; the gate
+gradient <dL/dy, out_k> of the two goes into their alphas (the straight-through gradient the
+ST-NAS paper identifies). After the step the two alphas are shifted together so that their
+total probability against the unsampled candidates is unchanged, as ProxylessNAS does. That
+holds only if the optimizer leaves the unsampled alphas alone: they get zero gradient, and
+Adam with beta1 = 0 (ProxylessNAS's arch_adam_beta1, with lr 1e-3, beta2 0.999, no weight
+decay) then moves them by exactly zero, where momentum would keep moving them (a resource
+term, which covers every candidate, moves them too). Weight updates train one sampled path.
+The released ProxylessNAS code by default computes every candidate for the gate gradient
+("full_v2") and updates alpha every 5 weight steps; this is the paper's two-path version.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterator
+
 import torch
 
-from nas.strategies.base import Batch, LossFn, Strategy, straight_through
+from nas.options import option
+from nas.strategies.base import AdamSettings, Strategy, straight_through
+from nas.strategies.st import RECOMPUTE_HELP
+from nas.strategies.update import Update
+
+
+@dataclass
+class ProxylessOptions:
+    recompute: bool = option(True, RECOMPUTE_HELP)
 
 
 class ProxylessStrategy(Strategy):
     name = "proxyless"
+    Options = ProxylessOptions
+    arch_adam = AdamSettings(lr=1e-3, beta1=0.0, beta2=0.999)
 
-    def __init__(self, net, resource_coef: float = 0.0, seed: int = 0, recompute: bool = True):
-        super().__init__(net, resource_coef, seed)
-        self.recompute = recompute
-
-    def arch_step(self, batch: Batch, loss_fn: LossFn, optimizer) -> float:
+    def updates(self) -> Iterator[Update]:
         pairs, gates = [], []
         for a in self.alpha:
             p = torch.softmax(a.detach().cpu(), 0)
-            n = min(2, len(a))
-            pair = torch.multinomial(p, n, replacement=False, generator=self.generator).tolist()
+            pair = torch.multinomial(p, min(2, len(a)), replacement=False, generator=self.generator).tolist()
             q = torch.softmax(a.detach().cpu()[pair], 0)
             gates.append(pair[int(torch.multinomial(q, 1, generator=self.generator))])
             pairs.append(pair)
-        old = [torch.logsumexp(a.detach()[pair], 0) for a, pair in zip(self.alpha, pairs)]
+        self.sampled = (pairs, gates)      # the last architecture update's pairs and open gates
+        before = [torch.logsumexp(a.detach()[pair], 0) for a, pair in zip(self.alpha, pairs)]
+        recompute = self.options.recompute
 
         def mix(block, x):
             pair = pairs[block.index]
             pi = torch.softmax(self.alpha[block.index][pair], 0)
-            return straight_through(block, x, pi, gates[block.index], candidates=pair, recompute=self.recompute)
+            return straight_through(block, x, pi, gates[block.index], candidates=pair, recompute=recompute)
 
-        loss = self._arch_update(mix, batch, loss_fn, optimizer)
-        with torch.no_grad():
-            for a, pair, before in zip(self.alpha, pairs, old):
-                a[pair] += before - torch.logsumexp(a[pair], 0)
-        return loss
+        @torch.no_grad()
+        def keep_mass() -> None:
+            for a, pair, old in zip(self.alpha, pairs, before):
+                a[pair] += old - torch.logsumexp(a[pair], 0)
+
+        u = self.arch_update(mix)
+        u.after = keep_mass
+        yield u
+        yield self.weight_update()

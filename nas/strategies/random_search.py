@@ -1,32 +1,38 @@
 """Random search: sample M architectures uniformly, score each with the warmed-up shared weights
-on held-out data, keep the best. M = 1 is a plain random pick. It trains no alpha."""
+on held-out data, keep the best. M = 1 is a plain random pick. It trains nothing: the search
+stage runs no epochs and derives at once."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Dict, Optional
 
+from nas.options import option
 from nas.strategies.base import Strategy
+from nas.strategies.update import sample_choice
+
+
+@dataclass
+class RandomOptions:
+    num_samples: int = option(10, "architectures drawn uniformly and scored on held-out data")
 
 
 class RandomStrategy(Strategy):
     name = "random"
-    has_arch_steps = False
+    Options = RandomOptions
+    trains = False
 
-    def __init__(self, net, resource_coef: float = 0.0, seed: int = 0, num_samples: int = 10):
-        super().__init__(net, resource_coef, seed)
-        self.num_samples = num_samples
+    def __init__(self, net, options=None, **kw):
+        super().__init__(net, options, **kw)
         self.scores: Dict[str, float] = {}
 
-    def arch_step(self, batch, loss_fn, optimizer) -> float:
-        raise RuntimeError("random search has no architecture steps; call derive(evaluate)")
-
-    def weight_step(self, batch, loss_fn, optimizer) -> float:
-        return self.warmup_step(batch, loss_fn, optimizer)
+    def updates(self):
+        raise RuntimeError("random search trains nothing; call derive(evaluate)")
 
     def derive(self, evaluate: Optional[Callable[[Dict[str, str]], float]] = None) -> Dict[str, str]:
         """The best of `num_samples` uniform samples under `evaluate(arch) -> held-out loss`."""
         best, best_score = None, float("inf")
-        for _ in range(self.num_samples):
-            arch = self.arch_of(self.sample(uniform=True))
+        for _ in range(self.options.num_samples):
+            arch = self.arch_of(sample_choice(self.net, self.generator))
             if evaluate is None:
                 return arch
             score = float(evaluate(arch))
@@ -34,3 +40,9 @@ class RandomStrategy(Strategy):
             if score < best_score:
                 best, best_score = arch, score
         return best
+
+    def final_probs(self):
+        return None
+
+    def reports(self) -> Dict[str, object]:
+        return {"random_scores.json": self.scores}

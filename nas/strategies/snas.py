@@ -1,29 +1,52 @@
 """SNAS: blocks mix their candidates with a Gumbel-softmax relaxed sample, temperature annealed.
 
-tau = max(tau_min, tau0 * decay ** epoch) (call `set_epoch`). Both kinds of steps
-compute all candidates; architecture steps update alpha, weight steps the weights.
+`--snas-update joint` (the default, as SNAS): one forward and backward pass on a training batch
+updates the weights and alpha together (a single-level objective). `alternate`: an update of
+alpha on a held-out batch, then one of the weights on the training batch with a fresh relaxed
+sample (DARTS' bi-level alternation), as this toolkit did before.
+Temperature: tau = tau0 - (tau0 - tau_min) * epoch / E, falling linearly from tau0 at the first
+epoch and held at tau_min, over E = `anneal_epochs` (default: the stage's max_epochs), the
+schedule of the released SNAS code (1.0 to 0.03 there). Alpha: Adam lr 3e-4, betas
+(0.5, 0.999), weight decay 1e-3, as SNAS's code (taken from DARTS).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterator, List
+
 import torch
 
-from nas.strategies.base import Batch, LossFn, Strategy
+from nas.options import option
+from nas.strategies.base import AdamSettings, Strategy
 from nas.strategies.darts import mixture
+from nas.strategies.update import Update
+
+
+@dataclass
+class SnasOptions:
+    update: str = option("joint", "joint: weights and alpha from one backward pass on training batches (SNAS); "
+                         "alternate: alpha on held-out batches, then the weights", choices=("joint", "alternate"))
+    tau0: float = option(1.0, "Gumbel-softmax temperature at the first epoch")
+    tau_min: float = option(0.03, "the temperature it falls to linearly, and stays at")
+    anneal_epochs: int = option(0, "epochs of the linear fall (0: the stage's --max-epochs)")
 
 
 class SnasStrategy(Strategy):
     name = "snas"
+    Options = SnasOptions
+    arch_adam = AdamSettings(lr=3e-4, beta1=0.5, beta2=0.999, weight_decay=1e-3)
 
-    def __init__(self, net, resource_coef: float = 0.0, seed: int = 0, tau0: float = 1.0,
-                 tau_min: float = 0.1, decay: float = 0.9):
-        super().__init__(net, resource_coef, seed)
-        self.tau0, self.tau_min, self.decay = tau0, tau_min, decay
-        self.tau = tau0
+    def __init__(self, net, options=None, **kw):
+        super().__init__(net, options, **kw)
+        self.tau = self.options.tau0
 
     def set_epoch(self, epoch: int) -> None:
-        self.tau = max(self.tau_min, self.tau0 * self.decay ** epoch)
+        o = self.options
+        span = o.anneal_epochs or self.max_epochs
+        self.tau = max(o.tau_min, o.tau0 - (o.tau0 - o.tau_min) * epoch / span)
 
-    def relaxed(self, detach: bool):
+    def relaxed(self, detach: bool) -> List[torch.Tensor]:
+        """A Gumbel-softmax sample per block: softmax((alpha + g) / tau), g = -log(-log u)."""
         out = []
         for a in self.alpha:
             u = torch.rand(len(a), generator=self.generator).clamp_(1e-10, 1 - 1e-10)
@@ -32,14 +55,16 @@ class SnasStrategy(Strategy):
             out.append(torch.softmax(logits / self.tau, dim=0))
         return out
 
-    def arch_step(self, batch: Batch, loss_fn: LossFn, optimizer) -> float:
+    def updates(self) -> Iterator[Update]:
         w = self.relaxed(detach=False)
-        return self._arch_update(lambda b, x: mixture(b, x, w[b.index]), batch, loss_fn, optimizer)
-
-    def weight_step(self, batch: Batch, loss_fn: LossFn, optimizer) -> float:
-        w = self.relaxed(detach=True)
-        with self.mixing(lambda b, x: mixture(b, x, w[b.index])):
-            return self._step(batch, loss_fn, optimizer)
+        mix = lambda b, x: mixture(b, x, w[b.index])      # noqa: E731
+        if self.options.update == "joint":
+            yield Update("train_loss", mix, ("weights", "arch"),
+                         extra=self.resource_loss if self.resource_coef else None)
+            return
+        yield self.arch_update(mix)
+        fixed = self.relaxed(detach=True)
+        yield Update("train_loss", lambda b, x: mixture(b, x, fixed[b.index]))
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "tau": self.tau}

@@ -1,30 +1,41 @@
 """ST-NAS (the default): the SNAS objective optimized with straight-through gradients (Algorithm 1).
 
-Architecture step, on a held-out batch: sample z ~ Cat(pi) per block, compute all
-candidates (only the sampled one with autograd history), forward the sampled
-sub-graph's value and back-propagate the ST gradient into alpha. Weight step,
-on a training batch: a freshly sampled sub-graph, only its ops computed.
+Per training batch: an architecture update on the next held-out batch (sample z ~ Cat(pi)
+per block, forward the sampled sub-graph's value, back-propagate the ST gradient
+<dL/dy, out_k> into every pi_k, paper eq. 10), then a weight update of a sub-graph freshly
+sampled from the updated pi (only its ops run). Alpha: Adam with PyTorch's defaults (lr 1e-3,
+betas (0.9, 0.999)), as the paper states for all its optimizers.
 
-With `recompute` (the default) the non-sampled candidates run in the backward pass
-instead of being stored from the forward: the same compute, about one model's memory
-(see `straight_through`); `recompute=False` is the paper's C1 + (K-1) C2.
+With `recompute` (the default) the non-sampled candidates run in the backward pass instead of
+being stored from the forward: the same gradient and compute, about one model's memory (see
+`straight_through`); `--st-recompute false` is the paper's C1 + (K-1) C2.
 """
 from __future__ import annotations
 
-from nas.strategies.base import Batch, LossFn, Strategy, straight_through
+from dataclasses import dataclass
+from typing import Iterator
+
+from nas.options import option
+from nas.strategies.base import AdamSettings, Strategy, straight_through
+from nas.strategies.update import Update
+
+RECOMPUTE_HELP = ("compute the non-sampled candidates in the backward pass instead of storing their outputs "
+                  "from the forward (the same gradient in about one model's memory)")
+
+
+@dataclass
+class STOptions:
+    recompute: bool = option(True, RECOMPUTE_HELP)
 
 
 class STStrategy(Strategy):
     name = "st"
+    Options = STOptions
+    arch_adam = AdamSettings(lr=1e-3, beta1=0.9, beta2=0.999)
 
-    def __init__(self, net, resource_coef: float = 0.0, seed: int = 0, recompute: bool = True):
-        super().__init__(net, resource_coef, seed)
-        self.recompute = recompute
-
-    def arch_step(self, batch: Batch, loss_fn: LossFn, optimizer) -> float:
-        choice = self.sample()
-        probs = self.probs()
-
-        def mix(b, x):
-            return straight_through(b, x, probs[b.index], choice[b.index], recompute=self.recompute)
-        return self._arch_update(mix, batch, loss_fn, optimizer)
+    def updates(self) -> Iterator[Update]:
+        choice, probs = self.sample(), self.probs()
+        recompute = self.options.recompute
+        yield self.arch_update(lambda b, x: straight_through(b, x, probs[b.index], choice[b.index],
+                                                             recompute=recompute))
+        yield self.weight_update()

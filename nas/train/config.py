@@ -1,86 +1,56 @@
-"""Stage hyper-parameters: dataclass defaults < a config file (YAML or JSON) < command-line flags.
+"""The options the training stages share, as dataclass mixins (see nas.options for the mechanism).
 
-Every field of a stage's config dataclass is a flag (`batch_size` -> `--batch-size`); the
-config file holds the same names (dashes or underscores). Unknown keys are errors that name
-the file and the key, so a typo never silently falls back to a default.
+Each stage's config (WarmupConfig, SearchConfig, RetrainConfig) is one of these plus its own
+fields; an option is written once, as a field with its help, and is then a flag, a config-file
+key and an entry of the stage's config.json.
 """
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Type, TypeVar
+from dataclasses import dataclass
 
-T = TypeVar("T")
+from nas.features.pipeline import FeaturePipeline
+from nas.options import option, section
 
 
-def _parse_bool(s: str) -> bool:
-    if s.lower() in ("true", "1", "yes"):
-        return True
-    if s.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
+@dataclass
+class TrainOptions:
+    """Every training stage: data, loss, batches, the weights' optimizer, checkpoints, devices."""
+    data: str = option("", "training data dir (feats.scp, cmvn.scp, text)", required=True)
+    lang: str = option("", "lang dir (tokens.txt, lexicon_numbers.txt)", required=True)
+    valid_data: str = option("", "held-out data dir; empty: a share of --data (--heldout-ratio)")
+    heldout_ratio: float = option(0.1, "share of --data held out when --valid-data is not given")
+    heldout_by: str = option("speaker", "hold out whole speakers (their perturbed copies too) or utterances",
+                             choices=("speaker", "utterance"))
+    loss: str = option("ctc", "training loss", choices=("ctc", "ctc-crf"))
+    den_dir: str = option("", "stage 3's dir (den_lm.fst, path_weight.txt); needed by ctc-crf")
+    lamb: float = option(0.01, "ctc-crf: weight of the added CTC term")
+    batch_size: int = option(128, "utterances per batch and process")
+    max_batch_frames: int = option(0, "and at most this many padded frames per batch (0: no cap)")
+    max_frames: int = option(0, "drop training utterances longer than this (0: keep all)")
+    lr: float = option(1e-3, "Adam learning rate of the weights")
+    grad_clip: float = option(0.0, "clip the global norm of the weights' gradient to this (0: off)")
+    max_epochs: int = option(100, "epoch cap")
+    seed: int = option(0, "random seed (initialization, batch order, sampling)")
+    num_workers: int = option(0, "data loading processes")
+    checkpoint_every: int = option(200, "steps between mid-epoch checkpoints (0: epoch ends only)")
+    device: str = option("auto", "auto (cuda when there is one), cpu or cuda")
+    deterministic: bool = option(False, "torch.use_deterministic_algorithms")
+    tensorboard: bool = option(True, "write TensorBoard scalars")
+    plots: bool = option(True, "write PNG plots")
+    resume: bool = option(False, "continue from checkpoint.pt")
+    overwrite: bool = option(False, "replace a finished stage")
 
 
-def add_config_args(parser: argparse.ArgumentParser, cls: Type[Any], helps: Dict[str, str],
-                    skip: Sequence[str] = ()) -> None:
-    """A flag per field (but `skip`), defaulting to None so that only the flags given override the file."""
-    parser.add_argument("--config", help="YAML or JSON file of these options (flags override it)")
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
-        default = f.default if f.default is not dataclasses.MISSING else None
-        kind = type(default) if default is not None else str
-        kwargs: Dict[str, Any] = {"default": None, "metavar": kind.__name__.upper() if kind is not bool else "BOOL",
-                                  "help": f"{helps.get(f.name, '')} (default: {default})"}
-        kwargs["type"] = _parse_bool if kind is bool else kind
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, **kwargs)
+@dataclass
+class PlateauOptions:
+    """A held-out plateau decays the lr; the stage stops once it falls below stop_lr."""
+    lr_decay: float = option(0.1, "lr factor on a plateau")
+    plateau_epochs: int = option(3, "epochs without held-out improvement before a decay")
+    stop_lr: float = option(1e-4, "stop once the lr falls below this")
 
 
-def read_config_file(path: str) -> Dict[str, Any]:
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise SystemExit(f"{p}: cannot read the config: {e}")
-    try:
-        if p.suffix in (".yaml", ".yml"):
-            import yaml
-            data = yaml.safe_load(text) or {}
-        else:
-            data = json.loads(text)
-    except Exception as e:     # the parsers' own error types differ
-        raise SystemExit(f"{p}: cannot parse the config: {e}")
-    if not isinstance(data, dict):
-        raise SystemExit(f"{p}: the config must be a mapping of option names to values")
-    return data
-
-
-def build_config(cls: Type[T], args: argparse.Namespace, required: Optional[List[str]] = None) -> T:
-    """Dataclass defaults, then the --config file, then the flags given on the command line."""
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    values: Dict[str, Any] = {}
-    if getattr(args, "config", None):
-        for k, v in read_config_file(args.config).items():
-            key = k.replace("-", "_")
-            if key not in names:
-                raise SystemExit(f"{args.config}: unknown option {k!r}; known: {', '.join(sorted(names))}")
-            values[key] = v
-    for k in names:
-        v = getattr(args, k, None)
-        if v is not None:
-            values[k] = v
-    for k in required or []:
-        if values.get(k) in (None, ""):
-            raise SystemExit(f"option --{k.replace('_', '-')} is required (on the command line or in --config)")
-    cfg = cls(**values)
-    for f in dataclasses.fields(cls):           # values from a file may have the wrong type
-        v = getattr(cfg, f.name)
-        d = f.default if f.default is not dataclasses.MISSING else None
-        if d is not None and v is not None and not isinstance(v, type(d)):
-            try:
-                setattr(cfg, f.name, _parse_bool(str(v)) if isinstance(d, bool) else type(d)(v))
-            except (TypeError, ValueError, argparse.ArgumentTypeError):
-                raise SystemExit(f"option {f.name}: expected {type(d).__name__}, got {v!r}")
-    return cfg
+@dataclass
+class SpaceOptions:
+    """The super-network stages: the search space and the input features."""
+    space: str = option("wsj", "search space: a shipped name (nas/spaces/) or a JSON file")
+    features: FeaturePipeline = section(FeaturePipeline)

@@ -168,8 +168,26 @@ def shard(batch: Sequence[int], rank: int, world: int) -> List[int]:
     return list(batch[lo:hi])
 
 
-def collate(items: Sequence[Tuple[str, np.ndarray, List[int], float]]):
-    """(keys, features (N, T, D), lengths, targets (N, S) padded with 0, target lengths, path weights)."""
+@dataclass
+class Batch:
+    """A minibatch, the one shape from collate to the loss."""
+    keys: List[str]                 # utterance ids
+    feats: torch.Tensor             # (N, T, D) network input, zero-padded
+    lengths: torch.Tensor           # (N,) input frames
+    targets: torch.Tensor           # (N, S) output columns (blank 0), zero-padded
+    target_lengths: torch.Tensor    # (N,)
+    path_weights: torch.Tensor      # (N,) log p_LM(l) under the den graph's phone LM (CTC-CRF); 0 without one
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def to(self, device: Union[str, torch.device]) -> "Batch":
+        return Batch(self.keys, self.feats.to(device), self.lengths.to(device), self.targets.to(device),
+                     self.target_lengths.to(device), self.path_weights.to(device))
+
+
+def collate(items: Sequence[Tuple[str, np.ndarray, List[int], float]]) -> Batch:
+    """SpeechData.load items (key, features, targets, path weight) into a Batch."""
     keys = [k for k, _, _, _ in items]
     lengths = torch.tensor([f.shape[0] for _, f, _, _ in items], dtype=torch.long)
     feats = torch.zeros(len(items), int(lengths.max()), items[0][1].shape[1])
@@ -180,7 +198,7 @@ def collate(items: Sequence[Tuple[str, np.ndarray, List[int], float]]):
     for i, (_, _, t, _) in enumerate(items):
         targets[i, :len(t)] = torch.tensor(t, dtype=torch.long)
     weights = torch.tensor([w for _, _, _, w in items], dtype=torch.float32)
-    return keys, feats, lengths, targets, tl, weights
+    return Batch(keys, feats, lengths, targets, tl, weights)
 
 
 class _BatchDataset(torch.utils.data.Dataset):
@@ -196,7 +214,7 @@ class _BatchDataset(torch.utils.data.Dataset):
         return collate([self.data.load(j) for j in self.batches[i]])
 
 
-def iterate(data: SpeechData, batches: List[List[int]], num_workers: int = 0) -> Iterator:
+def iterate(data: SpeechData, batches: List[List[int]], num_workers: int = 0) -> Iterator[Batch]:
     """Collated batches in the given order, loaded by `num_workers` processes (0: in this one).
     The loader has its own generator, so iterating never consumes the global torch RNG."""
     if not batches:

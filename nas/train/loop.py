@@ -1,0 +1,324 @@
+"""The training loop of stages 4 (warm-up), 5 (search) and 7 (retrain): one loop, a plan per stage.
+
+`Loop(plan, exp_dir).run()` loads the data (a held-out share of it, or --valid-data), builds
+the plan's model, and runs epochs: per training batch, the updates the plan yields
+(nas.train.step.apply_update; those marked held-out take the next held-out batch, cycled),
+then at the epoch end the held-out loss under the plan's eval mixer, the plan's epoch-end
+decision (lr, stop, best.pt) and a checkpoint. It branches on no stage kind or method.
+
+Every epoch, every `checkpoint_every` steps and on SIGINT/SIGTERM it writes checkpoint.pt
+(model, optimizers, the plan's state, all ranks' RNG states, epoch and batch position, and
+whether the stage has decided to stop); `--resume` continues from it and gives the same
+result as an uninterrupted run. A finished stage leaves final.pt and `done` and refuses to
+run again unless `--overwrite`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+import torch
+
+from nas.data.table import iter_table
+from nas.models.supernet import Mixer
+from nas.train import data as D
+from nas.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from nas.train.distributed import Dist, init_distributed, shutdown
+from nas.train.losses import DenDir, StageLoss
+from nas.train.observe import Observer, history_entry, setup_logging
+from nas.train.plan import Plan
+from nas.train.step import apply_update, forward_loss
+
+log = logging.getLogger("nas")
+OUTPUTS = ("done", "checkpoint.pt", "best.pt", "final.pt", "probs.jsonl", "probs.txt", "probs.png", "loss.png",
+           "heldout.list", "config.json", "arch.json", "random_scores.json", "tensorboard", "log")
+
+
+class Interrupted(Exception):
+    pass
+
+
+class Loop:
+    """One run of a plan in `exp_dir`."""
+
+    def __init__(self, plan: Plan, exp_dir: str):
+        self.plan, self.cfg, self.dir = plan, plan.cfg, Path(exp_dir)
+        self.dist: Dist = init_distributed(self.cfg.device)
+        self._check_dir()
+        setup_logging(self.dir, self.dist.main)
+        if self.cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+        self._stop_signal: Optional[int] = None
+
+    # --- set-up
+    def _check_dir(self) -> None:
+        done, ckpt, kind = self.dir / "done", self.dir / "checkpoint.pt", self.plan.kind
+        if self.dist.main:
+            if self.cfg.overwrite and self.dir.exists():
+                for name in OUTPUTS:
+                    p = self.dir / name
+                    shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+            elif done.exists():
+                raise SystemExit(f"{self.dir}: this {kind} stage is finished ({done} exists); "
+                                 f"pass --overwrite true to run it again")
+            elif ckpt.exists() and not self.cfg.resume:
+                raise SystemExit(f"{self.dir}: holds an unfinished run ({ckpt}); pass --resume true to "
+                                 f"continue it or --overwrite true to start again")
+            self.dir.mkdir(parents=True, exist_ok=True)
+        self.dist.barrier()
+
+    def _datasets(self, pipeline, out_frames: Callable[[int], int], weights: Optional[Path]
+                  ) -> Tuple[D.SpeechData, D.SpeechData]:
+        c = self.cfg
+        if c.valid_data:
+            train = D.SpeechData(c.data, c.lang, pipeline, out_frames, weights, max_frames=c.max_frames)
+            valid = D.SpeechData(c.valid_data, c.lang, pipeline, out_frames, weights)
+            return train, valid
+        held = D.heldout_split(c.data, c.heldout_ratio, c.heldout_by, c.seed)
+        if self.dist.main:
+            (self.dir / "heldout.list").write_text("".join(u + "\n" for u in held))
+        held_set = set(held)
+        train_utts = [e.key for e in iter_table(Path(c.data) / "feats.scp") if e.key not in held_set]
+        log.info("held out %d of %d utterances of %s by %s (ratio %.3f)", len(held), len(held) + len(train_utts),
+                 c.data, c.heldout_by, c.heldout_ratio)
+        train = D.SpeechData(c.data, c.lang, pipeline, out_frames, weights, utts=train_utts, max_frames=c.max_frames)
+        valid = D.SpeechData(c.data, c.lang, pipeline, out_frames, weights, utts=held)
+        return train, valid
+
+    def setup(self) -> None:
+        c, plan, dev = self.cfg, self.plan, self.dist.device
+        torch.manual_seed(c.seed)
+        den = DenDir.open(c.den_dir) if c.den_dir else None
+        self.loss = StageLoss(c.loss, den, c.lamb, dev)
+        space, self.pipeline = plan.space(), plan.features()
+        if self.dist.main:
+            log.info("%s", space.summary())
+        self.train_data, self.valid_data = self._datasets(self.pipeline, space.out_frames,
+                                                          den.path_weights if den else None)
+        tokens = D.count_outputs(Path(c.lang) / "tokens.txt")
+        torch.manual_seed(c.seed)
+        self.net = plan.build(self.train_data.feat_dim, tokens)
+        self.net.to(dev)
+        plan.to(dev)
+        # a different dropout stream per rank, the same model on every rank
+        torch.manual_seed(c.seed * 1000 + 17 + self.dist.rank)
+        log.info("%s: %d parameters, input %d, %d outputs, %d training / %d held-out utterances, world %d",
+                 plan.kind, sum(p.numel() for p in self.net.parameters()), self.train_data.feat_dim, tokens,
+                 len(self.train_data), len(self.valid_data), self.dist.world)
+        plan.prepare(self.dir, self.dist.main)
+        plan.start()
+        self.optimizers: Dict[str, torch.optim.Optimizer] = {"weights": torch.optim.Adam(self.net.parameters(), lr=c.lr)}
+        self.optimizers.update(plan.optimizers())
+        world = self.dist.world
+        self.train_batches = D.make_batches([u.frames for u in self.train_data.utts], c.batch_size * world,
+                                            c.max_batch_frames * world)
+        self.valid_batches = D.make_batches([u.frames for u in self.valid_data.utts], c.batch_size * world,
+                                            c.max_batch_frames * world)
+        self.forward_net = self.net
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            self.forward_net = DDP(self.net, find_unused_parameters=plan.find_unused_parameters)
+        self.obs = Observer(self.dir, self.dist.main, c.tensorboard, c.plots)
+        self.epoch, self.pos, self.step, self.heldout_pos, self.nonfinite = 0, 0, 0, 0, 0
+        self.stopped = False
+        self.history: List[dict] = []
+        self.sums: Dict[str, List[float]] = {}        # this epoch's loss [sum, count] per update name
+        if self.dist.main:
+            (self.dir / "config.json").write_text(json.dumps(dataclasses.asdict(c), indent=2) + "\n")
+
+    # --- checkpoints
+    def _state(self) -> dict:
+        rngs = [rng_state()]
+        if self.dist.enabled:
+            gathered: List[Optional[dict]] = [None] * self.dist.world
+            torch.distributed.all_gather_object(gathered, rngs[0])
+            rngs = gathered
+        return {"kind": self.plan.kind, "model": self.net.state_dict(),
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "plan": self.plan.state_dict(), "epoch": self.epoch, "pos": self.pos, "step": self.step,
+                "heldout_pos": self.heldout_pos, "history": self.history, "sums": self.sums, "rng": rngs,
+                "nonfinite": self.nonfinite, "stopped": self.stopped, "world": self.dist.world,
+                "config": dataclasses.asdict(self.cfg), "space": self.plan.space().to_dict(),
+                "features": self.pipeline.to_dict()}
+
+    def save(self, name: str = "checkpoint.pt") -> None:
+        state = self._state()          # every rank joins the RNG gather
+        if self.dist.main:
+            save_checkpoint(self.dir / name, state)
+        self.dist.barrier()
+
+    def resume(self) -> bool:
+        f = self.dir / "checkpoint.pt"
+        if not (self.cfg.resume and f.is_file()):
+            return False
+        s = load_checkpoint(f)
+        if s.get("kind") != self.plan.kind:
+            raise SystemExit(f"{f}: a checkpoint of stage {s.get('kind')}, not {self.plan.kind}")
+        if "optimizers" not in s or "plan" not in s:
+            raise SystemExit(f"{f}: written by an older version of this toolkit, which cannot be resumed; "
+                             f"pass --overwrite true to start the stage again")
+        self.net.load_state_dict(s["model"])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(s["optimizers"][k])
+        self.plan.load_state_dict(s["plan"])
+        self.epoch, self.pos, self.step, self.heldout_pos = s["epoch"], s["pos"], s["step"], s["heldout_pos"]
+        self.history, self.sums, self.nonfinite, self.stopped = s["history"], s["sums"], s["nonfinite"], s["stopped"]
+        self.obs.history = list(self.history)
+        if s["world"] == self.dist.world:
+            set_rng_state(s["rng"][self.dist.rank])
+        else:
+            log.warning("%s was written by %d processes, now %d: RNG streams restart", f, s["world"], self.dist.world)
+        self.obs.truncate_trace(self.step)
+        log.info("resumed %s at epoch %d, batch %d (step %d)%s", f, self.epoch + 1, self.pos, self.step,
+                 "; the stage had decided to stop" if self.stopped else "")
+        return True
+
+    # --- helpers
+    @property
+    def lr(self) -> float:
+        return self.optimizers["weights"].param_groups[0]["lr"]
+
+    def _set_lr(self, lr: float) -> None:
+        for g in self.optimizers["weights"].param_groups:
+            g["lr"] = lr
+
+    def _shard(self, batches: List[List[int]]) -> List[List[int]]:
+        return [D.shard(b, self.dist.rank, self.dist.world) for b in batches]
+
+    def _heldout_stream(self) -> Iterator[D.Batch]:
+        """Held-out batches for the updates that ask for them, cycled, from the saved cursor on."""
+        n = len(self.valid_batches)
+        while True:
+            cycle, k = divmod(self.heldout_pos, n)
+            order = D.epoch_order(n, self.cfg.seed + 7919, cycle)
+            batches = self._shard([self.valid_batches[i] for i in order[k:]])
+            for batch in D.iterate(self.valid_data, batches, self.cfg.num_workers):
+                self.heldout_pos += 1
+                yield batch.to(self.dist.device)
+
+    @torch.no_grad()
+    def evaluate(self, mixer_of: Optional[Callable[[], Optional[Mixer]]] = None) -> float:
+        """Mean held-out loss per utterance; `mixer_of()` gives each minibatch's mixer."""
+        self.net.eval()
+        total, count = 0.0, 0
+        try:
+            for batch in D.iterate(self.valid_data, self._shard(self.valid_batches), self.cfg.num_workers):
+                batch = batch.to(self.dist.device)
+                with self.net.mixing(mixer_of() if mixer_of is not None else None):
+                    total += float(forward_loss(self.net, batch, self.loss)) * len(batch)
+                count += len(batch)
+        finally:
+            self.net.train()
+        total, count = self.dist.sum_scalars([total, float(count)])
+        return total / max(count, 1.0)
+
+    def _on_signal(self, signum, frame) -> None:
+        self._stop_signal = signum
+
+    # --- the loop
+    def run(self) -> None:
+        self.setup()
+        resumed = self.resume()
+        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            if not resumed:
+                self.obs.truncate_trace(0)
+            self._epochs()
+        except Interrupted:
+            log.warning("stopped by signal %d at epoch %d, batch %d: checkpoint written; rerun with --resume true",
+                        self._stop_signal, self.epoch + 1, self.pos)
+            raise SystemExit(128 + (self._stop_signal or 0))
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+            self.obs.close()
+        self._finish()
+
+    def _train_step(self, batch: D.Batch, heldout: Iterator[D.Batch]) -> float:
+        """The plan's updates for one training batch; returns the last update's loss (progress bar)."""
+        loss = float("nan")
+        for update in self.plan.updates():
+            b = next(heldout) if update.heldout else batch
+            loss, applied = apply_update(update, b, self.net, self.loss, self.optimizers, self.forward_net,
+                                         self.dist.average if self.dist.enabled else None, self.cfg.grad_clip)
+            if applied:
+                s = self.sums.setdefault(update.name, [0.0, 0])
+                s[0] += loss
+                s[1] += 1
+            else:
+                self.nonfinite += 1
+        return loss
+
+    def _stop_requested(self) -> bool:
+        stop = self._stop_signal is not None
+        if self.dist.enabled:       # a signal seen by one rank stops them all at the same step
+            stop = self.dist.sum_scalars([float(stop)])[0] > 0
+        return stop
+
+    def _epochs(self) -> None:
+        c, plan = self.cfg, self.plan
+        heldout = self._heldout_stream()
+        while not self.stopped and self.epoch < plan.epochs:
+            plan.begin_epoch(self.epoch)
+            order = D.epoch_order(len(self.train_batches), c.seed, self.epoch)
+            todo = self._shard([self.train_batches[i] for i in order[self.pos:]])
+            t0 = time.time()
+            bar = self.obs.progress(len(order), self.pos, f"{plan.kind} epoch {self.epoch + 1}")
+            for batch in D.iterate(self.train_data, todo, c.num_workers):
+                loss = self._train_step(batch.to(self.dist.device), heldout)
+                self.pos += 1
+                self.step += 1
+                plan.after_step(self.step, self.obs)
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}")
+                if self.step % 50 == 0:
+                    self.obs.scalar("step/train_loss", loss, self.step)
+                if self._stop_requested():
+                    self._stop_signal = self._stop_signal or signal.SIGTERM
+                    bar.close()
+                    self.save()
+                    raise Interrupted()
+                if c.checkpoint_every and self.step % c.checkpoint_every == 0:
+                    self.save()
+            bar.close()
+            self._end_epoch(time.time() - t0)
+
+    def _end_epoch(self, seconds: float) -> None:
+        valid = self.evaluate(self.plan.eval_mixer)
+        lr = self.lr
+        end = self.plan.end_epoch(self.epoch, valid, lr)
+        self.epoch += 1
+        self.pos = 0
+        names = sorted(self.sums)
+        totals = self.dist.sum_scalars([x for k in names for x in self.sums[k]])     # over ranks
+        means = {k: totals[2 * i] / totals[2 * i + 1] for i, k in enumerate(names) if totals[2 * i + 1]}
+        entry = history_entry(self.epoch, lr=lr, time_s=round(seconds, 1), **means, valid_loss=valid,
+                              nonfinite=self.nonfinite)
+        self.sums = {}
+        self.history.append(entry)
+        self.obs.epoch_end(entry, self.step)
+        if end.note:
+            log.info("%s", end.note)
+        if end.improved:
+            self.save("best.pt")
+        self._set_lr(end.lr)
+        self.stopped = end.stop
+        self.save()
+
+    def _finish(self) -> None:
+        extra = self.plan.finish(self.evaluate, self.dir, self.dist.main)
+        state = self._state()
+        state.update(extra)
+        if self.dist.main:
+            save_checkpoint(self.dir / "final.pt", state)
+            (self.dir / "done").write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+            log.info("%s finished after %d epochs, %d steps; %d non-finite updates skipped; outputs in %s",
+                     self.plan.kind, self.epoch, self.step, self.nonfinite, self.dir)
+        self.dist.barrier()
+        shutdown(self.dist)

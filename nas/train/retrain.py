@@ -1,0 +1,73 @@
+"""Stage 7, the retrain plan: the single model of an arch.json, from scratch.
+
+The input features are the arch.json's (the search's, written by derive); the feature
+dimension and the output count come from the data and lang dir, so an architecture searched
+on one corpus retrains on another. CTC-CRF + lambda * CTC by default; the lr decays on a
+held-out plateau and the stage stops below `stop_lr`. The exp dir gets a copy of the
+arch.json, so that it alone is enough for inference (nas.bin.infer).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from nas.features.pipeline import FeaturePipeline
+from nas.models.space import SearchSpace, SpaceError
+from nas.models.supernet import SuperNet
+from nas.options import option, restate
+from nas.strategies.update import Update
+from nas.train.arch import read_arch
+from nas.train.config import PlateauOptions, TrainOptions
+from nas.train.plan import Plan
+from nas.train.schedule import EpochEnd, LrPlateau
+
+
+@dataclass
+class RetrainConfig(PlateauOptions, TrainOptions):
+    arch: str = option("", "arch.json to retrain (stage 6's, or hand-written)", required=True)
+    loss: str = restate(TrainOptions, "loss", "ctc-crf")
+    plateau_epochs: int = restate(PlateauOptions, "plateau_epochs", 1)
+    stop_lr: float = restate(PlateauOptions, "stop_lr", 1e-5)
+
+
+class RetrainPlan(Plan):
+    kind = "retrain"
+    Config = RetrainConfig
+    description = "stage 7: retrain an arch.json from scratch (CTC-CRF + lambda * CTC by default)"
+    example = ("--data data/train_sp --valid-data data/dev --lang data/lang_phn --den-dir data/den_meta "
+               "--arch exp/nas/derive/arch.json exp/nas/retrain")
+    find_unused_parameters = False
+
+    def __init__(self, cfg: RetrainConfig):
+        super().__init__(cfg)
+        try:
+            self.arch = read_arch(cfg.arch)
+        except SpaceError as e:
+            raise SystemExit(f"--arch: {e}") from None
+        self.rule = LrPlateau(cfg.plateau_epochs, cfg.lr_decay, cfg.stop_lr)
+
+    def space(self) -> SearchSpace:
+        return self.arch.space
+
+    def features(self) -> FeaturePipeline:
+        return self.arch.pipeline()
+
+    def build(self, input_dim: int, num_outputs: int) -> SuperNet:
+        return self.arch.build(input_dim, num_outputs)
+
+    def prepare(self, exp_dir: Path, main: bool) -> None:
+        if main:
+            self.arch.write(exp_dir / "arch.json")
+
+    def updates(self) -> Iterator[Update]:
+        yield Update("train_loss", None)
+
+    def end_epoch(self, epoch: int, valid_loss: float, lr: float) -> EpochEnd:
+        return self.rule.update(valid_loss, lr)
+
+    def state_dict(self) -> dict:
+        return {"rule": self.rule.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rule.load_state_dict(state["rule"])

@@ -1,4 +1,5 @@
 """The default recipe egs/synth on a tiny corpus, in a copy of the recipe dir."""
+import json
 import re
 import shutil
 from pathlib import Path
@@ -78,11 +79,19 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
               "exp/tiny_nas_st_seed0/derive/arch.json", "exp/tiny_nas_st_seed0/retrain/best.pt",
               "exp/tiny_nas_st_seed0/retrain/logprobs_test/logprobs.scp"):
         assert (d / f).is_file(), f
-    assert re.search(r"^test WER \(tiny_nas_st_seed0, ctc-crf\): %WER [\d.]+ \[ \d+ / \d+, \d+ ins, \d+ del, \d+ sub \]", r.stdout, re.M)
+    m = re.search(r"^test WER \(tiny_nas_st_seed0, ctc-crf; LM weight ([\d.]+) chosen on dev\): "
+                  r"(%WER [\d.]+ \[ \d+ / \d+, \d+ ins, \d+ del, \d+ sub \])", r.stdout, re.M)
+    assert m, r.stdout[-3000:]
+    # the reported weight is the one best on dev, and the figure is test's at that weight
+    assert (exp / "retrain" / "decode_dev" / "best_wer").read_text().strip().endswith(f"/wer_{m.group(1)}")
+    assert m.group(2) in (exp / "retrain" / "decode_test" / f"wer_{m.group(1)}").read_text()
     assert re.search(r"^test PER \(greedy\): %PER [\d.]+", r.stdout, re.M)
-    assert (exp / "retrain" / "decode_test" / "best_wer").is_file()
+    arch = json.loads((exp / "derive" / "arch.json").read_text())
+    assert arch["features"] == {"apply_cmvn": True, "norm_vars": True, "delta_order": 2, "delta_window": 2,
+                                "subsample": 1, "subsample_offset": 0}          # recorded by the search
     r = run(str(d / "run.sh"), "--tiny", "true")
     assert r.returncode == 0
     for what in ("corpus_tiny is complete", "warmup: exp/tiny_warmup_seed0 is finished", "arch.json is up to date",
-                 "TLG.fst is up to date", "den_meta is up to date", "decode_test is up to date"):
+                 "TLG.fst is up to date", "den_meta is up to date", "decode_dev is up to date",
+                 "decode_test is up to date"):
         assert what in r.stdout, what

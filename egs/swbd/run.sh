@@ -58,7 +58,7 @@ fi
 start_time=$(date +%s)
 
 check_corpus() {   # every input there, or fail at once naming what was expected
-  python -m nas.bin.ldc_swbd check --swbd "$swbd" --ms98 "$ms98" --eval2000-audio "$eval2000_audio" \
+  "$nas_python" -m nas.bin.ldc_swbd check --swbd "$swbd" --ms98 "$ms98" --eval2000-audio "$eval2000_audio" \
     --eval2000-text "$eval2000_text" ${fisher:+--fisher "$fisher"}
 }
 
@@ -147,7 +147,7 @@ else
     if [ -f $exp/derive/arch.json ] && [ $exp/derive/arch.json -nt $exp/search/final.pt ]; then
       echo "stage 6: $exp/derive/arch.json is up to date; skipping"
     else
-      python -m nas.bin.derive --overwrite true $exp/search $exp/derive
+      "$nas_python" -m nas.bin.derive --overwrite true $exp/search $exp/derive
     fi
   fi
 fi

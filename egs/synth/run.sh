@@ -6,39 +6,44 @@
 #   8 log-probabilities, WFST decoding, scoring
 # Each stage skips what is already complete; an interrupted training stage resumes.
 # Outputs: data/, fbank/, exp/warmup_seed$seed (shared by all search methods of a seed),
-# exp/nas_${method}_seed$seed/{search,derive,retrain,retrain/decode_test}; with --arch A,
-# exp/$(basename A .arch.json)_seed$seed/retrain. local/run_compare.sh runs the baselines.
+# exp/nas_${method}_seed$seed/{search,derive,retrain,retrain/decode_{dev,test},retrain/RESULTS};
+# with --arch A, exp/$(basename A .arch.json)_seed$seed/retrain. Settings: conf/recipe.conf
+# (`./run.sh --help`). local/run_compare.sh runs the baselines; local/score.sh scores a decode dir.
 set -euo pipefail
 
+recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 stage=0
 stop_stage=100
-nj=2
-seed=0              # training seed (initialization, batch order, sampling)
-corpus_seed=0       # corpus seed (sentences, voices, splits): the same corpus for every training seed
-tiny=false          # a few minutes end to end: fewer voices, utterances and epochs
-num_voices=36       # corpus size: synthetic voices (flite's and espeak-ng's) ...
-num_dev_voices=3    # ... of which held out for dev
-num_test_voices=3   # ... and for test (speaker-disjoint from train)
-utts_per_voice=60   # ... and utterances per voice
-method=st           # search method: st, darts, snas, proxyless, random
-arch=""             # an arch.json to retrain instead of searching (skips stages 4-6), e.g. conf/tdnn_d.arch.json
-retrain_loss=ctc-crf   # stage 7 loss: ctc-crf (with conf/retrain.yaml's lambda * CTC) or ctc
-nas_data=train      # data of stages 4-5: the unperturbed training set (a third of the frames of
-                    # train_sp, for a CPU budget), or train_sp as the paper; retraining uses train_sp
-decode_opts="--beam 15 --max-active 7000"
-corpus=corpus
-help_message="Usage: $0 [--stage N] [--stop-stage N] [--nj N] [--seed S] [--corpus-seed S] [--tiny true|false]
-          [--method st|darts|snas|proxyless|random] [--arch ARCH.json] [--retrain-loss ctc-crf|ctc]
-          [--nas-data train|train_sp]
-          [--num-voices N] [--num-dev-voices N] [--num-test-voices N] [--utts-per-voice N] [--decode-opts '...']
-Stages: 0 corpus  1 data dirs, lang, word LM, TLG  2 speed perturbation, fbank, CMVN  3 den graph
-        4 warm-up  5 search  6 derivation  7 retraining  8 decoding and scoring"
+. "$recipe/conf/recipe.conf"
+. "$recipe/utils/lib/recipe.sh"
+dev_set=dev         # the corpus' splits (stage 1): the decoding LM weight is chosen on dev,
+test_set=test       # and test is reported at that weight
+help_message="Usage: $0 [options]
+ e.g.: $0                                     # every stage on the default corpus (about 20 minutes, 2 cores)
+       $0 --tiny true                         # a smoke run of every stage in about a minute
+       $0 --seed 1 --method random --stage 5  # another search from the same warm-up
+       $0 --arch conf/tdnn_d.arch.json        # retrain a given architecture (stages 4-6 skipped)
+Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted one resumes):
+  0  synthesize the corpus ($corpus): $num_voices voices, $utts_per_voice utterances each
+  1  data dirs train, $dev_set, $test_set; CMUdict phone lang dir, word 3-gram LM, TLG
+  2  3-way speed perturbation of train, 40-dim fbank, CMVN stats
+  3  denominator graph: phone 4-gram LM o CTC topology, path weights
+  4  NAS warm-up of the super-network (conf/warmup.yaml, conf/space.json)
+  5  architecture search (conf/search.yaml, --method)
+  6  derivation of the top-1 architecture to arch.json
+  7  retraining of it with $retrain_loss (conf/retrain.yaml); with --arch, of that arch.json
+  8  log-probabilities, WFST decoding of $dev_set and $test_set, $test_set WER at the LM weight best on $dev_set
+Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):
+  --stage <n> ($stage)   --stop-stage <n> ($stop_stage)
+$(recipe_option_help "$recipe/conf/recipe.conf")"
+. "$recipe/utils/parse_options.sh"
+if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit 1; fi
 
-cd "$(dirname "${BASH_SOURCE[0]}")"
+# paths given relative to where run.sh was called from; the recipe then runs in its own dir
+[ -z "$arch" ] || arch=$(recipe_abs_paths "$arch")
+cd "$recipe"
 . ./cmd.sh
 . ./path.sh
-. utils/parse_options.sh
-. utils/lib/recipe.sh
 
 conf=conf
 if $tiny; then
@@ -73,7 +78,7 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
     echo "stage 0: $corpus is complete; skipping"
   else
     rm -rf "$corpus"
-    python3 local/make_corpus.py --seed "$corpus_seed" --nj "$nj" --num-voices "$num_voices" \
+    "$nas_python" local/make_corpus.py --seed "$corpus_seed" --nj "$nj" --num-voices "$num_voices" \
       --num-dev-voices "$num_dev_voices" --num-test-voices "$num_test_voices" \
       --utts-per-voice "$utts_per_voice" "$corpus"
     touch "$stamp"
@@ -88,7 +93,7 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     mkdir -p $data/local/lm
     # the training transcripts plus the grammar's extra sentences (none from dev or test)
     { cat $data/train/text; awk '{printf "lm-%06d %s\n", NR, $0}' "$corpus/lm_text.txt"; } > $data/local/lm/text
-    steps/train_word_lm.sh --order 3 --dev-text $data/dev/text $lang $data/local/lm/text $data/local/lm
+    steps/train_word_lm.sh --order 3 --dev-text $data/$dev_set/text $lang $data/local/lm/text $data/local/lm
     utils/format_lm.sh $lang $data/local/lm/lm.arpa $lang
     utils/mkgraph.sh $lang $lang/graph
   else
@@ -103,7 +108,7 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   else
     utils/data/perturb_data_dir_speed_3way.sh $data/train $data/train_sp
   fi
-  for x in $(echo train_sp $nas_data dev test | tr ' ' '\n' | awk '!seen[$0]++'); do
+  for x in $(echo train_sp $nas_data $dev_set $test_set | tr ' ' '\n' | awk '!seen[$0]++'); do
     if [ -s $data/$x/cmvn.scp ] && [ $data/$x/cmvn.scp -nt $data/$x/wav.scp ]; then
       echo "stage 2: $data/$x has features and CMVN stats; skipping"
       continue
@@ -119,10 +124,10 @@ fi
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "=== stage 3: denominator graph (phone 4-gram LM o CTC topology), path weights"
   if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/train_sp/text ] && \
-     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/train_sp/text $data/dev/text | wc -l)" ]; then
+     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/train_sp/text $data/$dev_set/text | wc -l)" ]; then
     echo "stage 3: $data/den_meta is up to date; skipping"
   else
-    steps/prep_den_lm.sh --extra-text $data/dev/text $lang $data/train_sp $data/den_meta
+    steps/prep_den_lm.sh --extra-text $data/$dev_set/text $lang $data/train_sp $data/den_meta
   fi
 fi
 
@@ -147,33 +152,38 @@ if [ -z "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   if [ -f $exp/derive/arch.json ] && [ $exp/derive/arch.json -nt $exp/search/final.pt ]; then
     echo "stage 6: $exp/derive/arch.json is up to date; skipping"
   else
-    python -m nas.bin.derive --overwrite true $exp/search $exp/derive
+    "$nas_python" -m nas.bin.derive --overwrite true $exp/search $exp/derive
   fi
 fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   echo "=== stage 7: retrain $arch_json with $retrain_loss"
-  run_nas_stage retrain $retrain $conf/retrain.yaml "${common[@]}" --data $data/train_sp --valid-data $data/dev --den-dir $data/den_meta \
+  run_nas_stage retrain $retrain $conf/retrain.yaml "${common[@]}" --data $data/train_sp --valid-data $data/$dev_set --den-dir $data/den_meta \
     --arch $arch_json --loss $retrain_loss
 fi
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
-  echo "=== stage 8: log-probabilities, WFST decoding (TLG), scoring"
-  for x in test; do
+  echo "=== stage 8: log-probabilities, WFST decoding (TLG), scoring; $test_set at the LM weight best on $dev_set"
+  for x in $dev_set $test_set; do
     if [ -s $retrain/decode_$x/per.txt ] && [ $retrain/decode_$x/per.txt -nt $retrain/done ]; then
       echo "stage 8: $retrain/decode_$x is up to date; skipping"
       continue
     fi
     steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $retrain $data/$x $lang $retrain/logprobs_$x
+    # shellcheck disable=SC2086
     steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts $lang/graph $retrain/logprobs_$x $retrain/decode_$x
-    steps/score.sh $data/$x $lang/graph $retrain/decode_$x
-    python -m nas.bin.greedy_decode --ref-text $data/$x/text --label PER $lang $retrain/logprobs_$x \
+    local/score.sh $data/$x $lang/graph $retrain/decode_$x
+    "$nas_python" -m nas.bin.greedy_decode --ref-text $data/$x/text --label PER $lang $retrain/logprobs_$x \
       $retrain/decode_$x/greedy_units.txt > $retrain/decode_$x/per.txt
   done
+  steps/report_wer.sh --dev-set $dev_set $retrain $test_set > $retrain/RESULTS
+  cat $retrain/RESULTS
 fi
 
 echo "$0: stages $stage..$stop_stage done in $(( $(date +%s) - start_time ))s"
-if [ $stop_stage -ge 8 ] && [ -s $retrain/decode_test/per.txt ]; then
-  echo "test WER ($(basename $exp), $retrain_loss): $(cat $retrain/decode_test/best_wer)"
-  echo "test PER (greedy): $(head -n 1 $retrain/decode_test/per.txt)"
+if [ $stop_stage -ge 8 ] && [ -s $retrain/RESULTS ]; then
+  line=$(grep "^$test_set WER at LM weight" $retrain/RESULTS)
+  lmwt=$(echo "$line" | sed 's/^.* at LM weight \([0-9.]*\) .*$/\1/')
+  echo "$test_set WER ($(basename $exp), $retrain_loss; LM weight $lmwt chosen on $dev_set): ${line#*): }"
+  echo "$test_set PER (greedy): $(head -n 1 $retrain/decode_$test_set/per.txt)"
 fi

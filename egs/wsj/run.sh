@@ -120,7 +120,7 @@ else
     if [ -f $exp/derive/arch.json ] && [ $exp/derive/arch.json -nt $exp/search/final.pt ]; then
       echo "stage 6: $exp/derive/arch.json is up to date; skipping"
     else
-      python -m nas.bin.derive --overwrite true $exp/search $exp/derive
+      "$nas_python" -m nas.bin.derive --overwrite true $exp/search $exp/derive
     fi
   fi
 fi
@@ -140,7 +140,7 @@ if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
       --lmwt-step $lmwt_step $graph $exp/retrain/logprobs_$x $exp/retrain/decode_${x}_tgpr
     local/score.sh --ignore-words "$score_ignore_words" $data/$x $graph $exp/retrain/decode_${x}_tgpr
   done
-  local/report_wer.sh --dev-set $dev_set --tag tgpr $exp/retrain $test_sets | tee $exp/retrain/RESULTS
+  steps/report_wer.sh --dev-set $dev_set --tag tgpr $exp/retrain $test_sets | tee $exp/retrain/RESULTS
 fi
 
 echo "$0: stages $stage..$stop_stage done in $(( $(date +%s) - start_time ))s"

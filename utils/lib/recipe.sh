@@ -1,11 +1,11 @@
 # Sourced by the egs/*/run.sh recipes: the helpers they share. They read the recipe's variables
-# ($seed; $nas_launcher, default python; $num_workers, default 1), as Kaldi recipes do.
+# ($seed; $nas_launcher, default $nas_python from path.sh; $num_workers, default 1), as Kaldi recipes do.
 #
 #   recipe_abs_paths "<paths>"         the space-separated paths, relative ones made absolute
 #                                      against $PWD (a recipe cds to its own dir after parsing)
 #   recipe_option_help <recipe.conf>   "  --name (value)  comment" for each name=value line
 #   run_nas_stage <kind> <exp-dir> <config> <options...>
-#                                      python -m nas.bin.<kind> (warmup, search, retrain) into
+#                                      $nas_launcher -m nas.bin.<kind> (warmup, search, retrain) into
 #                                      <exp-dir>: skipped when finished (done), resumed when
 #                                      interrupted (checkpoint.pt)
 
@@ -36,6 +36,6 @@ run_nas_stage() {
   local resume=false
   [ -f "$dir/checkpoint.pt" ] && resume=true
   # shellcheck disable=SC2086
-  ${nas_launcher:-python} -m nas.bin.$kind --config "$config" --seed "$seed" --resume $resume \
+  ${nas_launcher:-${nas_python:-python3}} -m nas.bin.$kind --config "$config" --seed "$seed" --resume $resume \
     --num-workers "${num_workers:-1}" "$@" "$dir"
 }

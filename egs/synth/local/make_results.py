@@ -5,7 +5,7 @@ Usage: local/make_results.py [--seeds "0 1 2"] <exp-dir> <RESULTS.md>
 
 Rows (each over the seeds found): ST-NAS (its derived architecture retrained with CTC-CRF),
 random search, TDNN-D, and ST-NAS's architecture retrained with CTC. Columns: test WER (TLG,
-best LM weight) and greedy PER, as mean, sample standard deviation and the per-seed values;
+at the LM weight best on dev, from retrain/RESULTS) and greedy PER, as mean, sample standard deviation and the per-seed values;
 then the derived architectures, the measured run times and the search's probability plot
 (copied next to RESULTS.md as results/probs_st_seed<S>.png).
 """
@@ -30,12 +30,16 @@ ROWS = [  # (label, exp dir pattern, retrain dir)
 _RATE = re.compile(r"%(WER|PER) ([\d.]+) \[ (\d+) / (\d+)")
 
 
-def read_rate(path: Path) -> Optional[Tuple[float, int, int]]:
-    """(rate, errors, reference count) from a Kaldi-style %WER/%PER line, or None if absent."""
+def read_rate(path: Path, prefix: str = "") -> Optional[Tuple[float, int, int]]:
+    """(rate, errors, reference count) from the first Kaldi-style %WER/%PER line of a file that
+    starts with `prefix`, or None if absent."""
     if not path.is_file():
         return None
-    m = _RATE.search(path.read_text())
-    return (float(m.group(2)), int(m.group(3)), int(m.group(4))) if m else None
+    for line in path.read_text().splitlines():
+        m = _RATE.search(line) if line.startswith(prefix) else None
+        if m:
+            return float(m.group(2)), int(m.group(3)), int(m.group(4))
+    return None
 
 
 def num_params(d: Path) -> Optional[int]:
@@ -84,7 +88,7 @@ def main() -> int:
              f"`local/run_compare.sh --seeds \"{args.seeds}\"`; machine: {platform.machine()}, "
              f"{platform.system()}, Python {platform.python_version()}.",
              "Test set: the held-out voices (speaker-disjoint from training). WER: TLG decoding with the "
-             "recipe's word 3-gram, the best LM weight. PER: greedy (best path per frame) phone error rate.",
+             "recipe's word 3-gram, at the LM weight that is best on the dev voices. PER: greedy (best path per frame) phone error rate.",
              "Mean ± sample standard deviation over the seeds found, then the per-seed values.", "",
              "| system | seeds | params (M) | test WER % | test PER % (greedy) | WER per seed | PER per seed |",
              "|---|---|---|---|---|---|---|"]
@@ -92,7 +96,7 @@ def main() -> int:
         wers, pers, found, params = [], [], [], []
         for s in seeds:
             d = exp / pattern.format(s=s) / rdir / "decode_test"
-            w, ph = read_rate(d / "best_wer"), read_rate(d / "per.txt")
+            w, ph = read_rate(d.parent / "RESULTS", "test WER at LM weight"), read_rate(d / "per.txt")
             if w is None:
                 continue
             found.append(s)

@@ -37,5 +37,5 @@ done
 for seed in $ctc_seeds; do
   timed "st_ctc_seed$seed" --seed $seed --retrain-loss ctc --stage 7
 done
-python3 local/make_results.py --seeds "$seeds" exp RESULTS.md
+"$nas_python" local/make_results.py --seeds "$seeds" exp RESULTS.md
 echo "$0: wrote RESULTS.md"

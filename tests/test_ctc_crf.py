@@ -146,8 +146,14 @@ def test_input_errors(graph):
     loss = CTCCRFLoss(graph)
     with pytest.raises(ValueError, match="V=5 outputs but the den graph .* has 4 tokens"):
         loss(torch.randn(2, 5, 5).log_softmax(-1), t, il, tl)
-    with pytest.raises(ValueError, match=r"log_probs must be \(N, T, V\)"):
+    with pytest.raises(ValueError, match=r"log_probs must be 3-D.*\(N, T, V\), batch first"):
         loss(lp[0], t, il, tl)
+    with pytest.raises(ValueError, match=r"an empty batch: log_probs has shape \(0, 5, 4\).*batch_first=False"):
+        loss(lp[:0], t[:0], il[:0], tl[:0])
+    # torch's (T, N, V) layout, said so: the same loss as batch first
+    torch.testing.assert_close(CTCCRFLoss(graph, batch_first=False)(lp.transpose(0, 1), t, il, tl), loss(lp, t, il, tl))
+    with pytest.raises(ValueError, match=r"input_lengths must be 1-D of length N=5.*batch_first=False"):
+        loss(lp.transpose(0, 1), t, il, tl)               # (T, N, V) passed as batch first
     with pytest.raises(ValueError, match=r"input_lengths must lie in \[1, T=5\]"):
         loss(lp, t, torch.tensor([6, 5]), tl)
     with pytest.raises(ValueError, match="input_lengths must be 1-D of length N=2"):
@@ -176,6 +182,9 @@ def test_den_graph_properties_and_errors(graph, tmp_path):
     clash = FstArrays(0, f32(np.inf, 0), i32(0, 0), i32(1, 2), i32(1, 2), f32(0, 0), i32(1, 1))
     with pytest.raises(DenGraphError, match="state 1 is entered by arcs with labels 2 and 1"):
         DenGraph(clash)
+    (tmp_path / "tail.fst").write_bytes((tmp_path / "eps.fst").read_bytes() + b"\0\0\0")
+    with pytest.raises(ValueError, match=r"tail.fst: 3 bytes after the last state's arcs"):
+        DenGraph.from_file(tmp_path / "tail.fst")
     (tmp_path / "junk.fst").write_bytes(b"not an fst")
     with pytest.raises(ValueError, match="junk.fst: not an OpenFst binary file"):
         DenGraph.from_file(tmp_path / "junk.fst")

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # utils/parse_options.sh: command-line options for bash scripts, Kaldi style.
 # Source it (do not run it) after giving every option variable its default:
 #
@@ -16,6 +17,12 @@
 #    options are applied, so the command line overrides the config file
 #  - `--help` / `-h` prints $help_message (or a stub) to stdout and exits 0
 # It sets no shell options of its own (it runs inside the calling script).
+
+if [ -z "${BASH_VERSION:-}" ] || [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  echo "utils/parse_options.sh: source it from a bash script after setting the options' defaults" \
+       "(. utils/parse_options.sh); it cannot be run by itself" >&2
+  exit 1
+fi
 
 __po_fail() {
   echo "$0: $*" >&2

@@ -88,7 +88,7 @@ fi
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   echo "=== stage 1: data dirs, phone lang dir (CMUdict), word 3-gram LM, TLG"
   local/prepare_data.sh "$corpus" $data
-  if [ ! -f $lang/graph/TLG.fst ] || [ $lang/graph/TLG.fst -ot $data/train/text ]; then
+  if [ ! -f $lang/graph/TLG.fst ] || [ $lang/graph/TLG.fst -ot $data/train/.prep/text ]; then
     utils/prepare_lang_ctc.sh --unit phone --text $data/train/text --words "$corpus/vocab.txt" $lang
     mkdir -p $data/local/lm
     # the training transcripts plus the grammar's extra sentences (none from dev or test)
@@ -103,7 +103,7 @@ fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   echo "=== stage 2: 3-way speed perturbation, fbank, CMVN"
-  if [ -s $data/train_sp/wav.scp ] && [ $data/train_sp/wav.scp -nt $data/train/wav.scp ]; then
+  if [ -s $data/train_sp/wav.scp ] && [ $data/train_sp/wav.scp -nt $data/train/.prep/wav.scp ]; then
     echo "stage 2: $data/train_sp is up to date; skipping the perturbation"
   else
     utils/data/perturb_data_dir_speed_3way.sh $data/train $data/train_sp

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
-from nas.data.table import TableError, iter_table
+from nas.data.table import TableError, iter_table, text_lines
 from nas.lang.cmu import cmudict_lexicon
 from nas.lang.lang_dir import split_extra, write_lang_dir
 from nas.lang.lexicon import Lexicon, format_oov_report, read_lexicon
@@ -40,11 +40,10 @@ def read_word_list(paths: List[str]) -> List[str]:
     """Words of word-list files: the first field of each non-empty line."""
     words: List[str] = []
     for p in paths:
-        with open(p, encoding="utf-8") as f:
-            for line in f:
-                parts = line.split()
-                if parts:
-                    words.append(parts[0])
+        for _, line in text_lines(p):
+            parts = line.split()
+            if parts:
+                words.append(parts[0])
     return words
 
 

@@ -7,6 +7,7 @@ feature extractors expect, with shape (num_samples, num_channels).
 from __future__ import annotations
 
 import io
+import logging
 import os
 import subprocess
 from typing import Optional, Tuple
@@ -15,6 +16,7 @@ import numpy as np
 import soundfile
 
 SPHERE_MAGIC = b"NIST_1A"
+log = logging.getLogger("nas")
 
 
 class AudioError(RuntimeError):
@@ -23,6 +25,24 @@ class AudioError(RuntimeError):
 
 def is_pipe(entry: str) -> bool:
     return entry.rstrip().endswith("|")
+
+
+def wav_shortfall(data: bytes) -> Optional[Tuple[int, int]]:
+    """(bytes the WAV header's data chunk declares, bytes there) when the file stops short of its
+    data, else None. Headers written to a pipe declare an unknown size (0 or 0xFFFFFFFF or near
+    it): those are not checked."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        if cid == b"data":
+            there = len(data) - pos - 8
+            if size == 0 or size >= 0x7FFF0000:
+                return None
+            return (size, there) if there < size else None
+        pos += 8 + size + (size & 1)
+    return None
 
 
 def _soundfile_read(data: bytes) -> Tuple[np.ndarray, int]:
@@ -34,9 +54,15 @@ def _decode_bytes(data: bytes, what: str) -> Tuple[np.ndarray, int]:
     """Decode a whole audio file: soundfile first (wav, flac, plain SPHERE), desphere for the
     SPHERE codings libsndfile lacks (Shorten, as WSJ and Switchboard ship them)."""
     try:
-        return _soundfile_read(data)
+        out = _soundfile_read(data)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
         error = e
+    else:
+        short = wav_shortfall(data)
+        if short is not None:
+            log.warning("%s: truncated WAV: its header declares %d bytes of samples, the file holds %d (%.0f%%); "
+                        "reading what is there", what, short[0], short[1], 100.0 * short[1] / short[0])
+        return out
     if data.startswith(SPHERE_MAGIC):
         from desphere import transcode_bytes  # uses its Rust accelerator when installed
         from desphere.errors import DesphereError

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from nas.data.table import TableError, iter_table, spk2utt_from_utt2spk, write_table
+from nas.data.table import TableError, check_id, iter_table, spk2utt_from_utt2spk, write_table
 
 PROG = "fix_data_dir.sh"
 UTT_FILES = ("text", "segments", "feats.scp", "utt2dur", "utt2num_frames", "utt2lang", "utt2uniq")
@@ -46,6 +46,8 @@ def fix(data: Path, backup: bool = True) -> Tuple[int, int, Dict[str, int], List
         for n in present:
             shutil.copy2(data / n, data / ".backup" / n)
     tables = {n: _read(data / n, notes) for n in present if n != "spk2utt"}
+    for e in iter_table(data / "utt2spk"):          # a speaker id with a space would corrupt spk2utt
+        check_id(e.value, data / "utt2spk", e.lineno, f"utterance {e.key}: speaker id")
 
     utt2spk = tables["utt2spk"]
     total = len(utt2spk)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple, Union
@@ -117,24 +118,36 @@ class DataDir:
         return t
 
     def write(self, out: PathLike) -> bool:
-        """Write the dir; returns False, touching nothing, when its tables are already there unchanged.
+        """Write the dir; returns False, touching nothing, when it would be what the last write made.
 
-        So a rerun of a data preparation keeps the features of stage 2. When anything
-        changed, every table of an earlier run (features included) is removed first.
+        What was written is kept in DIR/.prep/ and compared with, not the live tables, which
+        stage 2 may have thinned (utils/fix_data_dir.sh drops utterances whose audio failed):
+        so a rerun of a data preparation keeps the features of stage 2. When anything changed,
+        every table of an earlier run (features included) is removed first.
         """
         d = Path(out)
         tables = self.tables()
         rendered = {name: "".join(f"{k} {v}\n" if v != "" else f"{k}\n" for k, v in rows)
                     for name, rows in tables.items()}
-        if d.is_dir() and all((d / n).is_file() and (d / n).read_text(encoding="utf-8") == txt
+        prep = d / ".prep"
+        record = prep if prep.is_dir() else d          # dirs written before the record existed
+        if d.is_dir() and all((record / n).is_file() and (record / n).read_text(encoding="utf-8") == txt
                               for n, txt in rendered.items()) and \
-                all(not (d / n).exists() for n in ("segments", "reco2file_and_channel") if n not in rendered):
+                all(not (record / n).exists() for n in ("segments", "reco2file_and_channel") if n not in rendered):
+            if record is d:                            # start the record now
+                prep.mkdir()
+                for name, txt in rendered.items():
+                    (prep / name).write_text(txt, encoding="utf-8")
             return False
         d.mkdir(parents=True, exist_ok=True)
         for name in OPTIONAL_TABLES + tuple(rendered):
             (d / name).unlink(missing_ok=True)     # stale features would not match the new tables
+        if prep.is_dir():
+            shutil.rmtree(prep)
+        prep.mkdir()
         for name, txt in rendered.items():
             (d / name).write_text(txt, encoding="utf-8")
+            (prep / name).write_text(txt, encoding="utf-8")
         return True
 
 

@@ -25,15 +25,39 @@ class Entry:
     lineno: int
 
 
+def decode_line(raw: bytes, path: PathLike, lineno: int) -> str:
+    """A line of a UTF-8 text file, or a TableError naming the file, line, key and column."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        key = raw.split(maxsplit=1)[0].decode("utf-8", errors="replace") if raw.split() else ""
+        raise TableError(f"{path}:{lineno}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}"
+                         f"{f', utterance or key {key}' if key else ''}): convert the file to UTF-8 "
+                         f"(e.g. iconv -f latin1 -t utf-8)") from None
+
+
+def text_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file; bad UTF-8 is a TableError naming file and line."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            yield lineno, decode_line(raw, path, lineno)
+
+
 def iter_table(path: PathLike) -> Iterator[Entry]:
     """Yield the entries of a table; blank lines are errors, as in Kaldi."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            parts = line.strip().split(maxsplit=1)
-            if not parts:
-                raise TableError(f"{path}:{lineno}: empty line")
-            yield Entry(parts[0], parts[1].strip() if len(parts) > 1 else "", lineno)
+    for lineno, line in text_lines(path):
+        parts = line.strip().split(maxsplit=1)
+        if not parts:
+            raise TableError(f"{path}:{lineno}: empty line")
+        yield Entry(parts[0], parts[1].strip() if len(parts) > 1 else "", lineno)
+
+
+def check_id(value: str, path: PathLike, lineno: int, what: str) -> None:
+    """An id (speaker, recording) is one token: whitespace or control characters in it are a
+    TableError (Kaldi's tools split on them, and spk2utt would come out wrong)."""
+    if not value or any(c.isspace() or ord(c) < 32 for c in value):
+        raise TableError(f"{path}:{lineno}: {what} {value!r} is not a single token (ids may not contain "
+                         f"whitespace or control characters)")
 
 
 def read_table(path: PathLike) -> List[Entry]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Set
 
 from nas.data.audio import is_pipe
-from nas.data.table import Entry, TableError, read_table
+from nas.data.table import Entry, TableError, check_id, read_table
 
 PROG = "validate_data_dir.sh"
 AUDIO_EXTENSIONS = (".wav", ".flac", ".sph", ".wv1", ".wv2", ".nist", ".mp3", ".ogg", ".opus", ".sox", ".raw")
@@ -45,9 +45,6 @@ def _load(path: Path, rep: Report, nfields: Optional[int]) -> Optional[List[Entr
         entries = read_table(path)
     except TableError as e:
         rep.error(str(e))
-        return None
-    except UnicodeDecodeError as e:
-        rep.error(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start})")
         return None
     seen: Dict[str, int] = {}
     prev: Optional[Entry] = None
@@ -120,7 +117,12 @@ def validate(data: Path, no_text: bool = False, no_feats: bool = False, no_wav: 
     if rep.errors:
         return rep
 
-    utt2spk_e = _load(data / "utt2spk", rep, 1)
+    utt2spk_e = _load(data / "utt2spk", rep, None)
+    for e in utt2spk_e or []:
+        try:
+            check_id(e.value, data / "utt2spk", e.lineno, f"utterance {e.key}: speaker id")
+        except TableError as err:
+            rep.error(str(err))
     spk2utt_e = _load(data / "spk2utt", rep, None)
     if utt2spk_e is None:
         return rep

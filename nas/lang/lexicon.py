@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
-from nas.data.table import TableError
+from nas.data.table import TableError, text_lines
 
 PathLike = Union[str, Path]
 Pron = Tuple[str, ...]
@@ -23,16 +23,15 @@ RESERVED_WORDS = ("<eps>", "<s>", "</s>", "#0")
 def read_lexicon(path: PathLike) -> Lexicon:
     """Read `word unit ...` lines; an empty pronunciation or a reserved symbol is an error."""
     lex: Lexicon = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                raise TableError(f"{path}:{lineno}: empty line")
-            if len(parts) < 2:
-                raise TableError(f"{path}:{lineno}: word {parts[0]!r} has an empty pronunciation")
-            word, pron = parts[0], tuple(parts[1:])
-            check_entry(word, pron, f"{path}:{lineno}")
-            lex.append((word, pron))
+    for lineno, line in text_lines(path):
+        parts = line.split()
+        if not parts:
+            raise TableError(f"{path}:{lineno}: empty line")
+        if len(parts) < 2:
+            raise TableError(f"{path}:{lineno}: word {parts[0]!r} has an empty pronunciation")
+        word, pron = parts[0], tuple(parts[1:])
+        check_entry(word, pron, f"{path}:{lineno}")
+        lex.append((word, pron))
     if not lex:
         raise TableError(f"{path}: empty lexicon")
     return lex

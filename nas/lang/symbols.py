@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Iterable, Union
 
-from nas.data.table import TableError
+from nas.data.table import TableError, text_lines
 
 PathLike = Union[str, Path]
 
@@ -17,24 +17,23 @@ def read_symbols(path: PathLike) -> Dict[str, int]:
     """Symbol table -> {symbol: id}; duplicate symbols or ids are errors naming the line."""
     table: Dict[str, int] = {}
     seen_ids: Dict[int, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if len(parts) != 2:
-                raise TableError(f"{path}:{lineno}: expected '<symbol> <id>', got {line.rstrip()!r}")
-            sym, sid = parts
-            try:
-                i = int(sid)
-            except ValueError:
-                raise TableError(f"{path}:{lineno}: id {sid!r} of {sym!r} is not an integer") from None
-            if i < 0:
-                raise TableError(f"{path}:{lineno}: negative id {i}")
-            if sym in table:
-                raise TableError(f"{path}:{lineno}: duplicate symbol {sym!r}")
-            if i in seen_ids:
-                raise TableError(f"{path}:{lineno}: id {i} of {sym!r} is already used by {seen_ids[i]!r}")
-            table[sym] = i
-            seen_ids[i] = sym
+    for lineno, line in text_lines(path):
+        parts = line.split()
+        if len(parts) != 2:
+            raise TableError(f"{path}:{lineno}: expected '<symbol> <id>', got {line.rstrip()!r}")
+        sym, sid = parts
+        try:
+            i = int(sid)
+        except ValueError:
+            raise TableError(f"{path}:{lineno}: id {sid!r} of {sym!r} is not an integer") from None
+        if i < 0:
+            raise TableError(f"{path}:{lineno}: negative id {i}")
+        if sym in table:
+            raise TableError(f"{path}:{lineno}: duplicate symbol {sym!r}")
+        if i in seen_ids:
+            raise TableError(f"{path}:{lineno}: id {i} of {sym!r} is already used by {seen_ids[i]!r}")
+        table[sym] = i
+        seen_ids[i] = sym
     return table
 
 

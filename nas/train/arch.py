@@ -22,6 +22,7 @@ from typing import Dict, Optional, Union
 from nas.features.pipeline import FeaturePipeline
 from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
 from nas.models.supernet import SuperNet
+from nas.train.files import write_text_atomic
 
 FORMAT = "st-nas-arch/1"
 
@@ -55,10 +56,7 @@ class Arch:
         return out
 
     def write(self, path: Union[str, Path]) -> None:
-        p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        tmp.replace(p)
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 def read_arch(path: Union[str, Path]) -> Arch:

@@ -2,18 +2,20 @@
 
 A checkpoint holds state dicts (model, optimizers, schedulers, the strategy's alpha and
 sampler), the RNG states (torch, numpy, python) and the loop position (epoch, batch within the
-epoch, held-out cursor, history). It is written to a temporary file and renamed, so a kill
-during the write leaves the previous checkpoint intact.
+epoch, held-out cursor, history). It is written to a temporary file with a unique name and
+renamed (nas.train.files), so a kill or a full disk during the write leaves the previous
+checkpoint intact and no partial file.
 """
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any, Dict, Union
 
 import numpy as np
 import torch
+
+from nas.train.files import write_atomic
 
 
 def rng_state() -> Dict[str, Any]:
@@ -30,12 +32,8 @@ def set_rng_state(state: Dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> None:
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    torch.save(state, tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    tmp.replace(p)
+    """Write `state` to `path` whole or not at all; a WriteError says why not (a full disk by name)."""
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Union[str, Path]) -> Dict[str, Any]:

@@ -67,7 +67,8 @@ class SpeechData:
     """The usable utterances of a data dir: features, targets, frame counts and path weights.
 
     `out_frames(n)` maps input frames to network output frames; utterances with fewer
-    output frames than their labels need are dropped and counted (`dropped`).
+    output frames than their labels need are dropped, counted (`dropped`) and kept by id
+    (`dropped_ids`, per reason), as are those without targets, too long or without a path weight.
     """
 
     def __init__(self, data_dir: PathLike, lang_dir: PathLike, pipeline: FeaturePipeline,
@@ -88,24 +89,25 @@ class SpeechData:
         lengths = _utt2num_frames(self.data_dir, self.reader)
         wanted = set(utts) if utts is not None else None
         self.utts: List[Utterance] = []
-        self.dropped = {"no_targets": 0, "too_short": 0, "too_long": 0, "no_path_weight": 0}
+        self.dropped_ids: Dict[str, List[str]] = {"no_targets": [], "too_short": [], "too_long": [],
+                                                  "no_path_weight": []}
         for key in self.reader.keys():
             if wanted is not None and key not in wanted:
                 continue
-            if key not in targets:
-                self.dropped["no_targets"] += 1
-                continue
             n = lengths[key]
-            if max_frames and n > max_frames:
-                self.dropped["too_long"] += 1
+            if key not in targets:
+                reason = "no_targets"
+            elif max_frames and n > max_frames:
+                reason = "too_long"
+            elif int(out_frames(n)) < _min_frames(targets[key]):
+                reason = "too_short"
+            elif path_weights and key not in weights:
+                reason = "no_path_weight"
+            else:
+                self.utts.append(Utterance(key, n, targets[key], weights.get(key, 0.0)))
                 continue
-            if int(out_frames(n)) < _min_frames(targets[key]):
-                self.dropped["too_short"] += 1
-                continue
-            if path_weights and key not in weights:
-                self.dropped["no_path_weight"] += 1
-                continue
-            self.utts.append(Utterance(key, n, targets[key], weights.get(key, 0.0)))
+            self.dropped_ids[reason].append(key)
+        self.dropped = {k: len(v) for k, v in self.dropped_ids.items()}
         self.feat_dim = int(self.reader[self.utts[0].key].shape[1]) if self.utts else 0
         if self.oov:
             top = sorted(self.oov.items(), key=lambda kv: -kv[1])[:10]

@@ -10,7 +10,10 @@ Every epoch, every `checkpoint_every` steps and on SIGINT/SIGTERM it writes chec
 (model, optimizers, the plan's state, all ranks' RNG states, epoch and batch position, and
 whether the stage has decided to stop); `--resume` continues from it and gives the same
 result as an uninterrupted run. A finished stage leaves final.pt and `done` and refuses to
-run again unless `--overwrite`.
+run again unless `--overwrite`. One run at a time holds the exp dir (nas.train.lock); a
+missing input is named with the stage that makes it before anything is loaded; utterances left
+out of training are listed in dropped.txt; a checkpoint that cannot be written (a full disk)
+stops the stage with a message naming the file, the previous checkpoint intact.
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ from nas.models.supernet import Mixer
 from nas.train import data as D
 from nas.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from nas.train.distributed import Dist, init_distributed, shutdown
+from nas.train.files import WriteError, write_text_atomic
+from nas.train.lock import ExpDirLock, LockHeld
 from nas.train.losses import DenDir, StageLoss
 from nas.train.observe import Observer, history_entry, setup_logging
 from nas.train.plan import Plan
@@ -37,7 +42,7 @@ from nas.train.step import apply_update, forward_loss
 
 log = logging.getLogger("nas")
 OUTPUTS = ("done", "checkpoint.pt", "best.pt", "final.pt", "probs.jsonl", "probs.txt", "probs.png", "loss.png",
-           "heldout.list", "config.json", "arch.json", "random_scores.json", "tensorboard", "log")
+           "heldout.list", "dropped.txt", "config.json", "arch.json", "random_scores.json", "tensorboard", "log")
 
 
 class Interrupted(Exception):
@@ -50,6 +55,7 @@ class Loop:
     def __init__(self, plan: Plan, exp_dir: str):
         self.plan, self.cfg, self.dir = plan, plan.cfg, Path(exp_dir)
         self.dist: Dist = init_distributed(self.cfg.device)
+        self.lock = ExpDirLock(self.dir)
         self._check_dir()
         setup_logging(self.dir, self.dist.main)
         if self.cfg.deterministic:
@@ -60,18 +66,51 @@ class Loop:
     def _check_dir(self) -> None:
         done, ckpt, kind = self.dir / "done", self.dir / "checkpoint.pt", self.plan.kind
         if self.dist.main:
+            try:
+                self.lock.acquire()             # before anything in the dir is looked at or removed
+            except LockHeld as e:
+                raise SystemExit(f"{kind}: {e}") from None
             if self.cfg.overwrite and self.dir.exists():
                 for name in OUTPUTS:
                     p = self.dir / name
                     shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
             elif done.exists():
+                self.lock.release()
                 raise SystemExit(f"{self.dir}: this {kind} stage is finished ({done} exists); "
                                  f"pass --overwrite true to run it again")
             elif ckpt.exists() and not self.cfg.resume:
+                self.lock.release()
                 raise SystemExit(f"{self.dir}: holds an unfinished run ({ckpt}); pass --resume true to "
                                  f"continue it or --overwrite true to start again")
-            self.dir.mkdir(parents=True, exist_ok=True)
         self.dist.barrier()
+
+    def _check_inputs(self, pipeline) -> None:
+        """Every input file there, or one line naming the first missing one and the stage that makes it."""
+        c = self.cfg
+        need = [(Path(c.lang) / "tokens.txt", "stage 1, utils/prepare_lang_ctc.sh"),
+                (Path(c.lang) / "lexicon_numbers.txt", "stage 1, utils/prepare_lang_ctc.sh")]
+        for d in filter(None, (c.data, c.valid_data)):
+            need += [(Path(d) / "text", "stage 1, the corpus' data preparation"),
+                     (Path(d) / "feats.scp", "stage 2, steps/make_fbank.sh")]
+            if pipeline.apply_cmvn:
+                need.append((Path(d) / "cmvn.scp", "stage 2, steps/compute_cmvn_stats.sh"))
+        if c.den_dir:
+            need += [(Path(c.den_dir) / n, "stage 3, steps/prep_den_lm.sh") for n in ("den_lm.fst", "path_weight.txt")]
+        need += self.plan.inputs()
+        for path, made_by in need:
+            if not path.is_file():
+                raise SystemExit(f"{self.plan.kind}: missing input {path} (made by {made_by}); run that stage first")
+
+    def _write_dropped(self) -> None:
+        rows = sorted((u, why, str(d.data_dir)) for d in (self.train_data, self.valid_data)
+                      for why, us in d.dropped_ids.items() for u in us)
+        f = self.dir / "dropped.txt"
+        if not rows:
+            f.unlink(missing_ok=True)
+            return
+        write_text_atomic(f, "".join(f"{u} {why} {d}\n" for u, why, d in rows))
+        log.info("%d utterances left out (no targets, too short for their labels, too long, no path weight): "
+                 "listed with the reason in %s", len(rows), f)
 
     def _datasets(self, pipeline, out_frames: Callable[[int], int], weights: Optional[Path]
                   ) -> Tuple[D.SpeechData, D.SpeechData]:
@@ -82,7 +121,7 @@ class Loop:
             return train, valid
         held = D.heldout_split(c.data, c.heldout_ratio, c.heldout_by, c.seed)
         if self.dist.main:
-            (self.dir / "heldout.list").write_text("".join(u + "\n" for u in held))
+            write_text_atomic(self.dir / "heldout.list", "".join(u + "\n" for u in held))
         held_set = set(held)
         train_utts = [e.key for e in iter_table(Path(c.data) / "feats.scp") if e.key not in held_set]
         log.info("held out %d of %d utterances of %s by %s (ratio %.3f)", len(held), len(held) + len(train_utts),
@@ -94,13 +133,16 @@ class Loop:
     def setup(self) -> None:
         c, plan, dev = self.cfg, self.plan, self.dist.device
         torch.manual_seed(c.seed)
+        space, self.pipeline = plan.space(), plan.features()
+        self._check_inputs(self.pipeline)
         den = DenDir.open(c.den_dir) if c.den_dir else None
         self.loss = StageLoss(c.loss, den, c.lamb, dev)
-        space, self.pipeline = plan.space(), plan.features()
         if self.dist.main:
             log.info("%s", space.summary())
         self.train_data, self.valid_data = self._datasets(self.pipeline, space.out_frames,
                                                           den.path_weights if den else None)
+        if self.dist.main:
+            self._write_dropped()
         tokens = D.count_outputs(Path(c.lang) / "tokens.txt")
         torch.manual_seed(c.seed)
         self.net = plan.build(self.train_data.feat_dim, tokens)
@@ -130,7 +172,7 @@ class Loop:
         self.history: List[dict] = []
         self.sums: Dict[str, List[float]] = {}        # this epoch's loss [sum, count] per update name
         if self.dist.main:
-            (self.dir / "config.json").write_text(json.dumps(dataclasses.asdict(c), indent=2) + "\n")
+            write_text_atomic(self.dir / "config.json", json.dumps(dataclasses.asdict(c), indent=2) + "\n")
 
     # --- checkpoints
     def _state(self) -> dict:
@@ -150,7 +192,10 @@ class Loop:
     def save(self, name: str = "checkpoint.pt") -> None:
         state = self._state()          # every rank joins the RNG gather
         if self.dist.main:
-            save_checkpoint(self.dir / name, state)
+            try:
+                save_checkpoint(self.dir / name, state)
+            except WriteError as e:
+                raise SystemExit(f"{self.plan.kind}: {e}") from None
         self.dist.barrier()
 
     def resume(self) -> bool:
@@ -223,22 +268,25 @@ class Loop:
 
     # --- the loop
     def run(self) -> None:
-        self.setup()
-        resumed = self.resume()
-        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            if not resumed:
-                self.obs.truncate_trace(0)
-            self._epochs()
-        except Interrupted:
-            log.warning("stopped by signal %d at epoch %d, batch %d: checkpoint written; rerun with --resume true",
-                        self._stop_signal, self.epoch + 1, self.pos)
-            raise SystemExit(128 + (self._stop_signal or 0))
+            self.setup()
+            resumed = self.resume()
+            old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                if not resumed:
+                    self.obs.truncate_trace(0)
+                self._epochs()
+            except Interrupted:
+                log.warning("stopped by signal %d at epoch %d, batch %d: checkpoint written; rerun with --resume true",
+                            self._stop_signal, self.epoch + 1, self.pos)
+                raise SystemExit(128 + (self._stop_signal or 0))
+            finally:
+                for s, h in old.items():
+                    signal.signal(s, h)
+                self.obs.close()
+            self._finish()
         finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-            self.obs.close()
-        self._finish()
+            self.lock.release()
 
     def _train_step(self, batch: D.Batch, heldout: Iterator[D.Batch]) -> float:
         """The plan's updates for one training batch; returns the last update's loss (progress bar)."""
@@ -316,8 +364,11 @@ class Loop:
         state = self._state()
         state.update(extra)
         if self.dist.main:
-            save_checkpoint(self.dir / "final.pt", state)
-            (self.dir / "done").write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+            try:
+                save_checkpoint(self.dir / "final.pt", state)
+                write_text_atomic(self.dir / "done", time.strftime("%Y-%m-%d %H:%M:%S\n"))
+            except WriteError as e:
+                raise SystemExit(f"{self.plan.kind}: {e}") from None
             log.info("%s finished after %d epochs, %d steps; %d non-finite updates skipped; outputs in %s",
                      self.plan.kind, self.epoch, self.step, self.nonfinite, self.dir)
         self.dist.barrier()

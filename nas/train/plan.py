@@ -6,6 +6,7 @@ retrain; one module each) owns its config dataclass and decides the rest through
 below, which the loop calls in this order:
 
   space(), features()          the model's space (its strides give output lengths) and inputs
+  inputs()                     files its options name, with the stage that makes each
   build(input_dim, outputs)    the network (and the plan's strategy, sub-graph sampler, ...)
   optimizers()                 optimizers besides the loop's "weights" (Adam over the network)
   prepare(exp_dir, main)       files the exp dir gets before training (retrain: arch.json)
@@ -19,7 +20,7 @@ and state_dict() / load_state_dict() for what a checkpoint must keep of the plan
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -55,6 +56,10 @@ class Plan:
 
     def build(self, input_dim: int, num_outputs: int) -> nn.Module:
         raise NotImplementedError
+
+    def inputs(self) -> List[Tuple[Path, str]]:
+        """Input files of the plan's own options, each with what makes it (checked before loading)."""
+        return []
 
     def optimizers(self) -> Dict[str, torch.optim.Optimizer]:
         return {}

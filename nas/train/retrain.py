@@ -41,6 +41,9 @@ class RetrainPlan(Plan):
 
     def __init__(self, cfg: RetrainConfig):
         super().__init__(cfg)
+        if not Path(cfg.arch).is_file():
+            raise SystemExit(f"retrain: missing input {cfg.arch} (--arch; made by stage 6, python -m nas.bin.derive, "
+                             f"or written by hand); run that stage first")
         try:
             self.arch = read_arch(cfg.arch)
         except SpaceError as e:

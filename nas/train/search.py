@@ -15,7 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 
@@ -90,13 +90,17 @@ class SearchPlan(Plan):
             return {}
         return {"arch": self.strategy.arch_optimizer(c.arch_lr, c.arch_beta1, c.arch_beta2, c.arch_weight_decay)}
 
+    def _init_file(self) -> Path:
+        p = Path(self.cfg.init)
+        return p / "best.pt" if p.is_dir() or not p.suffix else p
+
+    def inputs(self) -> List[Tuple[Path, str]]:
+        return [(self._init_file(), "stage 4, the warm-up (--init)")] if self.cfg.init else []
+
     def start(self) -> None:
         if not self.cfg.init:
             return
-        p = Path(self.cfg.init)
-        f = p / "best.pt" if p.is_dir() else p
-        if not f.is_file():
-            raise SystemExit(f"--init {self.cfg.init}: no {f} (run the warm-up stage first)")
+        f = self._init_file()
         state = load_checkpoint(f)
         for what, ours in (("features", self.cfg.features.to_dict()), ("space", self._space.to_dict())):
             theirs = state.get(what)

@@ -102,6 +102,9 @@ def read_fst(path: Union[str, Path]) -> FstArrays:
         pos += int(counts[s]) * _ARC.itemsize
     if pos > len(buf):
         raise FstFormatError(f"{path}: truncated arcs")
+    if pos < len(buf):
+        raise FstFormatError(f"{path}: {len(buf) - pos} bytes after the last state's arcs (byte {pos} of "
+                             f"{len(buf)}): not one FST, or a corrupt one; rebuild it (steps/prep_den_lm.sh)")
     total = int(counts.sum())
     if narcs > 0 and total != narcs:  # writers on unseekable streams leave it 0
         raise FstFormatError(f"{path}: header says {narcs} arcs, states hold {total}")

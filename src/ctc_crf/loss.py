@@ -64,22 +64,30 @@ def den_log_partition(den_graph: DenGraph, log_probs: torch.Tensor, input_length
     return _DenLogZ.apply(log_probs, input_lengths, den_graph, module)
 
 
+LAYOUT = ("log_probs is (N, T, V), batch first (utterances, frames, outputs); a (T, N, V) tensor as torch's "
+          "ctc_loss takes needs batch_first=False")
+
+
 def _check_inputs(graph: DenGraph, log_probs: torch.Tensor, input_lengths: torch.Tensor) -> None:
     if log_probs.dim() != 3:
-        raise ValueError(f"log_probs must be (N, T, V), got shape {tuple(log_probs.shape)}")
+        raise ValueError(f"log_probs must be 3-D, got shape {tuple(log_probs.shape)}; {LAYOUT}")
     if not log_probs.is_floating_point() or log_probs.dtype not in (torch.float32, torch.float64):
         raise ValueError(f"log_probs must be float32 or float64, got {log_probs.dtype}")
     n, t, v = log_probs.shape
+    if n == 0 or t == 0:
+        raise ValueError(f"an empty batch: log_probs has shape {tuple(log_probs.shape)} (N={n} utterances, "
+                         f"T={t} frames); {LAYOUT}")
     if v != graph.num_tokens:
         raise ValueError(f"log_probs has V={v} outputs but the den graph {graph.source} has "
-                         f"{graph.num_tokens} tokens")
+                         f"{graph.num_tokens} tokens; {LAYOUT}")
     if input_lengths.dim() != 1 or input_lengths.numel() != n:
-        raise ValueError(f"input_lengths must be 1-D of length N={n}, got shape {tuple(input_lengths.shape)}")
+        raise ValueError(f"input_lengths must be 1-D of length N={n}, got shape {tuple(input_lengths.shape)}; "
+                         f"{LAYOUT}")
     if input_lengths.is_floating_point():
         raise ValueError("input_lengths must be an integer tensor")
-    if n and (int(input_lengths.min()) < 1 or int(input_lengths.max()) > t):
+    if int(input_lengths.min()) < 1 or int(input_lengths.max()) > t:
         raise ValueError(f"input_lengths must lie in [1, T={t}], got min {int(input_lengths.min())} "
-                         f"max {int(input_lengths.max())}")
+                         f"max {int(input_lengths.max())}; {LAYOUT}")
 
 
 def _min_frames(padded: torch.Tensor, valid: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
@@ -93,11 +101,13 @@ class CTCCRFLoss(torch.nn.Module):
 
     loss_fn(log_probs (N, T, V) log-softmax with blank 0, targets (N, S) padded or 1-D
     concatenated, input_lengths (N,), target_lengths (N,), path_weights (N,) or None).
-    Utterances too short for their labels give +inf, or 0 with zero_infinity=True.
+    With batch_first=False log_probs is (T, N, V), torch's ctc_loss layout. The layout cannot be
+    told from the shape when T == N: say which one you pass. Utterances too short for their
+    labels give +inf, or 0 with zero_infinity=True.
     """
 
     def __init__(self, den_graph: DenGraph, lamb: float = 0.0, reduction: str = "mean",
-                 zero_infinity: bool = False):
+                 zero_infinity: bool = False, batch_first: bool = True):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -105,9 +115,12 @@ class CTCCRFLoss(torch.nn.Module):
         self.lamb = float(lamb)
         self.reduction = reduction
         self.zero_infinity = zero_infinity
+        self.batch_first = batch_first
 
     def forward(self, log_probs: torch.Tensor, targets: torch.Tensor, input_lengths: torch.Tensor,
                 target_lengths: torch.Tensor, path_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if not self.batch_first and log_probs.dim() == 3:
+            log_probs = log_probs.transpose(0, 1)
         _check_inputs(self.den_graph, log_probs, input_lengths)
         n, _, v = log_probs.shape
         for name, x in (("targets", targets), ("target_lengths", target_lengths)):
@@ -115,12 +128,12 @@ class CTCCRFLoss(torch.nn.Module):
                 raise ValueError(f"{name} must be an integer tensor (int32 or int64), got {x.dtype}")
         if target_lengths.dim() != 1 or target_lengths.numel() != n:
             raise ValueError(f"target_lengths must be 1-D of length N={n}, got shape {tuple(target_lengths.shape)}")
-        if n and int(target_lengths.min()) < 0:
+        if int(target_lengths.min()) < 0:
             raise ValueError("target_lengths must be >= 0")
         if targets.dim() == 2:
             if targets.shape[0] != n:
                 raise ValueError(f"padded targets must be (N={n}, S), got shape {tuple(targets.shape)}")
-            if n and int(target_lengths.max()) > targets.shape[1]:
+            if int(target_lengths.max()) > targets.shape[1]:
                 raise ValueError(f"a target length {int(target_lengths.max())} exceeds the padded width {targets.shape[1]}")
             padded = targets
         elif targets.dim() == 1:

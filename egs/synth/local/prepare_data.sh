@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Usage: local/prepare_data.sh <corpus-dir> <data-dir>
 # Kaldi data dirs <data-dir>/{train,dev,test} from the corpus' <split>.tsv files
-# (utt, spk, wav path, transcript), validated. A data dir whose wav.scp, text and utt2spk
-# would not change is left as it is (with its features), so a rerun redoes nothing.
+# (utt, spk, wav path, transcript), validated. What it writes is kept in <dir>/.prep/; a data
+# dir whose wav.scp, text and utt2spk would be the same as then is left as it is (with its
+# features, and with the utterances stage 2 dropped for bad audio), so a rerun redoes nothing.
+# Later stages take <dir>/.prep/text's time as the time the data last changed.
 set -euo pipefail
 if [ $# -ne 2 ]; then sed -n '2,5p' "$0" | sed 's/^# //' >&2; exit 1; fi
 corpus=$1
@@ -17,7 +19,7 @@ for split in train dev test; do
   awk -F'\t' '{print $1, $2}' "$tsv" | LC_ALL=C sort > "$tmp/utt2spk"
   same=true
   for f in wav.scp text utt2spk; do
-    cmp -s "$tmp/$f" "$d/$f" 2>/dev/null || same=false
+    cmp -s "$tmp/$f" "$d/.prep/$f" 2>/dev/null || same=false
   done
   if $same; then
     echo "$0: $d is up to date"
@@ -27,6 +29,8 @@ for split in train dev test; do
     cp "$tmp"/{wav.scp,text,utt2spk} "$d/"
     utils/utt2spk_to_spk2utt.pl "$d/utt2spk" > "$d/spk2utt"
     utils/validate_data_dir.sh --no-feats "$d"
+    mkdir -p "$d/.prep"
+    cp "$tmp"/{wav.scp,text,utt2spk} "$d/.prep/"
   fi
   rm -rf "$tmp"
 done

@@ -134,10 +134,10 @@ class DataDir:
         if d.is_dir() and all((record / n).is_file() and (record / n).read_text(encoding="utf-8") == txt
                               for n, txt in rendered.items()) and \
                 all(not (record / n).exists() for n in ("segments", "reco2file_and_channel") if n not in rendered):
-            if record is d:                            # start the record now
+            if record is d:        # start the record now, with the tables' own times
                 prep.mkdir()
-                for name, txt in rendered.items():
-                    (prep / name).write_text(txt, encoding="utf-8")
+                for name in rendered:
+                    shutil.copy2(d / name, prep / name)
             return False
         d.mkdir(parents=True, exist_ok=True)
         for name in OPTIONAL_TABLES + tuple(rendered):

@@ -17,12 +17,16 @@ for split in train dev test; do
   awk -F'\t' '{print $1, $3}' "$tsv" | LC_ALL=C sort > "$tmp/wav.scp"
   awk -F'\t' '{print $1, $4}' "$tsv" | LC_ALL=C sort > "$tmp/text"
   awk -F'\t' '{print $1, $2}' "$tsv" | LC_ALL=C sort > "$tmp/utt2spk"
+  record=$d/.prep
+  [ -d "$record" ] || record=$d          # a dir written before the record was kept
   same=true
   for f in wav.scp text utt2spk; do
-    cmp -s "$tmp/$f" "$d/.prep/$f" 2>/dev/null || same=false
+    cmp -s "$tmp/$f" "$record/$f" 2>/dev/null || same=false
   done
   if $same; then
     echo "$0: $d is up to date"
+    # start the record with the tables' own times, so nothing made from them looks stale
+    if [ "$record" = "$d" ]; then mkdir -p "$d/.prep"; cp -p "$d"/{wav.scp,text,utt2spk} "$d/.prep/"; fi
   else
     rm -rf "$d"
     mkdir -p "$d"

@@ -1,7 +1,6 @@
 """What a hostile user does: two runs in one exp dir, kills at awkward moments, a full disk, bad
 text, ids with spaces, truncated audio, stages run before their inputs exist, reruns after a
 dropped utterance. Each test states the outcome a user should see."""
-import os
 import signal
 import socket
 import subprocess
@@ -163,7 +162,6 @@ def test_a_stage_stops_with_a_clear_message_when_the_disk_fills(corpus, tmp_path
     """In a stage: the first checkpoints are written, then the disk is full; the stage exits naming
     the file and the cause, and a resume (space freed) continues from the last good checkpoint."""
     from nas.train import checkpoint as C
-    import errno as E
     calls = {"n": 0}
     orig = C.torch.save
 

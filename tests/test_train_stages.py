@@ -15,7 +15,7 @@ import torch
 from nas.train.arch import Arch, read_arch
 from nas.train.checkpoint import load_checkpoint
 from nas.train.cli import stage_main
-from nas.models.space import SpaceError, load_space, parse_space
+from nas.models.space import SpaceError, parse_space
 from train_fixtures import TINY_SPACE, make_data, make_lang, make_space
 
 REPO = Path(__file__).resolve().parent.parent

@@ -65,3 +65,14 @@ def make_data_dir(d: Path, utts: Mapping[str, Mapping[str, str]], wav_dir: Optio
         spk2utt.setdefault(utts[u]["spk"], []).append(u)
     write_table(d / "spk2utt", [(s, " ".join(spk2utt[s])) for s in sorted(spk2utt)])
     return d
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A tiny training corpus (tests/train_fixtures.py): lang dir, train and dev data dirs, space."""
+    from train_fixtures import make_data, make_lang, make_space
+    d = tmp_path_factory.mktemp("corpus")
+    return {"lang": make_lang(d / "lang"), "train": make_data(d / "train"),
+            "dev": make_data(d / "dev", n_spk=2, per_spk=4, seed=1), "space": make_space(d / "space.json"),
+            "dir": d}
+

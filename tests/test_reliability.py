@@ -19,15 +19,7 @@ from nas.train.arch import Arch
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
 from nas.train.files import WriteError
 from test_train_stages import common, run_stage
-from train_fixtures import TINY_SPACE, make_data, make_lang, make_space
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    d = tmp_path_factory.mktemp("corpus")
-    return {"lang": make_lang(d / "lang"), "train": make_data(d / "train"),
-            "dev": make_data(d / "dev", n_spk=2, per_spk=4, seed=1), "space": make_space(d / "space.json"),
-            "dir": d}
+from train_fixtures import TINY_SPACE, make_data
 
 
 def stage_cmd(kind, c, exp, **over):

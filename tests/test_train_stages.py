@@ -21,14 +21,6 @@ from train_fixtures import TINY_SPACE, make_data, make_lang, make_space
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    d = tmp_path_factory.mktemp("corpus")
-    return {"lang": make_lang(d / "lang"), "train": make_data(d / "train"),
-            "dev": make_data(d / "dev", n_spk=2, per_spk=4, seed=1), "space": make_space(d / "space.json"),
-            "dir": d}
-
-
 def common(c, **over):
     args = {"data": c["train"], "lang": c["lang"], "space": c["space"], "batch-size": 4, "max-epochs": 2,
             "heldout-ratio": 0.25, "tensorboard": "false", "plots": "false"}

@@ -14,25 +14,18 @@ The released ProxylessNAS code by default computes every candidate for the gate 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 import torch
 
-from nas.options import option
 from nas.strategies.base import AdamSettings, Strategy, straight_through
-from nas.strategies.st import RECOMPUTE_HELP
+from nas.strategies.st import STOptions
 from nas.strategies.update import Update
-
-
-@dataclass
-class ProxylessOptions:
-    recompute: bool = option(True, RECOMPUTE_HELP)
 
 
 class ProxylessStrategy(Strategy):
     name = "proxyless"
-    Options = ProxylessOptions
+    Options = STOptions             # --proxyless-recompute
     arch_adam = AdamSettings(lr=1e-3, beta1=0.0, beta2=0.999)
 
     def updates(self) -> Iterator[Update]:

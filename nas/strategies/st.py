@@ -19,13 +19,11 @@ from nas.options import option
 from nas.strategies.base import AdamSettings, Strategy, straight_through
 from nas.strategies.update import Update
 
-RECOMPUTE_HELP = ("compute the non-sampled candidates in the backward pass instead of storing their outputs "
-                  "from the forward (the same gradient in about one model's memory)")
-
-
 @dataclass
 class STOptions:
-    recompute: bool = option(True, RECOMPUTE_HELP)
+    """ST-NAS's options; ProxylessNAS, which combines its two paths the same way, shares them."""
+    recompute: bool = option(True, "compute the non-sampled candidates in the backward pass instead of storing "
+                                   "their outputs from the forward (the same gradient in about one model's memory)")
 
 
 class STStrategy(Strategy):

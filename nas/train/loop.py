@@ -95,7 +95,8 @@ class Loop:
             if pipeline.apply_cmvn:
                 need.append((Path(d) / "cmvn.scp", "stage 2, steps/compute_cmvn_stats.sh"))
         if c.den_dir:
-            need += [(Path(c.den_dir) / n, "stage 3, steps/prep_den_lm.sh") for n in ("den_lm.fst", "path_weight.txt")]
+            den = DenDir(Path(c.den_dir))
+            need += [(den.graph, "stage 3, steps/prep_den_lm.sh"), (den.path_weights, "stage 3, steps/prep_den_lm.sh")]
         need += self.plan.inputs()
         for path, made_by in need:
             if not path.is_file():
@@ -135,7 +136,7 @@ class Loop:
         torch.manual_seed(c.seed)
         space, self.pipeline = plan.space(), plan.features()
         self._check_inputs(self.pipeline)
-        den = DenDir.open(c.den_dir) if c.den_dir else None
+        den = DenDir(Path(c.den_dir)) if c.den_dir else None          # its files checked above
         self.loss = StageLoss(c.loss, den, c.lamb, dev)
         if self.dist.main:
             log.info("%s", space.summary())

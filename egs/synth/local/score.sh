@@ -4,8 +4,7 @@
 # Every word is scored: the synthesized corpus has no noise or OOV markers. Options go to steps/score.sh.
 set -euo pipefail
 recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ $# -lt 3 ] || [ "${1:-}" = --help ]; then
-  echo "Usage: $0 [steps/score.sh options] <data-dir> <graph-dir> <decode-dir>" >&2
-  [ "${1:-}" = --help ] && exit 0 || exit 1
-fi
+usage="Usage: $0 [steps/score.sh options] <data-dir> <graph-dir> <decode-dir>"
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then echo "$usage"; exit 0; fi
+if [ $# -lt 3 ]; then echo "$usage" >&2; exit 1; fi
 exec "$recipe/steps/score.sh" "$@"

@@ -18,12 +18,14 @@ def test_tdnn_names_and_shapes():
     y = sub(x)
     assert y.shape[1] == 17 and sub.out_lengths(lengths).tolist() == [17, 17, 3]
     assert build_op("identity", 8, 8)(x) is x
-    assert build_op("zero", 8, 4)(x).abs().sum() == 0
+    zero = build_op("zero", 8, 4)(x)
+    assert zero.shape == (3, 50, 4) and zero.abs().sum() == 0
+    assert zero.untyped_storage().nbytes() <= 8      # a view of one zero: kept by autograd at no cost
     assert build_op("linear", 8, 5)(x).shape == (3, 50, 5)
 
 
 @pytest.mark.parametrize("name,msg", [
-    ("conv-3", "unknown operation 'conv-3'; known: identity, linear, zero, tdnn-..."),
+    ("conv-3", "unknown operation 'conv-3'; known: dropout, identity, layernorm, linear, lstm, nblinear, zero, nbconv-..., tdnn-..."),
     ("tdnn-K1D1", "expected C{half context} (e.g. C1) right after 'tdnn-'"),
     ("tdnn-C1X2", "expected D{dilation} (e.g. D2) after the C part"),
     ("tdnn-C1D2Q3", "expected nothing, or S{stride} (e.g. S3), after the D part"),
@@ -57,7 +59,7 @@ def test_shipped_spaces(capsys):
     y, lengths = model(torch.randn(2, 90, 120), torch.tensor([90, 61]))
     assert y.shape == (2, 30, 46) and lengths.tolist() == [30, 21]
     torch.testing.assert_close(y.exp().sum(-1), torch.ones(2, 30))
-    with pytest.raises(SpaceError, match="no search space 'nope'; shipped: swbd, wsj"):
+    with pytest.raises(SpaceError, match="no search space 'nope'; shipped: nb_asr, nb_asr_small, swbd, wsj"):
         load_space("nope")
 
 

@@ -99,8 +99,8 @@ def test_each_stage_has_only_its_own_options():
     assert {"method", "arch_lr", "init", "stop_lr", "snas_update", "st_recompute", "random_num_samples",
             "delta_order"} <= names["search"]
     assert not names["search"] & {"patience", "anchor", "arch"}
-    assert {"arch", "stop_lr", "lamb"} <= names["retrain"]
-    assert not names["retrain"] & {"space", "method", "patience", "delta_order", "init"}
+    assert {"arch", "stop_lr", "lamb", "space", "space_params"} <= names["retrain"]   # space: to restack a cell
+    assert not names["retrain"] & {"method", "patience", "delta_order", "init"}
     for p in PLANS.values():          # every option has a help text
         assert all(fl.help for fl in flags(p.Config))
     defaults = {k: p.Config(data="d", lang="l", **({"arch": "a"} if k == "retrain" else {}))

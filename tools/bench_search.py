@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Peak memory and step time of NAS steps against training the single model (the paper's Table 1).
 
-The WSJ space at its real sizes (hidden 640, 120-dim input, 72 tokens), one batch of random
-features (N=16, 900 frames), CTC loss. Each case runs in its own process so that one case's
+--space wsj (default): the WSJ space at its real sizes (hidden 640, 120-dim input, 72 tokens).
+--space nb_asr: NAS-Bench-ASR's cell space at its full size (18 cells of 600-1200 channels whose
+9 tied blocks share one genotype, 80-dim input, 49 tokens). One batch of random features
+(N=16, 900 frames by default), CTC loss. Each case runs in its own process so that one case's
 memory does not leak into another's:
 
   single          a training step of a single model (Adam), over sub-graphs of the space drawn
                   uniformly: one fresh model per timed step, median over them
   tdnn_d          the same for the hand-designed TDNN-D (nas/spaces/wsj_tdnn_d.arch.json),
-                  the smallest member of the space (kernel 3 everywhere)
+                  the smallest member of the space (kernel 3 everywhere); wsj only
   st_arch         ST-NAS architecture step (all K candidates computed, ST gradient into alpha;
                   the non-sampled outputs recomputed in the backward, the default)
   st_arch_stored  the same with the non-sampled outputs stored from the forward (the paper's
@@ -24,7 +26,7 @@ over the timed steps; `step` is that peak minus the RSS just before the timed st
 optimizer state and the batch are resident then), i.e. what a step adds: activations kept for
 backward, gradients and temporaries. The ratios (and the targets) compare `step`: the
 super-network's weights (35.3M parameters against 7.7-10M for one sub-graph) are resident in
-every search method alike and show in `resident` and `peak`.
+every search method alike and show in `resident` and `peak` (nb_asr's super-network: 88M).
 
 Prints a table and, as its last line, one JSON object with single_mb, st_arch_mb, st_weight_mb,
 darts_mb, snas_mb (step memory, MB) and single_s, st_arch_s, st_weight_s, darts_s, snas_s
@@ -43,6 +45,10 @@ from pathlib import Path
 from typing import Dict, List
 
 CASES = ["single", "tdnn_d", "st_arch", "st_arch_stored", "st_weight", "darts", "snas"]
+# per space: feature size, tokens, output frames per input frame (for the targets' length)
+SPACES = {"wsj": {"feat_dim": 120, "tokens": 72, "stride": 3 * 3, "label": "WSJ space, hidden 640"},
+          "nb_asr": {"feat_dim": 80, "tokens": 49, "stride": 4 * 2,
+                     "label": "NAS-Bench-ASR cell space, 18 cells of 600-1200 channels"}}
 ARCH_JSON = Path(__file__).resolve().parent.parent / "nas" / "spaces" / "wsj_tdnn_d.arch.json"
 
 
@@ -58,7 +64,8 @@ def _reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int) -> Dict[str, float]:
+def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int,
+             space_name: str = "wsj") -> Dict[str, float]:
     import torch
     import torch.nn.functional as F
 
@@ -70,11 +77,11 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int)
     from nas.train.step import apply_update
 
     torch.manual_seed(seed)
-    space = load_space("wsj", verbose=False)
-    tokens, feat_dim = 72, 120
+    space = load_space(space_name, verbose=False)
+    tokens, feat_dim = SPACES[space_name]["tokens"], SPACES[space_name]["feat_dim"]
     x = torch.randn(n, frames, feat_dim)
     lengths = torch.full((n,), frames, dtype=torch.long)
-    target_len = frames // 3 // 3      # well inside the 3x-subsampled output
+    target_len = frames // SPACES[space_name]["stride"]     # well inside the subsampled output
     targets = torch.randint(1, tokens, (n, target_len))
     target_lengths = torch.full((n,), target_len, dtype=torch.long)
     batch = Batch([f"u{i}" for i in range(n)], x, lengths, targets, target_lengths, torch.zeros(n))
@@ -150,13 +157,18 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5, help="timed steps per case (median reported)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed steps first (optimizer state, caches)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--space", default="wsj", choices=sorted(SPACES), help="the search space (see above)")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated subset of " + ",".join(CASES))
     ap.add_argument("--case", help=argparse.SUPPRESS)   # internal: run one case in this process
     args = ap.parse_args()
 
     if args.case:
-        print(json.dumps(run_case(args.case, args.n, args.frames, args.steps, args.warmup, args.seed)))
+        print(json.dumps(run_case(args.case, args.n, args.frames, args.steps, args.warmup, args.seed, args.space)))
         return
+    if args.space != "wsj" and "tdnn_d" in args.cases.split(","):
+        if args.cases != ",".join(CASES):
+            sys.exit("bench_search.py: the tdnn_d case is the WSJ space's hand-designed model (--space wsj)")
+        args.cases = ",".join(c for c in CASES if c != "tdnn_d")
 
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
     rows = {}
@@ -165,12 +177,13 @@ def main() -> None:
             sys.exit(f"bench_search.py: unknown case {case!r}; known: {', '.join(CASES)}")
         cmd = [sys.executable, str(Path(__file__).resolve()), "--case", case, "--n", str(args.n),
                "--frames", str(args.frames), "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--seed", str(args.seed)]
+               "--seed", str(args.seed), "--space", args.space]
         out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
         rows[case] = json.loads(out.strip().splitlines()[-1])
 
     base = rows.get("single")
-    print(f"WSJ space, hidden 640, input 120, 72 tokens, N={args.n}, T={args.frames}, CTC; "
+    sp = SPACES[args.space]
+    print(f"{sp['label']}, input {sp['feat_dim']}, {sp['tokens']} tokens, N={args.n}, T={args.frames}, CTC; "
           f"median of {args.steps} steps, {next(iter(rows.values()))['threads']} threads")
     print(f"{'case':<14} {'params(M)':>9} {'resident MB':>11} {'peak MB':>8} {'step MB':>8} "
           f"{'x single':>8} {'step s':>7} {'x single':>8}")

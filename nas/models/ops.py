@@ -2,7 +2,12 @@
 
 Names: `tdnn-C{half context}D{dilation}[S{stride}]` (Conv1d over time of kernel 2C+1,
 dilation D, stride S, then ReLU, LayerNorm and dropout), `identity`, `zero`, `linear`.
-Every op maps (N, T, in_dim) to (N, T', out_dim) and says how it changes lengths.
+NAS-Bench-ASR's layers: `nbconv-K{kernel}[D{dilation}][S{stride}][G{groups}]` (a padded
+Conv1d with 4 frames of future context, ReLU clipped at 20, dropout; without G, the groups of
+the node's settings, so that a cell's op names do not change with its width), `nblinear`
+(Linear, clipped ReLU, dropout), `layernorm` (eps 1e-3, as its cells), `lstm`
+(unidirectional), `dropout`. Every op maps (N, T, in_dim) to (N, T', out_dim) and says how it
+changes lengths.
 
 Extend from your own code:
 
@@ -29,6 +34,7 @@ class OpConfig:
     """Settings an op takes from its search space rather than its name."""
     dropout: float = 0.0
     layer_norm: bool = True
+    groups: int = 1               # grouped convolutions (nbconv- without a G part)
 
 
 Builder = Callable[[str, int, int, OpConfig], "Op"]
@@ -203,14 +209,16 @@ def _identity(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
 
 
 class Zero(Op):
-    """No connection: zeros of the output size (lets a search drop an edge)."""
+    """No connection: zeros of the output size (lets a search drop an edge). A broadcast view of
+    one zero, not a tensor of zeros: what autograd keeps of it (the ST step keeps the sampled
+    op's output) then costs no memory."""
 
     def __init__(self, out_dim: int):
         super().__init__()
         self.out_dim = out_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.new_zeros(x.shape[0], x.shape[1], self.out_dim)
+        return x.new_zeros(()).expand(x.shape[0], x.shape[1], self.out_dim)
 
 
 @register_op("zero")
@@ -230,3 +238,120 @@ class Linear(Op):
 @register_op("linear")
 def _linear(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
     return Linear(in_dim, out_dim)
+
+
+RELU_CLIP = 20.0        # NAS-Bench-ASR's activation: min(max(x, 0), 20)
+FUTURE_CONTEXT = 4      # NAS-Bench-ASR's look-ahead: 4 input frames (40 ms) per conv layer
+
+
+class PaddedConv(Op):
+    """NAS-Bench-ASR's conv layer: Conv1d (kernel K, dilation D, stride S, G groups) on input
+    padded with (K-1)D zero frames, min(4 // S, (K-1)D) of them on the right (the future) and the
+    rest on the left, so that T frames give ceil(T / S); then ReLU clipped at 20 and dropout."""
+
+    def __init__(self, in_dim: int, out_dim: int, kernel: int, dilation: int, stride: int, groups: int,
+                 cfg: OpConfig):
+        super().__init__()
+        for what, dim in (("input", in_dim), ("output", out_dim)):
+            if dim % groups:
+                raise OpNameError(f"nbconv with {groups} groups needs {what} sizes divisible by {groups}, "
+                                  f"got {dim} (scale the space's groups with its width)")
+        self.kernel, self.dilation, self.stride, self.groups = kernel, dilation, stride, groups
+        total = (kernel - 1) * dilation
+        self.rpad = min(FUTURE_CONTEXT // stride, total)
+        self.lpad = total - self.rpad
+        self.conv = nn.Conv1d(in_dim, out_dim, kernel, stride=stride, dilation=dilation, groups=groups)
+        self.drop = Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(nn.functional.pad(x.transpose(1, 2), (self.lpad, self.rpad)))
+        return self.drop(torch.clamp(y, 0.0, RELU_CLIP).transpose(1, 2))
+
+    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        return torch.div(lengths + self.stride - 1, self.stride, rounding_mode="floor")
+
+
+_NBCONV_NAME = re.compile(r"^nbconv-K(?P<k>\d+)(?:D(?P<d>\d+))?(?:S(?P<s>\d+))?(?:G(?P<g>\d+))?$")
+
+
+@register_op_family("nbconv-")
+def _nbconv(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
+    m = _NBCONV_NAME.match(name)
+    if not m:
+        raise OpNameError(f"malformed operation name {name!r}: the form is "
+                          f"nbconv-K{{kernel}}[D{{dilation}}][S{{stride}}][G{{groups}}], e.g. nbconv-K5D2G100")
+    k, d, s, g = int(m["k"]), int(m["d"] or 1), int(m["s"] or 1), int(m["g"] or cfg.groups)
+    if min(k, d, s, g) < 1:
+        raise OpNameError(f"malformed operation name {name!r}: kernel, dilation, stride and groups must be >= 1")
+    return PaddedConv(in_dim, out_dim, k, d, s, g, cfg)
+
+
+class ClippedLinear(Op):
+    """NAS-Bench-ASR's linear op: Linear, ReLU clipped at 20, dropout."""
+
+    def __init__(self, in_dim: int, out_dim: int, cfg: OpConfig):
+        super().__init__()
+        self.linear = nn.Linear(in_dim, out_dim)
+        self.drop = Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(torch.clamp(self.linear(x), 0.0, RELU_CLIP))
+
+
+@register_op("nblinear")
+def _nblinear(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
+    return ClippedLinear(in_dim, out_dim, cfg)
+
+
+def _same_size(name: str, in_dim: int, out_dim: int) -> None:
+    if in_dim != out_dim:
+        raise OpNameError(f"{name!r} needs equal input and output sizes, got {in_dim} -> {out_dim}")
+
+
+class LayerNorm(Op):
+    """LayerNorm over the features, eps 1e-3 (NAS-Bench-ASR's, after each stage conv and cell)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim, eps=1e-3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x)
+
+
+@register_op("layernorm")
+def _layernorm(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
+    _same_size(name, in_dim, out_dim)
+    return LayerNorm(out_dim)
+
+
+class DropoutOp(Op):
+    def __init__(self, p: float):
+        super().__init__()
+        self.drop = Dropout(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(x)
+
+
+@register_op("dropout")
+def _dropout(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
+    _same_size(name, in_dim, out_dim)
+    return DropoutOp(cfg.dropout)
+
+
+class LSTM(Op):
+    """A unidirectional LSTM layer. Padding frames come after an utterance's frames, so its valid
+    outputs do not depend on them and no packing is needed."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.lstm = nn.LSTM(in_dim, out_dim, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lstm(x)[0]
+
+
+@register_op("lstm")
+def _lstm(name: str, in_dim: int, out_dim: int, cfg: OpConfig) -> Op:
+    return LSTM(in_dim, out_dim)

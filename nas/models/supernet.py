@@ -5,6 +5,10 @@ forward pass is decided by a *mixer* that a search strategy installs
 (`SuperNet.mixing`): one sampled op, a softmax mixture, a straight-through
 combination, ... A model built with `arch=` has one candidate per block and
 needs no mixer: that is the derived single model retrained from arch.json.
+
+A tied block (one name on several edges, the repeated cells of a cell-based space) is one
+entry of `blocks` (one choice, one alpha: strategies index by `SearchBlock.index`) and one
+module per edge (`block_modules`), each with its own weights.
 """
 from __future__ import annotations
 
@@ -15,11 +19,12 @@ import torch
 from torch import nn
 
 from nas.models.ops import Op, build_op
-from nas.models.space import INPUT, SearchSpace
+from nas.models.space import INPUT, SearchSpace, node_dims
 
 
 class SearchBlock(nn.Module):
-    """The candidates of one edge; `index` is the block's position in `SuperNet.blocks`."""
+    """The candidates of one edge; `index` is the block's position in `SuperNet.blocks` (shared by
+    the edges of a tied block)."""
 
     def __init__(self, name: str, index: int, candidates: List[str], ops: List[Op]):
         super().__init__()
@@ -48,26 +53,36 @@ class SuperNet(nn.Module):
         if arch is not None:
             space.check_arch(arch)
         self.space, self.input_dim, self.num_tokens, self.arch = space, input_dim, num_tokens, arch
-        dims = {INPUT: input_dim}
+        dims = node_dims(space, input_dim, num_tokens)
         self.edges = nn.ModuleDict()
-        self.blocks: List[SearchBlock] = []
+        self.blocks: List[SearchBlock] = []          # one per block name (the first edge's module)
+        self.block_modules: List[SearchBlock] = []   # one per searching edge
+        index: Dict[str, int] = {}
         self._plan: List[Tuple[str, List[Tuple[str, str]]]] = []   # node -> [(edge key, src)]
         for node in space.nodes:
-            out = {"hidden": space.hidden, "tokens": num_tokens}.get(node.out, node.out)
+            out = dims[node.name]
             keys = []
-            for e in node.edges:
+            for j, e in enumerate(node.edges):
                 key = f"{node.name}<-{e.src}"
+                if sum(f.src == e.src for f in node.edges) > 1:     # two edges from one node: name them apart
+                    key += f"#{e.block or j}"
+                key = key.replace(".", "_")
+                cfg = e.op_config or space.op_config
                 if e.block is None:
-                    module: nn.Module = build_op(e.candidates[0], dims[e.src], out, space.op_config)
+                    module: nn.Module = build_op(e.candidates[0], dims[e.src], out, cfg)
                 else:
                     cands = [arch[e.block]] if arch is not None else e.candidates
-                    module = SearchBlock(e.block, len(self.blocks), cands,
-                                         [build_op(c, dims[e.src], out, space.op_config) for c in cands])
-                    self.blocks.append(module)
-                self.edges[key.replace(".", "_")] = module
-                keys.append((key.replace(".", "_"), e.src))
+                    first = e.block not in index
+                    if first:
+                        index[e.block] = len(self.blocks)
+                    module = SearchBlock(e.block, index[e.block], cands,
+                                         [build_op(c, dims[e.src], out, cfg) for c in cands])
+                    if first:
+                        self.blocks.append(module)
+                    self.block_modules.append(module)
+                self.edges[key] = module
+                keys.append((key, e.src))
             self._plan.append((node.name, keys))
-            dims[node.name] = out
         self.mixer: Mixer = _single
 
     def set_mixer(self, mixer: Optional[Mixer]) -> None:
@@ -106,11 +121,16 @@ class SuperNet(nn.Module):
         instead of at random, where switching among untrained ops keeps CTC on its all-blank
         plateau. Returns the number of ops that took weights."""
         n = 0
-        for b in self.blocks:
+        for b in self.block_modules:
             src = b.ops[choice[b.index]]
             n += sum(op.inherit(src) for k, op in enumerate(b.ops) if k != choice[b.index])
         return n
 
     def op_params(self) -> List[List[int]]:
-        """Parameter count of every candidate of every block (for resource terms)."""
-        return [[op.num_params() for op in b.ops] for b in self.blocks]
+        """Parameter count of every candidate of every block (for resource terms), summed over
+        the edges of a tied block."""
+        counts = [[0] * len(b.ops) for b in self.blocks]
+        for b in self.block_modules:
+            for k, op in enumerate(b.ops):
+                counts[b.index][k] += op.num_params()
+        return counts

@@ -45,7 +45,7 @@ def single_path(net: SuperNet, choice: Sequence[int], name: str = "train_loss") 
     """A weight update of one sub-graph. Under DistributedDataParallel the ops that did not run
     get zero gradients, which Adam's momentum would then move; a single process leaves them
     None: they are dropped so that both agree."""
-    unused = [p for b in net.blocks for k, op in enumerate(b.ops) if k != choice[b.index] for p in op.parameters()]
+    unused = [p for b in net.block_modules for k, op in enumerate(b.ops) if k != choice[b.index] for p in op.parameters()]
     return Update(name, path(choice), ("weights",), unused=unused)
 
 

@@ -50,7 +50,14 @@ class PlateauOptions:
 
 
 @dataclass
-class SpaceOptions:
+class SpaceParamsOption:
+    """Width and depth of a parametric space (nb_asr's), set per stage."""
+    space_params: str = option("", "override the space's params, NAME=VALUE,... with JSON values, e.g. "
+                                   "width=0.5,cells=[1,1,1,1] (see the space's \"params\")")
+
+
+@dataclass
+class SpaceOptions(SpaceParamsOption):
     """The super-network stages: the search space and the input features."""
     space: str = option("wsj", "search space: a shipped name (nas/spaces/) or a JSON file")
     features: FeaturePipeline = section(FeaturePipeline)

@@ -5,27 +5,36 @@ dimension and the output count come from the data and lang dir, so an architectu
 on one corpus retrains on another. CTC-CRF + lambda * CTC by default; the lr decays on a
 held-out plateau and the stage stops below `stop_lr`. The exp dir gets a copy of the
 arch.json, so that it alone is enough for inference (nas.bin.infer).
+
+--space and --space-params rebuild the arch.json's choices in another macro network: a cell
+searched on a small proxy (nb_asr_small) stacked deeper and wider for the target (He, Su, Yu),
+e.g. `--space nb_asr` or `--space-params width=0.5,cells=[2,2,3,3]`. The copy in the exp dir
+records the network actually trained.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from nas.features.pipeline import FeaturePipeline
-from nas.models.space import SearchSpace, SpaceError
+from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
+from nas.models.space_config import SpaceConfigError, parse_params
 from nas.models.supernet import SuperNet
 from nas.options import option, restate
 from nas.strategies.update import Update
-from nas.train.arch import read_arch
-from nas.train.config import PlateauOptions, TrainOptions
+from nas.train.arch import Arch, read_arch
+from nas.train.config import PlateauOptions, SpaceParamsOption, TrainOptions
 from nas.train.plan import Plan
 from nas.train.schedule import EpochEnd, LrPlateau
 
 
 @dataclass
-class RetrainConfig(PlateauOptions, TrainOptions):
+class RetrainConfig(SpaceParamsOption, PlateauOptions, TrainOptions):
     arch: str = option("", "arch.json to retrain (stage 6's, or hand-written)", required=True)
+    space: str = option("", "build the arch.json's choices in this space (a shipped name or a JSON file) "
+                            "instead of the one it records, e.g. a cell searched in nb_asr_small retrained in nb_asr")
     loss: str = restate(TrainOptions, "loss", "ctc-crf")
     plateau_epochs: int = restate(PlateauOptions, "plateau_epochs", 1)
     stop_lr: float = restate(PlateauOptions, "stop_lr", 1e-5)
@@ -48,7 +57,22 @@ class RetrainPlan(Plan):
             self.arch = read_arch(cfg.arch)
         except SpaceError as e:
             raise SystemExit(f"--arch: {e}") from None
+        if cfg.space or cfg.space_params:
+            self.arch = self._transfer(self.arch, cfg)
         self.rule = LrPlateau(cfg.plateau_epochs, cfg.lr_decay, cfg.stop_lr)
+
+    @staticmethod
+    def _transfer(arch: Arch, cfg: RetrainConfig) -> Arch:
+        """The arch.json's choices in the macro network of --space / --space-params."""
+        try:
+            if cfg.space:
+                space = load_space(cfg.space, verbose=False, params=cfg.space_params)
+            else:
+                space = parse_space(arch.space.to_dict(), arch.space.source, parse_params(cfg.space_params))
+            return Arch(space, arch.choices, arch.features, arch.probs, arch.source,
+                        f"{arch.description}; retrained in {space.name} {json.dumps(space.params)}".lstrip("; "))
+        except (SpaceError, SpaceConfigError) as e:
+            raise SystemExit(f"--space/--space-params with --arch {cfg.arch}: {e}") from None
 
     def space(self) -> SearchSpace:
         return self.arch.space

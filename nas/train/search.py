@@ -61,7 +61,7 @@ class SearchPlan(Plan):
 
     def __init__(self, cfg: SearchConfig):
         super().__init__(cfg)
-        self._space = load_space(cfg.space, verbose=False)
+        self._space = load_space(cfg.space, verbose=False, params=cfg.space_params)
         self.rule = LrPlateau(cfg.plateau_epochs, cfg.lr_decay, cfg.stop_lr)
 
     @property

@@ -51,7 +51,7 @@ class WarmupPlan(Plan):
         if cfg.anchor_epochs and cfg.anchor_epochs >= cfg.max_epochs:
             raise SystemExit(f"--anchor-epochs {cfg.anchor_epochs} leaves no uniform warm-up epoch within "
                              f"--max-epochs {cfg.max_epochs}")
-        self._space = load_space(cfg.space, verbose=False)
+        self._space = load_space(cfg.space, verbose=False, params=cfg.space_params)
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.rule = EarlyStop(cfg.patience)
         self.epoch = 0

@@ -69,6 +69,8 @@ setup(
         "tensorboard",    # scalars of the NAS stages
         "matplotlib",     # probability and loss plots
         "pyyaml",         # stage configs in YAML (JSON works too)
+        "scipy",          # confidence intervals of the tabular-search regret curves
+        "scikit-learn",   # the Gaussian process of the predictor-based tabular search
     ],
     extras_require={"test": ["pytest>=7"]},
     ext_modules=_EXT_MODULES,
@@ -80,6 +82,7 @@ setup(
             "nas-search = nas.bin.search:main",
             "nas-derive = nas.bin.derive:main",
             "nas-retrain = nas.bin.retrain:main",
+            "nas-bench = nas.bin.bench:main",
         ],
     },
 )

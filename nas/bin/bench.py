@@ -1,0 +1,163 @@
+"""NAS-Bench-ASR from the command line: an architecture's hash and sizes, the space's counts,
+and tabular search methods compared on a benchmark table.
+
+  info    one architecture (--arch-vec "[[1,0],[1,0,0],[1,0,0,0]]" or --arch arch.json): its model
+          hash, its parameter counts (the benchmark's published convention and this toolkit's
+          model), its arch.json choices; with --table DIR, its entry there; --write-arch FILE
+          writes an arch.json that `nas.bin.retrain --arch` trains.
+  space   the vector and model counts of the cell space and the space's blocks and params.
+  search  repeated runs of tabular search methods on a table: regret curves (mean, 95% interval)
+          to regret.png and regret.csv, and summary.json, in --out.
+Every command prints one JSON object on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from typing import List, Optional
+
+from nas.bench.archvec import OPS, ArchVecError, all_vectors, from_choices, parse_vector, to_choices, vector_string
+from nas.bench.model import param_counts
+from nas.bench.model_hash import model_graph, model_hash
+from nas.models.space import SpaceError, load_space
+
+
+_LABELS = {-1: "input", -2: "output"}
+
+
+def _space(args):
+    try:
+        return load_space(args.space, verbose=False, params=args.space_params or None)
+    except SpaceError as e:
+        raise SystemExit(f"--space {args.space}: {e}") from None
+
+
+def _vector(args, space) -> List[List[int]]:
+    if bool(args.arch_vec) == bool(args.arch):
+        raise SystemExit("give one of --arch-vec \"[[op1,s1_0],[op2,s2_0,s2_1],[op3,s3_0,s3_1,s3_2]]\" or --arch FILE")
+    try:
+        if args.arch_vec:
+            return parse_vector(args.arch_vec)
+        from nas.train.arch import read_arch
+        return from_choices(read_arch(args.arch).choices, space.blocks)
+    except (ArchVecError, SpaceError) as e:
+        raise SystemExit(f"{args.arch or '--arch-vec'}: {e}") from None
+
+
+def cmd_info(args) -> dict:
+    space = _space(args)
+    vec = _vector(args, space)
+    h = model_hash(vec)
+    mat, labels = model_graph(vec)
+    try:
+        choices = to_choices(vec, space.blocks)
+        counts = param_counts(vec, space)
+    except ArchVecError as e:
+        raise SystemExit(f"--space {args.space}: {e}") from None
+    out = {"arch_vec": vector_string(vec), "hash": h, "space": space.name, "params_tf": counts["tf"],
+           "params_torch": counts["torch"], "arch_json": choices,
+           "graph": {"vertices": " ".join(_LABELS.get(x, OPS[x] if 0 <= x < len(OPS) else str(x)) for x in labels),
+                     "edges": " ".join(f"{i}-{j}" for i, j in zip(*mat.nonzero()))},
+           "equivalent_vectors": sum(1 for v in all_vectors() if model_hash(v) == h)}
+    if args.table:
+        from nas.bench.table import BenchFileError, load_folder
+        try:
+            table = load_folder(args.table, epochs=args.epochs)
+            out["table"] = table.query(h) if h in table else None
+        except BenchFileError as e:
+            raise SystemExit(str(e)) from None
+    if args.write_arch:
+        from nas.train.arch import Arch
+        Arch(space, choices, description=f"NAS-Bench-ASR cell {vector_string(vec)} (model hash {h})",
+             source={"arch_vec": vector_string(vec), "model_hash": h}).write(args.write_arch)
+        out["written"] = args.write_arch
+    return out
+
+
+def cmd_space(args) -> dict:
+    space = _space(args)
+    sizes = sorted(Counter(model_hash(v) for v in all_vectors()).values(), reverse=True)
+    return {"space": space.name, "vectors": sum(sizes), "unique": len(sizes), "largest_classes": sizes[:3],
+            "singletons": sum(1 for s in sizes if s == 1), "sub_graphs": space.size,
+            "blocks": space.blocks, "tied_edges": space.uses, "params": space.params}
+
+
+def cmd_search(args) -> dict:
+    from nas.bench.regret import compare
+    from nas.bench.table import BenchFileError, load_folder
+    from nas.bench.tabular import METHODS
+    methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise SystemExit(f"--method: unknown {unknown}; known: {', '.join(METHODS)}")
+    if (args.budget_queries is None) == (args.budget_time is None):
+        raise SystemExit("give one budget: --budget-queries N or --budget-time SECONDS")
+    try:
+        table = load_folder(args.table, epochs=args.epochs)
+    except BenchFileError as e:
+        raise SystemExit(str(e)) from None
+    seed = None if args.table_seed is None else args.table_seed
+    objective = table.objective(epoch=args.val_epoch, seed=seed)
+    t0 = time.time()
+    try:
+        summary = compare(objective, methods, runs=args.runs, budget_queries=args.budget_queries,
+                          budget_time=args.budget_time, seed=args.seed, out_dir=args.out)
+    except ValueError as e:
+        raise SystemExit(f"search: {e}") from None
+    return {"table": args.table, "out": args.out, "wall_s": round(time.time() - t0, 2), "summary": summary}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m nas.bin.bench", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def space_args(q):
+        q.add_argument("--space", default="nb_asr", help="an nb_asr cell space: nb_asr (default), nb_asr_small, "
+                                                         "or a JSON file extending one")
+        q.add_argument("--space-params", default="", help="override its params, e.g. width=0.5,cells=[1,1,1,1]")
+
+    q = sub.add_parser("info", help="one architecture: hash, parameter counts, arch.json choices")
+    space_args(q)
+    q.add_argument("--arch-vec", default="", help='e.g. "[[1,0],[1,0,0],[1,0,0,0]]"')
+    q.add_argument("--arch", default="", help="an arch.json of an nb_asr space (e.g. stage 6's) instead")
+    q.add_argument("--table", default="", help="a benchmark folder: add the architecture's entry")
+    q.add_argument("--epochs", type=int, default=40, help="the table's training length (its files' e{E})")
+    q.add_argument("--write-arch", default="", metavar="FILE", help="write the architecture as an arch.json")
+    q.set_defaults(run=cmd_info)
+
+    q = sub.add_parser("space", help="vectors and unique models of the cell space")
+    space_args(q)
+    q.set_defaults(run=cmd_space)
+
+    q = sub.add_parser("search", help="tabular search methods on a benchmark table: regret curves")
+    q.add_argument("--table", required=True, help="folder of nb-asr-e{E}-{seed}.pickle files (and optional "
+                                                  "nb-asr-bench-*.pickle, nb-asr-info.pickle)")
+    q.add_argument("--epochs", type=int, default=40, help="which training files: nb-asr-e{EPOCHS}-*.pickle")
+    q.add_argument("--method", default="random,rea,ls,bo", help="comma-separated methods (default: all four)")
+    q.add_argument("--runs", type=int, default=100, help="independent runs per method")
+    q.add_argument("--budget-queries", type=int, default=None, help="distinct models each run may query")
+    q.add_argument("--budget-time", type=float, default=None,
+                   help="or simulated seconds of training (needs the table's train_time column)")
+    q.add_argument("--val-epoch", type=int, default=None,
+                   help="the search sees the best validation error within this many epochs (default: all)")
+    q.add_argument("--table-seed", type=int, default=None,
+                   help="use one training seed's entries (default: the mean over the table's seeds)")
+    q.add_argument("--seed", type=int, default=0, help="seed of the first run (run r uses seed + r)")
+    q.add_argument("--out", default="exp/bench_search", help="output folder")
+    q.set_defaults(run=cmd_search)
+
+    args = p.parse_args(argv)
+    if getattr(args, "budget_queries", None) is None and getattr(args, "command") == "search" \
+            and args.budget_time is None:
+        args.budget_queries = 100
+    print(json.dumps(args.run(args), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

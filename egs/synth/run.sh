@@ -7,7 +7,8 @@
 # Each stage skips what is already complete; an interrupted training stage resumes.
 # Outputs: data/, fbank/, exp/warmup_seed$seed (shared by all search methods of a seed),
 # exp/nas_${method}_seed$seed/{search,derive,retrain,retrain/decode_{dev,test},retrain/RESULTS};
-# with --arch A, exp/$(basename A .arch.json)_seed$seed/retrain. Settings: conf/recipe.conf
+# with --arch A, exp/$(basename A .arch.json)_seed$seed/retrain; with --space S, exp/S_warmup_seed$seed
+# and exp/S_nas_${method}_seed$seed. Settings: conf/recipe.conf
 # (`./run.sh --help`). local/run_compare.sh runs the baselines; local/score.sh scores a decode dir.
 set -euo pipefail
 
@@ -23,12 +24,13 @@ help_message="Usage: $0 [options]
        $0 --tiny true                         # a smoke run of every stage in about a minute
        $0 --seed 1 --method random --stage 5  # another search from the same warm-up
        $0 --arch conf/tdnn_d.arch.json        # retrain a given architecture (stages 4-6 skipped)
+       $0 --space nb_asr_small                # search NAS-Bench-ASR's cell space (CPU-sized macro)
 Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted one resumes):
   0  synthesize the corpus ($corpus): $num_voices voices, $utts_per_voice utterances each
   1  data dirs train, $dev_set, $test_set; CMUdict phone lang dir, word 3-gram LM, TLG
   2  3-way speed perturbation of train, 40-dim fbank, CMVN stats
   3  denominator graph: phone 4-gram LM o CTC topology, path weights
-  4  NAS warm-up of the super-network (conf/warmup.yaml, conf/space.json)
+  4  NAS warm-up of the super-network (conf/warmup.yaml, --space: ${space:-conf/space.json})
   5  architecture search (conf/search.yaml, --method)
   6  derivation of the top-1 architecture to arch.json
   7  retraining of it with $retrain_loss (conf/retrain.yaml); with --arch, of that arch.json
@@ -41,6 +43,7 @@ if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit
 
 # paths given relative to where run.sh was called from; the recipe then runs in its own dir
 [ -z "$arch" ] || arch=$(recipe_abs_paths "$arch")
+case $space in */*|*.json) space=$(recipe_abs_paths "$space") ;; esac
 cd "$recipe"
 . ./cmd.sh
 . ./path.sh
@@ -57,8 +60,14 @@ data=data
 fbank=fbank
 prefix=""
 if $tiny; then data=data_tiny; fbank=fbank_tiny; prefix=tiny_; fi
-warmup_dir=exp/${prefix}warmup_seed$seed
-exp=exp/${prefix}nas_${method}_seed$seed
+space_opts=(--space "${space:-$conf/space.json}")
+[ -z "$space_params" ] || space_opts+=(--space-params "$space_params")
+params_tag() { echo "$1" | sed 's/[][{} "]//g; s/,/-/g; s|/|_|g'; }   # width=0.2,cells=[1,2] -> width=0.2-cells=1-2
+tag=""                        # a space other than conf/space.json gets its own warm-up and exp dirs
+[ -z "$space" ] || tag=$(basename "$space" .json)_
+[ -z "$space_params" ] || tag=${tag}$(params_tag "$space_params")_
+warmup_dir=exp/${prefix}${tag}warmup_seed$seed
+exp=exp/${prefix}${tag}nas_${method}_seed$seed
 arch_json=$exp/derive/arch.json
 if [ -n "$arch" ]; then       # retrain a given architecture: no warm-up, search or derivation
   [ -f "$arch" ] || { echo "$0: --arch $arch: no such file" >&2; exit 1; }
@@ -67,6 +76,11 @@ if [ -n "$arch" ]; then       # retrain a given architecture: no warm-up, search
 fi
 retrain=$exp/retrain
 [ "$retrain_loss" = ctc-crf ] || retrain=$exp/retrain_$retrain_loss
+retrain_opts=()
+if [ -n "$retrain_space_params" ]; then
+  retrain_opts=(--space-params "$retrain_space_params")
+  retrain=${retrain}_$(params_tag "$retrain_space_params")
+fi
 lang=$data/lang_phn
 
 start_time=$(date +%s)
@@ -138,13 +152,13 @@ if [ -n "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 4 ]; then
 fi
 
 if [ -z "$arch" ] && [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  echo "=== stage 4: NAS warm-up of the super-network ($conf/space.json)"
-  run_nas_stage warmup $warmup_dir $conf/warmup.yaml "${common[@]}" --data $data/$nas_data --space $conf/space.json
+  echo "=== stage 4: NAS warm-up of the super-network (${space:-$conf/space.json})"
+  run_nas_stage warmup $warmup_dir $conf/warmup.yaml "${common[@]}" --data $data/$nas_data "${space_opts[@]}"
 fi
 
 if [ -z "$arch" ] && [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   echo "=== stage 5: architecture search ($method)"
-  run_nas_stage search $exp/search $conf/search.yaml "${common[@]}" --data $data/$nas_data --space $conf/space.json --method $method --init $warmup_dir
+  run_nas_stage search $exp/search $conf/search.yaml "${common[@]}" --data $data/$nas_data "${space_opts[@]}" --method $method --init $warmup_dir
 fi
 
 if [ -z "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
@@ -159,7 +173,7 @@ fi
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   echo "=== stage 7: retrain $arch_json with $retrain_loss"
   run_nas_stage retrain $retrain $conf/retrain.yaml "${common[@]}" --data $data/train_sp --valid-data $data/$dev_set --den-dir $data/den_meta \
-    --arch $arch_json --loss $retrain_loss
+    --arch $arch_json --loss $retrain_loss "${retrain_opts[@]}"
 fi
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then

@@ -7,6 +7,7 @@ import pytest
 from nas.bench.archvec import (ArchVecError, BLOCKS, all_vectors, check_vector, from_choices, parse_vector,
                                to_choices, vector_string)
 from nas.bench.model_hash import class_sizes, model_graph, model_hash
+from nas.bench.table import load_folder, synthetic_table
 from nas.bin import bench
 from nas.models.space import load_space
 from nas.train.arch import read_arch
@@ -82,3 +83,21 @@ def test_cli_info_space_and_write_arch(capsys, tmp_path):
     assert out["tied_edges"]["op1"] == 4 and out["params"]["width"] == 0.1
     with pytest.raises(SystemExit, match="give one of --arch-vec"):
         bench.main(["info"])
+
+
+def test_cli_info_with_a_table_and_search(capsys, tmp_path):
+    synthetic_table(tmp_path / "t", n_models=40, epochs=5, rng_seed=3)
+    table = load_folder(tmp_path / "t", epochs=5)
+    vec = table.arch_vecs()[7]
+    out = run_cli(capsys, "info", "--arch-vec", vector_string(vec), "--table", str(tmp_path / "t"), "--epochs", "5")
+    assert out["table"]["model_hash"] == out["hash"] and out["table"]["test_per"] == pytest.approx(table.test(vec))
+    assert out["table"]["seed"].startswith("mean of")
+    out = run_cli(capsys, "search", "--table", str(tmp_path / "t"), "--epochs", "5", "--method", "random,rea",
+                  "--runs", "3", "--budget-queries", "10", "--out", str(tmp_path / "s"))
+    assert set(out["summary"]["methods"]) == {"random", "rea"}
+    assert (tmp_path / "s" / "regret.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "s" / "regret.csv").read_text().splitlines()[0].startswith("method,x,x_unit,runs,mean_regret")
+    with pytest.raises(SystemExit, match="unknown \\['sa'\\]"):
+        bench.main(["search", "--table", str(tmp_path / "t"), "--epochs", "5", "--method", "sa"])
+    with pytest.raises(SystemExit, match="nb-asr-e40"):
+        bench.main(["search", "--table", str(tmp_path / "t")])          # no 40-epoch files there

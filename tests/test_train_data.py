@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from nas.features.pipeline import FeaturePipeline
 from nas.train import data as D
@@ -108,3 +109,15 @@ def test_batches_carry_path_weights_into_the_ctc_crf_loss(tmp_path):
     with pytest.raises(FileNotFoundError, match="path_weight.txt: no such file"):
         (den / "path_weight.txt").unlink()
         DenDir.open(den)
+
+
+def test_greedy_token_errors_collapse_repeats_drop_blanks_and_count_edits():
+    from nas.train.metrics import greedy_token_errors
+    # frames' best columns: utt 0: 2 2 0 2 3 3 (-> 2 2 3), utt 1: 1 0 0 (-> 1; its last 2 frames padding)
+    best = torch.tensor([[2, 2, 0, 2, 3, 3], [1, 0, 0, 4, 4, 4]])
+    log_probs = torch.nn.functional.one_hot(best, 5).float().log_softmax(-1)
+    targets = torch.tensor([[2, 2, 3, 0], [1, 3, 0, 0]])
+    errors, tokens = greedy_token_errors(log_probs, torch.tensor([6, 3]), targets, torch.tensor([3, 2]))
+    assert (errors, tokens) == (0 + 1, 3 + 2)
+    errors, _ = greedy_token_errors(log_probs, torch.tensor([6, 6]), targets, torch.tensor([4, 2]))
+    assert errors == 1 + 1                    # utt 0: a deletion (of the 0); utt 1: 1 4 against 1 3

@@ -76,6 +76,7 @@ def test_stages_end_to_end(corpus, tmp_path):
     r = tmp_path / "retrain"
     hist = load_checkpoint(r / "final.pt")["history"]
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    assert all(0.0 <= h["valid_ter"] <= 2.0 for h in hist) and "valid_ter" in (r / "log" / "train.log").read_text()
     assert read_arch(r / "arch.json").choices == arch["choices"]
 
     out = tmp_path / "logprobs"

@@ -38,7 +38,8 @@ from nas.train.lock import ExpDirLock, LockHeld
 from nas.train.losses import DenDir, StageLoss
 from nas.train.observe import Observer, history_entry, setup_logging
 from nas.train.plan import Plan
-from nas.train.step import apply_update, forward_loss
+from nas.train.metrics import greedy_token_errors
+from nas.train.step import apply_update
 
 log = logging.getLogger("nas")
 OUTPUTS = ("done", "checkpoint.pt", "best.pt", "final.pt", "probs.jsonl", "probs.txt", "probs.png", "loss.png",
@@ -147,6 +148,7 @@ class Loop:
         tokens = D.count_outputs(Path(c.lang) / "tokens.txt")
         torch.manual_seed(c.seed)
         self.net = plan.build(self.train_data.feat_dim, tokens)
+        self.dims = {"input": self.train_data.feat_dim, "outputs": tokens}
         self.net.to(dev)
         plan.to(dev)
         # a different dropout stream per rank, the same model on every rank
@@ -188,7 +190,7 @@ class Loop:
                 "heldout_pos": self.heldout_pos, "history": self.history, "sums": self.sums, "rng": rngs,
                 "nonfinite": self.nonfinite, "stopped": self.stopped, "world": self.dist.world,
                 "config": dataclasses.asdict(self.cfg), "space": self.plan.space().to_dict(),
-                "features": self.pipeline.to_dict()}
+                "features": self.pipeline.to_dict(), "dims": self.dims}
 
     def save(self, name: str = "checkpoint.pt") -> None:
         state = self._state()          # every rank joins the RNG gather
@@ -250,18 +252,24 @@ class Loop:
 
     @torch.no_grad()
     def evaluate(self, mixer_of: Optional[Callable[[], Optional[Mixer]]] = None) -> float:
-        """Mean held-out loss per utterance; `mixer_of()` gives each minibatch's mixer."""
+        """Mean held-out loss per utterance; `mixer_of()` gives each minibatch's mixer. The greedy
+        token error rate of the same pass (PER for phone units) is left in `self.valid_ter`."""
         self.net.eval()
-        total, count = 0.0, 0
+        total, count, errors, tokens = 0.0, 0, 0, 0
         try:
             for batch in D.iterate(self.valid_data, self._shard(self.valid_batches), self.cfg.num_workers):
                 batch = batch.to(self.dist.device)
                 with self.net.mixing(mixer_of() if mixer_of is not None else None):
-                    total += float(forward_loss(self.net, batch, self.loss)) * len(batch)
+                    log_probs, out_lengths = self.net(batch.feats, batch.lengths)
+                loss = self.loss(log_probs, batch.targets, out_lengths, batch.target_lengths, batch.path_weights)
+                total += float(loss) * len(batch)
                 count += len(batch)
+                e, n = greedy_token_errors(log_probs, out_lengths, batch.targets, batch.target_lengths)
+                errors, tokens = errors + e, tokens + n
         finally:
             self.net.train()
-        total, count = self.dist.sum_scalars([total, float(count)])
+        total, count, errors, tokens = self.dist.sum_scalars([total, float(count), float(errors), float(tokens)])
+        self.valid_ter = errors / tokens if tokens else None
         return total / max(count, 1.0)
 
     def _on_signal(self, signum, frame) -> None:
@@ -348,6 +356,7 @@ class Loop:
         totals = self.dist.sum_scalars([x for k in names for x in self.sums[k]])     # over ranks
         means = {k: totals[2 * i] / totals[2 * i + 1] for i, k in enumerate(names) if totals[2 * i + 1]}
         entry = history_entry(self.epoch, lr=lr, time_s=round(seconds, 1), **means, valid_loss=valid,
+                              valid_ter=None if self.valid_ter is None else round(self.valid_ter, 5),
                               nonfinite=self.nonfinite)
         self.sums = {}
         self.history.append(entry)

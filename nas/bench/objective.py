@@ -23,7 +23,12 @@ class Eval:
 
 
 class Objective(Protocol):
-    """A benchmark table as a search problem."""
+    """A benchmark table as a search problem.
+
+    An objective may also have a `codec` attribute (a nas.bench.codec.Codec): the search space
+    its vectors belong to, which gives the tabular methods each position's number of choices and
+    the model hash (nas.bench.tabular.Space.of). One without it is taken to be NAS-Bench-ASR's
+    (nas.bench.codec.NB_ASR). TableObjective has the codec of its table's header."""
 
     def vectors(self) -> List[ArchVec]:
         """Every arch vector the table answers for (several may share a model hash)."""

@@ -207,7 +207,8 @@ def compare(objective: Objective, methods: Union[Sequence[str], Mapping[str, Map
     write_csv(out / "regret.csv", curves)
     plot(out / "regret.png", curves)
     result = {"budget_queries": budget_queries, "budget_time": budget_time, "runs": runs, "seed": seed,
-              "interval": CI_NOTE, "models": space.n_models, "vectors": space.n_vectors,
+              "interval": CI_NOTE, "space": space.codec.name, "models": space.n_models,
+              "vectors": space.n_vectors,
               "optimum": {"val": optimum.val, "test": optimum.test, "model_hash": optimum.model_hash},
               "methods": summary}
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -11,6 +11,13 @@ rows, each row holding the values of header['columns'] in order, the model hash 
 - benchmarking, nb-asr-bench-{device}.pickle: model_hash, latency (seconds); header also device.
 - static, nb-asr-info.pickle: model_hash, params, and from version 2 on, flops.
 
+The same files hold tables of any search space of the toolkit: the header's search_space says
+which, and picks the codec that checks, prints and hashes its arch vectors (nas.bench.codec):
+the released entry {"shape", "ops", "nodes"} for NAS-Bench-ASR's cell (its vectors and graph
+hash, NB_ASR), or a block space's {"name", "blocks", "shape"} (BlockCodec: one position per
+searching block, arch_vec ((i1,), (i2,), ...), every vector its own model). All files of one
+table have the same search_space; the writers take the codec (codec=NB_ASR by default).
+
 Queries are deterministic. The released API picks a random seed for each query that gives none;
 here the default is the mean over the loaded seeds of the per-seed values (what the released
 query returns on average), and a seed is used only when one is asked for.
@@ -33,9 +40,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from nas.bench.archvec import (NODES, OPS, SHAPE, ArchVec, ArchVecError, all_vectors, check_vector,
-                               flatten, parse_vector, random_vector, unflatten, vector_string)
-from nas.bench.model_hash import Graph, graph_hash, model_graph, model_hash
+from nas.bench.archvec import OPS, ArchVec, ArchVecError, all_vectors, flatten, random_vector
+from nas.bench.codec import NB_ASR, Codec, codec_for_header
+from nas.bench.model_hash import Graph, graph_hash, model_graph
 from nas.bench.objective import Eval
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -52,7 +59,7 @@ HASH_RE = re.compile(r"[0-9a-f]{32}")
 FORMAT_VERSION = 2                    # the version written, for every kind of file
 KNOWN_VERSIONS = (1, 2)               # the versions read
 DATASET_TYPES = ("training", "benchmarking", "static")
-SEARCH_SPACE = {"shape": [list(s) for s in SHAPE], "ops": list(OPS), "nodes": NODES}
+SEARCH_SPACE = NB_ASR.search_space     # the released header's entry (nas.bench.codec.NB_ASR)
 TRAINING_COLUMNS = ("model_hash", "val_per", "test_per", "arch_vec")
 TIMED_TRAINING_COLUMNS = ("model_hash", "val_per", "test_per", "train_time", "arch_vec")
 BENCHMARKING_COLUMNS = ("model_hash", "latency")
@@ -162,9 +169,7 @@ def check_header(header: Any, path: PathLike, kind: Optional[str] = None) -> Dic
                              f"version {version} {dataset_type} file's must")
     if dataset_type == "training" and "arch_vec" not in columns:
         raise BenchFileError(f"{path}: columns {list(columns)} have no arch_vec")
-    if _plain(header["search_space"]) != SEARCH_SPACE:
-        raise BenchFileError(f"{path}: search_space {header['search_space']!r} is not NAS-Bench-ASR's "
-                             f"{SEARCH_SPACE!r}")
+    codec_for_header(header["search_space"], path)        # NAS-Bench-ASR's, or a block space's
     if dataset_type == "training":
         for key in ("epochs", "seed"):
             if not isinstance(header[key], int) or isinstance(header[key], bool):
@@ -232,14 +237,17 @@ class BenchTable:
     benchmarking files (one per device) and the static file.
 
     All files are checked when loaded (see BenchFileError), so a query never meets a bad file.
-    An arch is an arch vector, its printed form ("[[1,0],[1,0,0],[1,0,0,0]]") or a model hash.
-    Values are means over the loaded seeds unless a seed is given: see query()."""
+    The training files' search_space picks the table's codec (`codec`: NB_ASR or a BlockCodec,
+    nas.bench.codec), and every file must have that search_space.
+    An arch is an arch vector, its printed form ("[[1,0],[1,0,0],[1,0,0,0]]", or "[[0],[3],...]"
+    in a block space) or a model hash. Values are means over the loaded seeds unless a seed is
+    given: see query()."""
 
     def __init__(self, training_files: Union[PathLike, Sequence[PathLike]],
                  benchmarking_files: Sequence[PathLike] = (), static_file: Optional[PathLike] = None,
                  check_hashes: bool = False) -> None:
         """check_hashes: also recompute each architecture's model hash (about 2 s for the full
-        table), which catches a file whose arch_vec and model_hash disagree."""
+        NAS-Bench-ASR table), which catches a file whose arch_vec and model_hash disagree."""
         files = [training_files] if isinstance(training_files, (str, os.PathLike)) else list(training_files)
         if not files:
             raise BenchFileError("no training file given: a table needs at least one nb-asr-e{E}-{seed}.pickle")
@@ -262,10 +270,14 @@ class BenchTable:
             loaded.append((header["seed"], path, rows))
         loaded.sort(key=lambda t: t[0])
         self.header: Dict[str, Any] = first[1]
+        self.codec: Codec = codec_for_header(self.header["search_space"], first[0])
+        self._search_space_file = first[0]
         columns = list(self.header["columns"])
         epochs = self.header["epochs"]
         i_arch = columns.index("arch_vec")
         i_time = columns.index("train_time") if "train_time" in columns else None
+        known = set(TIMED_TRAINING_COLUMNS)
+        extra_cols = {c: j for j, c in enumerate(columns) if c not in known}
 
         _, path0, rows0 = loaded[0]
         if not rows0:
@@ -286,6 +298,8 @@ class BenchTable:
         self._test = np.empty((s, n))
         self._time = np.empty((s, n)) if i_time is not None else None
         self._arch: List[Optional[Tuple[Tuple[int, ...], ...]]] = [None] * n
+        # extra columns (this toolkit's tables: WERs, loss curves): per column, per seed, per model
+        self._extra: Dict[str, List[List[Any]]] = {c: [[None] * n for _ in loaded] for c in extra_cols}
         for k, (seed, path, rows) in enumerate(loaded):
             for row in rows:
                 h = row[0]
@@ -302,26 +316,34 @@ class BenchTable:
                                          f"but the header says {epochs} epochs")
                 arch = self._row_arch(row[i_arch], h, path)
                 if self._arch[i] is None:
-                    if check_hashes and model_hash(arch) != h:
-                        raise BenchFileError(f"{path}: model {h}'s arch_vec {vector_string(arch)} has "
-                                             f"model hash {model_hash(arch)}")
+                    if check_hashes and self.codec.hash(arch) != h:
+                        raise BenchFileError(f"{path}: model {h}'s arch_vec {self.codec.string(arch)} has "
+                                             f"model hash {self.codec.hash(arch)}")
                     self._arch[i] = arch
                 elif arch != self._arch[i]:
-                    raise BenchFileError(f"{path}: model {h}'s arch_vec {vector_string(arch)} differs "
-                                         f"from {path0}'s {vector_string(self._arch[i])}")
+                    raise BenchFileError(f"{path}: model {h}'s arch_vec {self.codec.string(arch)} differs "
+                                         f"from {path0}'s {self.codec.string(self._arch[i])}")
                 self._val[k, i] = curve
                 self._test[k, i] = test
+                for c, j in extra_cols.items():
+                    self._extra[c][k][i] = _plain(row[j]) if j < len(row) else None
                 if self._time is not None:
                     self._time[k, i] = time
         self._seeds = tuple(seed for seed, _, _ in loaded)
         self._training_files = tuple(path for _, path, _ in loaded)
 
-    @staticmethod
-    def _row_arch(value: Any, h: str, path: Path) -> Tuple[Tuple[int, ...], ...]:
+    def _row_arch(self, value: Any, h: str, path: Path) -> Tuple[Tuple[int, ...], ...]:
         try:
-            return tuple(tuple(node) for node in check_vector(value))
+            return tuple(tuple(node) for node in self.codec.check(value))
         except ArchVecError as e:
             raise BenchFileError(f"{path}: model {h}: {e}") from None
+
+    def _same_space(self, path: Path, header: Dict[str, Any]) -> None:
+        """BenchFileError unless `header`'s search_space is the training files'."""
+        if _plain(header["search_space"]) != _plain(self.header["search_space"]):
+            raise BenchFileError(f"{path}: search_space {header['search_space']!r:.300} differs from "
+                                 f"{self._search_space_file}'s {self.header['search_space']!r:.300}: "
+                                 f"the files of one table are of one search space")
 
     def _column(self, path: Path, rows: List[list], col: int, name: str, kind: type) -> np.ndarray:
         """Column `col` of `rows` aligned with the table's models; every model must be there."""
@@ -344,6 +366,7 @@ class BenchTable:
         first: Optional[Tuple[Path, Dict[str, Any]]] = None
         for path in paths:
             header, rows = read_file(path, "benchmarking")
+            self._same_space(path, header)
             first = _same_header(path, header, "device", first)
             device = header["device"]
             if device in self._latency:
@@ -357,6 +380,7 @@ class BenchTable:
         if path is None:
             return
         header, rows = read_file(path, "static")
+        self._same_space(path, header)
         self._static_version = header["version"]
         self._params = self._column(path, rows, 1, "params", int)
         if self._static_version >= 2:
@@ -403,7 +427,8 @@ class BenchTable:
         return [[list(node) for node in arch] for arch in self._arch]
 
     def __repr__(self) -> str:
-        return (f"BenchTable({len(self)} models, {self.epochs} epochs, seeds {list(self.seeds)}, "
+        space = "" if self.codec == NB_ASR else f"space {self.codec.name}, "
+        return (f"BenchTable({space}{len(self)} models, {self.epochs} epochs, seeds {list(self.seeds)}, "
                 f"devices {list(self.devices)}, static {'yes' if self._params is not None else 'no'})")
 
     # -- resolving architectures
@@ -414,12 +439,12 @@ class BenchTable:
             text = arch.strip().lower()
             if HASH_RE.fullmatch(text):
                 return text
-            vec = parse_vector(arch)
+            vec = self.codec.parse(arch)
         else:
-            vec = check_vector(arch)
+            vec = self.codec.check(arch)
         if self._vec_hash is not None:
             return self._vec_hash[tuple(flatten(vec))]
-        return model_hash(vec)
+        return self.codec.hash(vec)
 
     def _index_of(self, arch: Arch) -> int:
         h = self.hash_of(arch)
@@ -428,18 +453,24 @@ class BenchTable:
             if isinstance(arch, str) and HASH_RE.fullmatch(arch.strip().lower()):
                 what = f"model hash {h}"
             else:
-                vec = parse_vector(arch) if isinstance(arch, str) else check_vector(arch)
-                what = f"architecture {vector_string(vec)} (model hash {h})"
+                vec = self.codec.parse(arch) if isinstance(arch, str) else self.codec.check(arch)
+                what = f"architecture {self.codec.string(vec)} (model hash {h})"
             names = ", ".join(str(p) for p in self._training_files)
             raise ArchNotInTable(f"{what} is not in the table loaded from {names} ({len(self)} models)")
         return i
 
     def vector_hashes(self) -> Dict[Tuple[int, ...], str]:
-        """The model hash of every one of the 13,824 vectors, keyed by the flattened vector.
+        """The model hash of every vector of the space (13,824 in NAS-Bench-ASR's), keyed by the
+        flattened vector; ValueError for a space too large to list (codec.vectors() is None).
 
-        Computed on first use (about 2 s) and kept by this table, so later lookups are free."""
+        Computed on first use (about 2 s for NAS-Bench-ASR's) and kept by this table, so later
+        lookups are free."""
         if self._vec_hash is None:
-            self._vec_hash = {tuple(flatten(v)): model_hash(v) for v in all_vectors()}
+            vectors = self.codec.vectors()
+            if vectors is None:
+                raise ValueError(f"the space of {self.codec.name} has {self.codec.size} vectors, too many "
+                                 f"to list (see nas.bench.codec.MAX_LISTED)")
+            self._vec_hash = {tuple(flatten(v)): self.codec.hash(v) for v in vectors}
         return self._vec_hash
 
     # -- queries
@@ -486,12 +517,50 @@ class BenchTable:
         }
         if self._time is not None:
             out["train_time"] = float(self._time[rows, i].mean())
+        for c in self._extra:
+            out[c] = self._extra_value(c, rows, i)
         if self._latency:
             out["latency"] = {d: float(lat[i]) for d, lat in self._latency.items()}
         if self._params is not None:
             out["params"] = int(self._params[i])
         if self._flops is not None:
             out["flops"] = int(self._flops[i])
+        return out
+
+    @property
+    def extra_columns(self) -> Tuple[str, ...]:
+        """The training files' columns beyond the released ones (and train_time)."""
+        return tuple(self._extra)
+
+    def _extra_value(self, column: str, rows: List[int], i: int) -> Any:
+        """An extra column's value over the selected seeds: the mean of numbers, the elementwise
+        mean of equal-length lists, None if a seed has none."""
+        values = [self._extra[column][k][i] for k in rows]
+        if any(v is None for v in values):
+            return None
+        if all(isinstance(v, (int, float)) for v in values):
+            return float(np.mean(values))
+        if all(isinstance(v, list) for v in values) and len({len(v) for v in values}) == 1:
+            return np.mean(np.array(values, dtype=float), axis=0).tolist()
+        return values[0]
+
+    def column(self, name: str, seed: Optional[int] = None) -> np.ndarray:
+        """A numeric column for every model (table order): test_per, train_time or an extra one;
+        the mean over seeds unless a seed is given; NaN where a model has none."""
+        rows, _ = self._select(seed)
+        if name == "test_per":
+            return self._test[rows].mean(axis=0)
+        if name == "train_time" and self._time is not None:
+            return self._time[rows].mean(axis=0)
+        if name not in self._extra:
+            raise BenchFileError(f"the table has no column {name!r} (extra columns: {list(self._extra) or 'none'}; "
+                                 f"files {', '.join(str(p) for p in self._training_files)})")
+        out = np.empty(len(self._hashes))
+        for i in range(len(self._hashes)):
+            v = self._extra_value(name, rows, i)
+            if v is not None and not isinstance(v, (int, float)):
+                raise BenchFileError(f"column {name!r} holds lists, not numbers (model {self._hashes[i]})")
+            out[i] = np.nan if v is None else v
         return out
 
     def val(self, arch: Arch, epoch: Optional[int] = None, best: bool = True, seed: Optional[int] = None) -> float:
@@ -541,25 +610,34 @@ class BenchTable:
                                  f"has no flops (they come with version 2)")
         return int(self._flops[i])
 
-    def objective(self, epoch: Optional[int] = None, seed: Optional[int] = None) -> "TableObjective":
-        """This table as a search problem (nas.bench.objective.Objective)."""
-        return TableObjective(self, epoch=epoch, seed=seed)
+    def objective(self, epoch: Optional[int] = None, seed: Optional[int] = None, val: str = "val_per",
+                  test: str = "test_per") -> "TableObjective":
+        """The table as a search problem (TableObjective); `val` and `test` name the columns the
+        search sees and is judged by (default: the best validation PER and the test PER)."""
+        return TableObjective(self, epoch, seed, val, test)
 
 
 class TableObjective:
     """A BenchTable as an Objective: val is the best validation PER within `epoch` epochs, test
     the stored test PER, cost the training time scaled to `epoch` epochs (train_time * epoch /
     epochs, assuming epochs take equal time) or None; all means over seeds unless a seed is given.
+    `codec` is the table's (its search space), which the tabular methods take from here.
 
     The per-model values are computed once here, so evaluate() and optimum() are lookups."""
 
-    def __init__(self, table: BenchTable, epoch: Optional[int] = None, seed: Optional[int] = None) -> None:
+    def __init__(self, table: BenchTable, epoch: Optional[int] = None, seed: Optional[int] = None,
+                 val: str = "val_per", test: str = "test_per") -> None:
         self.table = table
+        self.codec: Codec = table.codec
         self.epoch = table._epoch(epoch)
         rows, self.seed_label = table._select(seed)
         self.seed = seed
-        self._val = table._val[rows, :, :self.epoch].min(axis=2).mean(axis=0)
-        self._test = table._test[rows].mean(axis=0)
+        self.columns = (val, test)
+        self._val = (table._val[rows, :, :self.epoch].min(axis=2).mean(axis=0) if val == "val_per"
+                     else table.column(val, seed))
+        self._test = table.column(test, seed)
+        if np.isnan(self._val).any() or np.isnan(self._test).any():
+            raise BenchFileError(f"columns {val}/{test}: some models have no value; a search needs them all")
         self._cost = (None if table._time is None
                       else table._time[rows].mean(axis=0) * (self.epoch / table.epochs))
 
@@ -568,9 +646,12 @@ class TableObjective:
         return Eval(self.table._hashes[i], float(self._val[i]), float(self._test[i]), cost)
 
     def vectors(self) -> List[ArchVec]:
-        """Every vector of the space whose model is in the table, in all_vectors() order."""
+        """Every vector of the space whose model is in the table, in codec.vectors() order; for a
+        space too large to list, the table's own vectors (one per model, in table order)."""
+        if self.codec.vectors() is None:
+            return self.table.arch_vecs()
         index = self.table._index
-        return [unflatten(flat) for flat, h in self.table.vector_hashes().items() if h in index]
+        return [self.codec.unflatten(flat) for flat, h in self.table.vector_hashes().items() if h in index]
 
     def evaluate(self, vec: Sequence[Sequence[int]]) -> Eval:
         """The entry of `vec`'s model; ArchNotInTable (a KeyError) naming the vector if none."""
@@ -663,12 +744,12 @@ def _get(row: Any, name: str, default: Any = _MISSING) -> Any:
     return value
 
 
-def _row_hash(row: Any, n: int, path: Path, verify: bool, need_arch: bool
+def _row_hash(row: Any, n: int, path: Path, verify: bool, need_arch: bool, codec: Codec
               ) -> Tuple[str, Optional[Tuple[Tuple[int, ...], ...]]]:
     """A row's model hash, and its arch vector as a tuple of tuples (None if it has none).
 
-    The hash is computed from arch_vec when missing, and checked against it when given (unless
-    verify is False, for callers that computed both themselves)."""
+    The hash is computed from arch_vec (with `codec`) when missing, and checked against it when
+    given (unless verify is False, for callers that computed both themselves)."""
     given = _get(row, "model_hash", None)
     vec = _get(row, "arch_vec", None)
     if vec is None:
@@ -678,17 +759,17 @@ def _row_hash(row: Any, n: int, path: Path, verify: bool, need_arch: bool
             raise BenchFileError(f"writing {path}: row {n} has neither model_hash nor arch_vec")
     else:
         try:
-            vec = tuple(tuple(node) for node in check_vector(vec))
+            vec = tuple(tuple(node) for node in codec.check(vec))
         except ArchVecError as e:
             raise BenchFileError(f"writing {path}: row {n}: {e}") from None
     if given is not None:
         if not isinstance(given, str) or not HASH_RE.fullmatch(given):
             raise BenchFileError(f"writing {path}: row {n}: model_hash {given!r} is not 32 lower-case hex digits")
-        if vec is not None and verify and model_hash(vec) != given:
+        if vec is not None and verify and codec.hash(vec) != given:
             raise BenchFileError(f"writing {path}: row {n}: model_hash {given} does not match arch_vec "
-                                 f"{vector_string(vec)}, whose hash is {model_hash(vec)}")
+                                 f"{codec.string(vec)}, whose hash is {codec.hash(vec)}")
         return given, vec
-    return model_hash(vec), vec
+    return codec.hash(vec), vec
 
 
 def _number(row: Any, name: str, n: int, path: Path, kind: type = float) -> Any:
@@ -726,9 +807,9 @@ def _dump(path: Path, header: Dict[str, Any], rows: List[list]) -> Path:
     return path
 
 
-def _header(dataset_type: str, columns: Sequence[str], **extra: Any) -> Dict[str, Any]:
+def _header(dataset_type: str, columns: Sequence[str], codec: Codec, **extra: Any) -> Dict[str, Any]:
     return {"dataset_type": dataset_type, "version": FORMAT_VERSION, "columns": list(columns),
-            "search_space": copy.deepcopy(SEARCH_SPACE), **extra}
+            "search_space": copy.deepcopy(codec.search_space), **extra}
 
 
 def _check_unique(path: Path, hashes: List[str]) -> None:
@@ -741,10 +822,20 @@ def _check_unique(path: Path, hashes: List[str]) -> None:
 
 
 def write_training(path: PathLike, rows: Iterable[Any], epochs: int, seed: int,
-                   extra_header: Optional[Mapping[str, Any]] = None, verify: bool = True) -> Path:
+                   extra_header: Optional[Mapping[str, Any]] = None, verify: bool = True, *,
+                   codec: Codec = NB_ASR, extra_columns: Sequence[str] = ()) -> Path:
     """Write a training file. Each row (a dict or an object) has arch_vec, val_per (`epochs`
     PERs), test_per, optionally model_hash (computed when missing, checked when given unless
-    verify=False) and train_time (all rows or none). extra_header adds header keys."""
+    verify=False) and train_time (all rows or none). extra_header adds header keys. `codec` is
+    the space's (nas.bench.codec): it checks the vectors, hashes them and gives the header's
+    search_space (NB_ASR: the released one). `extra_columns` name more values every row has
+    (numbers, lists of numbers or None: a WER, a loss curve), written after train_time and
+    before arch_vec, which the released reader takes to be the last."""
+    extra_columns = tuple(extra_columns)
+    bad = [c for c in extra_columns if c in TIMED_TRAINING_COLUMNS or not isinstance(c, str) or not c]
+    if bad or len(set(extra_columns)) != len(extra_columns):
+        raise BenchFileError(f"writing {path}: extra_columns {list(extra_columns)}: names must be new, distinct "
+                             f"and not one of {list(TIMED_TRAINING_COLUMNS)}")
     path = Path(path)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise BenchFileError(f"writing {path}: epochs {epochs!r} is not a positive integer")
@@ -752,7 +843,7 @@ def write_training(path: PathLike, rows: Iterable[Any], epochs: int, seed: int,
         raise BenchFileError(f"writing {path}: seed {seed!r} is not an integer")
     out, timed = [], None
     for n, row in enumerate(rows):
-        h, vec = _row_hash(row, n, path, verify, need_arch=True)
+        h, vec = _row_hash(row, n, path, verify, need_arch=True, codec=codec)
         try:
             curve = [float(x) for x in _get(row, "val_per")]
         except KeyError:
@@ -768,54 +859,80 @@ def write_training(path: PathLike, rows: Iterable[Any], epochs: int, seed: int,
         elif timed != (time is not None):
             raise BenchFileError(f"writing {path}: row {n} {'lacks' if timed else 'has'} train_time, "
                                  f"unlike row 0: all rows or none")
-        out.append([h, curve, test] + ([_number(row, "train_time", n, path)] if timed else []) + [vec])
+        extras = []
+        for c in extra_columns:
+            try:
+                extras.append(_plain_value(_get(row, c)))
+            except KeyError:
+                raise BenchFileError(f"writing {path}: row {n} has no {c} (an extra column)") from None
+            except (TypeError, ValueError):
+                raise BenchFileError(f"writing {path}: row {n}: {c} is not a number, a list of numbers "
+                                     f"or None") from None
+        out.append([h, curve, test] + ([_number(row, "train_time", n, path)] if timed else []) + extras + [vec])
     _check_unique(path, [r[0] for r in out])
     extra = dict(extra_header or {})
     clash = sorted(set(extra) & set(HEADER_KEYS["training"]))
     if clash:
         raise BenchFileError(f"writing {path}: extra_header may not set {clash}")
-    columns = TIMED_TRAINING_COLUMNS if timed else TRAINING_COLUMNS
-    return _dump(path, _header("training", columns, epochs=epochs, seed=seed, **extra), out)
+    columns = (TIMED_TRAINING_COLUMNS if timed else TRAINING_COLUMNS)[:-1] + extra_columns + ("arch_vec",)
+    return _dump(path, _header("training", columns, codec, epochs=epochs, seed=seed, **extra), out)
 
 
-def write_benchmarking(path: PathLike, rows: Iterable[Any], device: str, verify: bool = True) -> Path:
+def _plain_value(value: Any) -> Any:
+    """An extra column's value as plain data: None, a float, or a list of floats."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [float(x) for x in value]
+    if isinstance(value, bool):
+        raise TypeError(value)
+    return float(value)
+
+
+def write_benchmarking(path: PathLike, rows: Iterable[Any], device: str, verify: bool = True, *,
+                       codec: Codec = NB_ASR) -> Path:
     """Write a benchmarking file: rows with latency (seconds) and model_hash or arch_vec. The
-    device name is limited to letters, digits and '-', which the released from_folder matches."""
+    device name is limited to letters, digits and '-', which the released from_folder matches.
+    `codec` as for write_training."""
     path = Path(path)
     if not isinstance(device, str) or not DEVICE_RE.fullmatch(device):
         raise BenchFileError(f"writing {path}: device name {device!r}: use letters, digits and '-' "
                              f"(e.g. gtx-1080ti-fp32)")
     out = []
     for n, row in enumerate(rows):
-        h, _ = _row_hash(row, n, path, verify, need_arch=False)
+        h, _ = _row_hash(row, n, path, verify, need_arch=False, codec=codec)
         out.append([h, _number(row, "latency", n, path)])
     _check_unique(path, [r[0] for r in out])
-    return _dump(path, _header("benchmarking", BENCHMARKING_COLUMNS, device=device), out)
+    return _dump(path, _header("benchmarking", BENCHMARKING_COLUMNS, codec, device=device), out)
 
 
-def write_static(path: PathLike, rows: Iterable[Any], verify: bool = True) -> Path:
-    """Write a static file (version 2): rows with params, flops and model_hash or arch_vec."""
+def write_static(path: PathLike, rows: Iterable[Any], verify: bool = True, *, codec: Codec = NB_ASR) -> Path:
+    """Write a static file (version 2): rows with params, flops and model_hash or arch_vec.
+    `codec` as for write_training."""
     path = Path(path)
     out = []
     for n, row in enumerate(rows):
-        h, _ = _row_hash(row, n, path, verify, need_arch=False)
+        h, _ = _row_hash(row, n, path, verify, need_arch=False, codec=codec)
         out.append([h, _number(row, "params", n, path, int), _number(row, "flops", n, path, int)])
     _check_unique(path, [r[0] for r in out])
-    return _dump(path, _header("static", STATIC_COLUMNS[FORMAT_VERSION]), out)
+    return _dump(path, _header("static", STATIC_COLUMNS[FORMAT_VERSION], codec), out)
 
 
 def write_folder(folder: PathLike, training: Mapping[int, Iterable[Any]], epochs: int,
                  benchmarking: Optional[Mapping[str, Iterable[Any]]] = None,
-                 static: Optional[Iterable[Any]] = None, verify: bool = True) -> List[Path]:
+                 static: Optional[Iterable[Any]] = None, verify: bool = True, *,
+                 codec: Codec = NB_ASR) -> List[Path]:
     """Write a benchmark under the released names: training rows by seed, latency rows by
-    device, static rows. Returns the files written."""
+    device, static rows, all of the space of `codec` (see write_training). Returns the files
+    written."""
     folder = Path(folder)
     out = [write_training(folder / TRAINING_NAME.format(epochs=epochs, seed=seed), rows, epochs, seed,
-                          verify=verify) for seed, rows in training.items()]
+                          verify=verify, codec=codec) for seed, rows in training.items()]
     for device, rows in (benchmarking or {}).items():
-        out.append(write_benchmarking(folder / BENCHMARKING_NAME.format(device=device), rows, device, verify))
+        out.append(write_benchmarking(folder / BENCHMARKING_NAME.format(device=device), rows, device, verify,
+                                      codec=codec))
     if static is not None:
-        out.append(write_static(folder / STATIC_NAME, static, verify))
+        out.append(write_static(folder / STATIC_NAME, static, verify, codec=codec))
     return out
 
 

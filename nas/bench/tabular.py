@@ -10,8 +10,11 @@ Every method proposes vectors through one Driver, which does what must be the sa
 - the trace: after each new query, the queries and time so far and the incumbent (the lowest
   validation error so far; ties keep the earlier) with its test error.
 Methods name vectors by their index in a Space (the objective's vectors with their model ids and
-one-position neighbours), which is built once (about 2 s for the 13,824 vectors) and shared by
-repeated runs. All randomness comes from the numpy Generator a run gets from its seed.
+one-position neighbours), which is built once (about 2 s for NAS-Bench-ASR's 13,824 vectors) and
+shared by repeated runs. The Space takes the positions' sizes and the model hash from the
+objective's codec (its `codec` attribute, NAS-Bench-ASR's when it has none: nas.bench.codec), so
+the methods run on a table of any search space. All randomness comes from the numpy Generator a
+run gets from its seed.
 """
 from __future__ import annotations
 
@@ -23,20 +26,26 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from nas.bench.archvec import SHAPE, ArchVec, check_vector, flatten
-from nas.bench.model_hash import model_hash
+from nas.bench.archvec import SHAPE, ArchVec, flatten
+from nas.bench.codec import NB_ASR, Codec
 from nas.bench.objective import Eval, Objective
 
-SIZES = [n for shape in SHAPE for n in shape]     # choices per position of the flattened vector
+SIZES = [n for shape in SHAPE for n in shape]     # NAS-Bench-ASR's choices per position (a Space has .sizes)
 Vector = Union[int, Sequence[Sequence[int]]]       # a Space index or an arch vector
 
 
 class Space:
-    """The vectors an objective answers for, grouped into models, with their neighbourhoods."""
+    """The vectors an objective answers for, grouped into models, with their neighbourhoods.
+
+    `codec` (nas.bench.codec) checks the vectors and gives each position's number of choices
+    (`sizes`) and, unless hash_fn is given, the model hash."""
 
     def __init__(self, vectors: Sequence[Sequence[Sequence[int]]],
-                 hash_fn: Callable[[ArchVec], str] = model_hash):
-        self.vectors: List[ArchVec] = [check_vector(v) for v in vectors]
+                 hash_fn: Optional[Callable[[ArchVec], str]] = None, codec: Codec = NB_ASR):
+        self.codec = codec
+        self.sizes: List[int] = list(codec.sizes)         # choices per position of the flattened vector
+        hash_fn = codec.hash if hash_fn is None else hash_fn
+        self.vectors: List[ArchVec] = [codec.check(v) for v in vectors]
         if not self.vectors:
             raise ValueError("the objective has no vectors to search")
         self.flat = np.array([flatten(v) for v in self.vectors], dtype=np.int64)
@@ -49,14 +58,16 @@ class Space:
         self.members: List[List[int]] = [[] for _ in ids]        # model id -> vector indices
         for i, m in enumerate(self.model.tolist()):
             self.members[m].append(i)
-        # one-hot of each op, one bit per skip: vectors of nearby models lie near each other
-        cols = [np.eye(n)[self.flat[:, p]] if n > 2 else self.flat[:, p:p + 1] for p, n in enumerate(SIZES)]
+        # one-hot of a position with more than 2 choices (an op), one bit for a binary one (a skip):
+        # vectors of nearby models lie near each other
+        cols = [np.eye(n)[self.flat[:, p]] if n > 2 else self.flat[:, p:p + 1] for p, n in enumerate(self.sizes)]
         self.features = np.hstack(cols).astype(float)
         self._neighbours: Dict[int, np.ndarray] = {}
 
     @classmethod
-    def of(cls, objective: Objective, hash_fn: Callable[[ArchVec], str] = model_hash) -> "Space":
-        return cls(objective.vectors(), hash_fn)
+    def of(cls, objective: Objective, hash_fn: Optional[Callable[[ArchVec], str]] = None) -> "Space":
+        """The Space of `objective`'s vectors, with its codec (NB_ASR when it has no `codec`)."""
+        return cls(objective.vectors(), hash_fn, codec=getattr(objective, "codec", NB_ASR))
 
     @property
     def n_vectors(self) -> int:
@@ -70,7 +81,7 @@ class Space:
         """The index of `vec`; KeyError when the objective does not answer for it."""
         if isinstance(vec, (int, np.integer)):
             return int(vec)
-        key = tuple(flatten(check_vector(vec)))
+        key = tuple(flatten(self.codec.check(vec)))
         if key not in self._index:
             raise KeyError(f"{vec!r} is not a vector of the objective")
         return self._index[key]
@@ -82,7 +93,7 @@ class Space:
         """The space's vectors that differ from vector i in exactly one position."""
         if i not in self._neighbours:
             row, out = self.flat[i].tolist(), []
-            for p, n in enumerate(SIZES):
+            for p, n in enumerate(self.sizes):
                 for v in range(n):
                     if v != row[p]:
                         j = self.find(row[:p] + [v] + row[p + 1:])
@@ -227,7 +238,9 @@ def mutate(space: Space, i: int, rng: np.random.Generator, tries: int = 100) -> 
     row = space.flat[i].tolist()
     for _ in range(tries):
         p = int(rng.integers(len(row)))
-        v = int(rng.integers(SIZES[p] - 1))
+        if space.sizes[p] < 2:                     # a block with one candidate cannot change
+            continue
+        v = int(rng.integers(space.sizes[p] - 1))
         j = space.find(row[:p] + [v + (v >= row[p])] + row[p + 1:])
         if j is not None and space.model[j] != space.model[i]:
             return j

@@ -109,3 +109,16 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     assert retrained["choices"] == derived["choices"] and retrained["space"]["params"]["cells"] == [1, 1, 2, 2]
     assert re.search(r"^test WER \(tiny_nb_asr_small_nas_st_seed0, ctc-crf; LM weight [\d.]+ chosen on dev\): %WER",
                      r.stdout, re.M), r.stdout[-3000:]
+
+    # the ground-truth tables, tiny: 3 architectures of the two spaces, 1 epoch each
+    r = run(str(d / "local" / "run_bench.sh"), "--tiny", "true")
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    from nas.bench.table import load_folder
+    cell = load_folder(d / "exp" / "tiny_bench" / "tables" / "cell", epochs=1)
+    tdnn = load_folder(d / "exp" / "tiny_bench" / "tables" / "tdnn", epochs=1)
+    assert (len(cell), len(tdnn)) == (2, 1) and cell.codec.name == "nb_asr" and tdnn.codec.name == "synth"
+    entry = tdnn.query(tdnn.hashes()[0])
+    assert 0.0 <= entry["test_wer"] <= 2.0 and entry["params"] > 0 and entry["flops"] > 0 and entry["train_time"] > 0
+    assert len(entry["dev_loss"]) == 1 and entry["seed"] == "mean of 0"
+    r = run(str(d / "local" / "run_bench.sh"), "--tiny", "true")              # finished jobs are skipped
+    assert r.returncode == 0 and "=== bench job" not in r.stdout

@@ -44,6 +44,8 @@ if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit
 # paths given relative to where run.sh was called from; the recipe then runs in its own dir
 [ -z "$arch" ] || arch=$(recipe_abs_paths "$arch")
 case $space in */*|*.json) space=$(recipe_abs_paths "$space") ;; esac
+[ -z "$exp_dir" ] || exp_dir=$(recipe_abs_paths "$exp_dir")
+[ -z "$retrain_config" ] || retrain_config=$(recipe_abs_paths "$retrain_config")
 cd "$recipe"
 . ./cmd.sh
 . ./path.sh
@@ -68,12 +70,13 @@ tag=""                        # a space other than conf/space.json gets its own 
 [ -z "$space_params" ] || tag=${tag}$(params_tag "$space_params")_
 warmup_dir=exp/${prefix}${tag}warmup_seed$seed
 exp=exp/${prefix}${tag}nas_${method}_seed$seed
-arch_json=$exp/derive/arch.json
 if [ -n "$arch" ]; then       # retrain a given architecture: no warm-up, search or derivation
   [ -f "$arch" ] || { echo "$0: --arch $arch: no such file" >&2; exit 1; }
   exp=exp/${prefix}$(basename "$arch" .json | sed 's/\.arch$//')_seed$seed
   arch_json=$arch
 fi
+[ -z "$exp_dir" ] || exp=$exp_dir
+[ -n "$arch" ] || arch_json=$exp/derive/arch.json
 retrain=$exp/retrain
 [ "$retrain_loss" = ctc-crf ] || retrain=$exp/retrain_$retrain_loss
 retrain_opts=()
@@ -137,11 +140,12 @@ fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "=== stage 3: denominator graph (phone 4-gram LM o CTC topology), path weights"
+  # path weights for dev (the held-out set) and the unperturbed train set too (--retrain-data train)
   if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/train_sp/text ] && \
-     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/train_sp/text $data/$dev_set/text | wc -l)" ]; then
+     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/train_sp/text $data/$dev_set/text $data/train/text | wc -l)" ]; then
     echo "stage 3: $data/den_meta is up to date; skipping"
   else
-    steps/prep_den_lm.sh --extra-text $data/$dev_set/text $lang $data/train_sp $data/den_meta
+    steps/prep_den_lm.sh --extra-text "$data/$dev_set/text $data/train/text" $lang $data/train_sp $data/den_meta
   fi
 fi
 
@@ -172,7 +176,7 @@ fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   echo "=== stage 7: retrain $arch_json with $retrain_loss"
-  run_nas_stage retrain $retrain $conf/retrain.yaml "${common[@]}" --data $data/train_sp --valid-data $data/$dev_set --den-dir $data/den_meta \
+  run_nas_stage retrain $retrain ${retrain_config:-$conf/retrain.yaml} "${common[@]}" --data $data/$retrain_data --valid-data $data/$dev_set --den-dir $data/den_meta \
     --arch $arch_json --loss $retrain_loss "${retrain_opts[@]}"
 fi
 

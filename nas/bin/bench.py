@@ -8,6 +8,9 @@ and tabular search methods compared on a benchmark table.
   space   the vector and model counts of the cell space and the space's blocks and params.
   search  repeated runs of tabular search methods on a table: regret curves (mean, 95% interval)
           to regret.png and regret.csv, and summary.json, in --out.
+  plan    a ground-truth bench dir: architectures of the cell space (nb_asr_small) and of a block
+          space (the TDNN space) to train stand-alone, their arch.json files and the job list.
+  collect the finished trainings of a bench dir as benchmark tables (nas.bench.ground_truth).
 Every command prints one JSON object on stdout.
 """
 from __future__ import annotations
@@ -17,12 +20,14 @@ import json
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import List, Optional
 
 from nas.bench.archvec import OPS, ArchVecError, all_vectors, from_choices, parse_vector, to_choices, vector_string
 from nas.bench.model import param_counts
 from nas.bench.model_hash import model_graph, model_hash
 from nas.models.space import SpaceError, load_space
+from nas.options import parse_bool
 
 
 _LABELS = {-1: "input", -2: "output"}
@@ -100,7 +105,10 @@ def cmd_search(args) -> dict:
     except BenchFileError as e:
         raise SystemExit(str(e)) from None
     seed = None if args.table_seed is None else args.table_seed
-    objective = table.objective(epoch=args.val_epoch, seed=seed)
+    try:
+        objective = table.objective(epoch=args.val_epoch, seed=seed, val=args.val, test=args.test)
+    except BenchFileError as e:
+        raise SystemExit(f"search: {e}") from None
     t0 = time.time()
     try:
         summary = compare(objective, methods, runs=args.runs, budget_queries=args.budget_queries,
@@ -108,6 +116,41 @@ def cmd_search(args) -> dict:
     except ValueError as e:
         raise SystemExit(f"search: {e}") from None
     return {"table": args.table, "out": args.out, "wall_s": round(time.time() - t0, 2), "summary": summary}
+
+
+def cmd_plan(args) -> dict:
+    import random
+
+    from nas.bench.codec import codec_of_space
+    from nas.bench.ground_truth import number, sample_blocks, sample_cell, write_plan
+    from nas.features.pipeline import FeaturePipeline
+    from nas.train.arch import read_arch
+    seeds = [int(s) for s in args.seeds.split()]
+    features = FeaturePipeline().to_dict()
+    groups = {}
+    try:
+        if args.cells:
+            cell = load_space(args.cell_space, verbose=False)
+            entries = sample_cell(cell, args.cells, random.Random(args.plan_seed))
+            if not args.extra:
+                entries = [e for e in entries if e.origin == "sampled"]
+            groups["cell"] = (cell, number(entries, "cell", args.noise, seeds), features)
+        if args.tdnn or (args.extra and args.tdnn_extra):
+            tdnn = load_space(args.tdnn_space, verbose=False)
+            extra = [read_arch(p) for p in args.tdnn_extra.split(",") if p] if args.extra else []
+            entries = sample_blocks(tdnn, codec_of_space(tdnn), args.tdnn, random.Random(args.plan_seed + 1), extra)
+            groups["tdnn"] = (tdnn, number(entries, "tdnn", args.noise, seeds), features)
+    except SpaceError as e:
+        raise SystemExit(f"plan: {e}") from None
+    entries = write_plan(Path(args.out), groups)
+    jobs = sum(len(e.seeds) for e in entries)
+    return {"out": args.out, "architectures": {k: len(g[1]) for k, g in groups.items()}, "jobs": jobs}
+
+
+def cmd_collect(args) -> dict:
+    from nas.bench.ground_truth import collect
+    written = collect(Path(args.bench), log=lambda m: print(m, file=sys.stderr))
+    return {"tables": {k: [str(p) for p in v] for k, v in written.items()}}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -147,9 +190,30 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="the search sees the best validation error within this many epochs (default: all)")
     q.add_argument("--table-seed", type=int, default=None,
                    help="use one training seed's entries (default: the mean over the table's seeds)")
+    q.add_argument("--val", default="val_per", help="the column the search sees: val_per (the best validation "
+                                                     "PER within --val-epoch) or a numeric extra column (dev_wer)")
+    q.add_argument("--test", default="test_per", help="the column it is judged by (test_per, or e.g. test_wer)")
     q.add_argument("--seed", type=int, default=0, help="seed of the first run (run r uses seed + r)")
     q.add_argument("--out", default="exp/bench_search", help="output folder")
     q.set_defaults(run=cmd_search)
+
+    q = sub.add_parser("plan", help="architectures to train stand-alone for ground-truth tables")
+    q.add_argument("--out", required=True, help="the bench dir to write")
+    q.add_argument("--cells", type=int, default=60, help="cell models drawn uniformly over the model hashes")
+    q.add_argument("--cell-space", default="nb_asr_small", help="the cell space to train them in")
+    q.add_argument("--tdnn", type=int, default=30, help="choice vectors of the block space drawn uniformly")
+    q.add_argument("--tdnn-space", default="wsj", help="the block space (a shipped name or a JSON file)")
+    q.add_argument("--tdnn-extra", default="", help="comma-separated arch.json files added to the block space's")
+    q.add_argument("--extra", type=parse_bool, default=True, metavar="BOOL",
+                   help="add the hand-picked architectures (all-linear, all-conv7 cells; --tdnn-extra)")
+    q.add_argument("--noise", type=int, default=10, help="the first N architectures of each space get every seed")
+    q.add_argument("--seeds", default="0 1 2", help="training seeds of the noise floor (the first: every architecture)")
+    q.add_argument("--plan-seed", type=int, default=0, help="seed of the sampling")
+    q.set_defaults(run=cmd_plan)
+
+    q = sub.add_parser("collect", help="finished trainings of a bench dir -> benchmark tables")
+    q.add_argument("bench", help="the bench dir (plan.json, runs/)")
+    q.set_defaults(run=cmd_collect)
 
     args = p.parse_args(argv)
     if getattr(args, "budget_queries", None) is None and getattr(args, "command") == "search" \

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Usage: local/run_bench.sh [options]
+# Ground-truth tables on the default corpus (docs/bench.md): architectures of two spaces trained
+# stand-alone with one fixed budget (conf/bench_retrain.yaml), decoded and scored as stage 8, and
+# written as benchmark tables that nas.bench.table loads like NAS-Bench-ASR's.
+#   cell: NAS-Bench-ASR's cell in nb_asr_small, --cells models drawn uniformly over its 8,242
+#         model hashes, plus the all-linear and all-conv7 cells
+#   tdnn: the paper's TDNN space (conf/space.json), --tdnn choice vectors drawn uniformly, plus TDNN-D
+# The first --noise architectures of each space are trained with every seed of --seeds (the noise
+# floor), the others with the first. Stages: 0 the plan (exp/bench/plan.json, archs/, jobs.txt),
+# 1 the trainings (each one ./run.sh --arch A --seed S --stage 7 into exp/bench/runs/ID_seedS;
+# finished ones are skipped, an interrupted one resumes, so a killed run continues where it
+# stopped), 2 the tables (exp/bench/tables/{cell,tdnn}/). Stages 0-3 of run.sh must have run.
+# Options:
+#   --cells N (60) --tdnn N (30) --noise N (10) --seeds "0 1 2" --plan-seed N (0)
+#   --extra true|false (true: the hand-picked architectures)   --nj N (2)
+#   --bench DIR (exp/bench)   --tiny true|false (false: the tiny corpus, 2 cells + 1 TDNN, 1 epoch)
+#   --stage N (0) --stop-stage N (2)   --max-jobs N (0: all; else stop after N trainings this run)
+#   --parallel N (1: one training at a time with --nj threads and jobs; N > 1: N at once, one thread
+#                 and one job each, which overlaps one's decoding and start-up with another's training)
+set -euo pipefail
+cells=60
+tdnn=30
+noise=10
+seeds="0 1 2"
+plan_seed=0
+extra=true
+nj=2
+bench=exp/bench
+tiny=false
+stage=0
+stop_stage=2
+max_jobs=0
+parallel=1
+help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. ./path.sh
+. utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$help_message" >&2; exit 1; }
+
+config=conf/bench_retrain.yaml
+if $tiny; then
+  [ "$bench" != exp/bench ] || bench=exp/tiny_bench
+  cells=2; tdnn=1; noise=0; extra=false
+  config=$bench/retrain_tiny.yaml
+  mkdir -p $bench
+  sed 's/^max_epochs: .*/max_epochs: 1/' conf/bench_retrain.yaml > $config
+fi
+tiny_opt=(--tiny $tiny)
+
+if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+  if [ -f $bench/plan.json ]; then
+    echo "stage 0: $bench/plan.json exists; keeping its architectures"
+  else
+    "$nas_python" -m nas.bin.bench plan --out $bench --cells $cells --tdnn $tdnn --noise $noise \
+      --seeds "$seeds" --plan-seed $plan_seed --extra $extra --tdnn-space conf/space.json \
+      --tdnn-extra conf/tdnn_d.arch.json
+  fi
+fi
+
+if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
+  total=$(wc -l < $bench/jobs.txt)
+  job_nj=$nj
+  [ $parallel -le 1 ] || job_nj=1
+  mkdir -p $bench/runs
+  ./run.sh "${tiny_opt[@]}" --stage 3 --stop-stage 3 | grep -v "^===" || true   # path weights of train too
+  one_job() {                  # one_job <n> <id> <seed> <space>: train, decode and score into runs/
+    local n=$1 id=$2 seed=$3 space=$4 run=$bench/runs/${2}_seed$3 t0
+    t0=$(date +%s)
+    echo "=== bench job $n/$total: $id ($space) seed $seed"
+    if [ $parallel -gt 1 ]; then export OMP_NUM_THREADS=1; fi
+    if ./run.sh "${tiny_opt[@]}" --arch $bench/archs/$id.arch.json --seed $seed --stage 7 --nj $job_nj \
+         --exp-dir $run --retrain-data train --retrain-config $config < /dev/null > $run.log 2>&1; then
+      echo "$id $seed $(( $(date +%s) - t0 ))" >> $bench/times.txt
+    else
+      echo "bench job $id seed $seed failed: see $run.log" >&2
+      tail -5 $run.log >&2
+      return 1
+    fi
+  }
+  n=0
+  started=0
+  failed=0
+  while read -r id seed space; do
+    n=$((n + 1))
+    [ ! -s $bench/runs/${id}_seed$seed/retrain/RESULTS ] || continue
+    if [ $max_jobs -gt 0 ] && [ $started -ge $max_jobs ]; then
+      echo "stage 1: --max-jobs $max_jobs reached; rerun to continue"
+      break
+    fi
+    while [ "$(jobs -rp | wc -l)" -ge $parallel ]; do wait -n || failed=$((failed + 1)); done
+    [ $failed -eq 0 ] || break
+    one_job $n $id $seed $space &
+    started=$((started + 1))
+  done < $bench/jobs.txt
+  while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=$((failed + 1)); done
+  [ $failed -eq 0 ] || { echo "$0: $failed bench job(s) failed; fix and rerun (finished ones are kept)" >&2; exit 1; }
+fi
+
+if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
+  "$nas_python" -m nas.bin.bench collect $bench
+fi

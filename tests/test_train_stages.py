@@ -310,3 +310,22 @@ def test_architecture_updates_see_only_heldout_utterances(corpus, tmp_path, monk
     assert arch and weights and len(seen) == 2 * load_checkpoint(tmp_path / "s" / "final.pt")["step"]
     assert set(arch) <= held and not set(weights) & held
 
+
+
+def test_score_ranks_architectures_with_the_super_networks_weights(corpus, tmp_path):
+    c = corpus
+    run_stage("warmup", c, tmp_path / "warmup", max_epochs=1)
+    space = parse_space(TINY_SPACE)
+    files = []
+    for name, (a, b) in (("a", ("tdnn-C1D1", "tdnn-C1D1")), ("b", ("tdnn-C2D1", "tdnn-C1D2")), ("c", ("tdnn-C1D1", "tdnn-C1D1"))):
+        Arch(space, {"b1": a, "b2": b}).write(tmp_path / f"{name}.arch.json")
+        files.append(str(tmp_path / f"{name}.arch.json"))
+    run_stage("score", c, tmp_path / "score", init=tmp_path / "warmup", archs=",".join(files))
+    out = json.loads((tmp_path / "score" / "scores.json").read_text())
+    losses = {s["id"]: s["loss"] for s in out["scores"]}
+    assert set(losses) == {"a", "b", "c"} and all(np.isfinite(v) for v in losses.values())
+    assert losses["a"] == losses["c"] != losses["b"]            # one loss per sub-graph, the same each time
+    with pytest.raises(SystemExit, match="no architecture of space tiny"):
+        (tmp_path / "bench").mkdir()
+        (tmp_path / "bench" / "plan.json").write_text(json.dumps({"entries": [{"id": "x", "choices": {"op1": "zero"}}]}))
+        run_stage("score", c, tmp_path / "score2", init=tmp_path / "warmup", archs=tmp_path / "bench")

@@ -1,4 +1,4 @@
-"""Command lines of the training stages: `python -m nas.bin.{warmup,search,retrain} [options] EXP_DIR`.
+"""Command lines of the training stages: `python -m nas.bin.{warmup,search,retrain,score} [options] EXP_DIR`.
 
 Each stage's flags, config-file keys and help come from its plan's config dataclass (nas.options).
 """
@@ -11,10 +11,11 @@ from nas.options import add_config_args, build_config
 from nas.train.loop import Loop
 from nas.train.plan import Plan
 from nas.train.retrain import RetrainPlan
+from nas.train.score import ScorePlan
 from nas.train.search import SearchPlan
 from nas.train.warmup import WarmupPlan
 
-PLANS: Dict[str, Type[Plan]] = {p.kind: p for p in (WarmupPlan, SearchPlan, RetrainPlan)}
+PLANS: Dict[str, Type[Plan]] = {p.kind: p for p in (WarmupPlan, SearchPlan, RetrainPlan, ScorePlan)}
 
 
 def stage_main(kind: str, argv: Optional[List[str]] = None) -> int:

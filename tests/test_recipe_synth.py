@@ -122,3 +122,12 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     assert len(entry["dev_loss"]) == 1 and entry["seed"] == "mean of 0"
     r = run(str(d / "local" / "run_bench.sh"), "--tiny", "true")              # finished jobs are skipped
     assert r.returncode == 0 and "=== bench job" not in r.stdout
+    # every method scored against them, tiny: ST-NAS, one seed, in both spaces, into BENCH.md
+    r = run(str(d / "local" / "score_search.sh"), "--tiny", "true")
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    bench_md = (d / "exp" / "tiny_bench" / "BENCH.md").read_text()
+    for part in ("## cell: 2 architectures, 1 epochs each", "## tdnn: 1 architectures, 1 epochs each",
+                 "| st | 0 | [[", "### Tabular methods on the table"):
+        assert part in bench_md, part
+    scores = json.loads((d / "exp" / "tiny_bench" / "search" / "cell_st_seed0" / "score" / "scores.json").read_text())
+    assert [x["id"] for x in scores["scores"]] == ["cell_000", "cell_001"]

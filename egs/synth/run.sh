@@ -68,7 +68,8 @@ params_tag() { echo "$1" | sed 's/[][{} "]//g; s/,/-/g; s|/|_|g'; }   # width=0.
 tag=""                        # a space other than conf/space.json gets its own warm-up and exp dirs
 [ -z "$space" ] || tag=$(basename "$space" .json)_
 [ -z "$space_params" ] || tag=${tag}$(params_tag "$space_params")_
-warmup_dir=exp/${prefix}${tag}warmup_seed$seed
+warmup_seed=${warmup_seed:-$seed}
+warmup_dir=exp/${prefix}${tag}warmup_seed$warmup_seed
 exp=exp/${prefix}${tag}nas_${method}_seed$seed
 if [ -n "$arch" ]; then       # retrain a given architecture: no warm-up, search or derivation
   [ -f "$arch" ] || { echo "$0: --arch $arch: no such file" >&2; exit 1; }
@@ -157,7 +158,7 @@ fi
 
 if [ -z "$arch" ] && [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   echo "=== stage 4: NAS warm-up of the super-network (${space:-$conf/space.json})"
-  run_nas_stage warmup $warmup_dir $conf/warmup.yaml "${common[@]}" --data $data/$nas_data "${space_opts[@]}"
+  seed=$warmup_seed run_nas_stage warmup $warmup_dir $conf/warmup.yaml "${common[@]}" --data $data/$nas_data "${space_opts[@]}"
 fi
 
 if [ -z "$arch" ] && [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then

@@ -11,6 +11,7 @@ and tabular search methods compared on a benchmark table.
   plan    a ground-truth bench dir: architectures of the cell space (nb_asr_small) and of a block
           space (the TDNN space) to train stand-alone, their arch.json files and the job list.
   collect the finished trainings of a bench dir as benchmark tables (nas.bench.ground_truth).
+  report  BENCH.md from a bench dir after egs/synth/local/score_search.sh (nas.bench.summary).
 Every command prints one JSON object on stdout.
 """
 from __future__ import annotations
@@ -153,6 +154,13 @@ def cmd_collect(args) -> dict:
     return {"tables": {k: [str(p) for p in v] for k, v in written.items()}}
 
 
+def cmd_report(args) -> dict:
+    from nas.bench.summary import write_bench_md
+    out = write_bench_md(Path(args.bench), Path(args.out), args.spaces.split(), args.methods.split(),
+                         [int(s) for s in args.seeds.split()])
+    return {"written": str(out)}
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m nas.bin.bench", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -214,6 +222,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     q = sub.add_parser("collect", help="finished trainings of a bench dir -> benchmark tables")
     q.add_argument("bench", help="the bench dir (plan.json, runs/)")
     q.set_defaults(run=cmd_collect)
+
+    q = sub.add_parser("report", help="BENCH.md from a scored bench dir")
+    q.add_argument("bench", help="the bench dir")
+    q.add_argument("--out", default="BENCH.md")
+    q.add_argument("--spaces", default="cell tdnn")
+    q.add_argument("--methods", default="st darts snas proxyless random")
+    q.add_argument("--seeds", default="0 1 2")
+    q.set_defaults(run=cmd_report)
 
     args = p.parse_args(argv)
     if getattr(args, "budget_queries", None) is None and getattr(args, "command") == "search" \

@@ -1,0 +1,160 @@
+"""BENCH.md: the search methods scored against the ground-truth tables, written by script.
+
+Reads a bench dir as egs/synth/local/run_bench.sh and score_search.sh leave it: the plan, the
+tables (tables/<space>, tables/<space>_noise), each search's derived architecture trained
+stand-alone (derived/<space>_<method>_seed<S>), the super-network scores of the table's
+architectures (search/<space>_<method>_seed<S>/score, search/<space>_warmup/score) and the
+tabular methods' summaries (tabular/<space>). Every figure in the file is computed here from
+those files; none is typed in.
+
+Verdicts compare two methods' mean test WER over seeds with the table's noise floor (the mean
+standard deviation over seeds of one architecture trained several times): a difference within
+twice the noise floor is "no difference beyond the noise".
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from nas.bench.ground_truth import read_plan, read_run, space_codec
+from nas.bench.report import markdown_table, noise_floor, rank_correlations, scatter, standing
+from nas.bench.table import BenchFileError, load_folder
+from nas.train.arch import read_arch
+
+
+def _pct(x: Optional[float]) -> str:
+    return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.2f}"
+
+
+def _stage_seconds(exp: Path) -> Optional[float]:
+    f = exp / "final.pt"
+    if not f.is_file():
+        return None
+    state = torch.load(f, map_location="cpu", weights_only=False)
+    return float(sum(h.get("time_s", 0.0) for h in state["history"]))
+
+
+def _verdict(a: List[float], b: List[float], floor: Optional[float]) -> str:
+    if not a or not b:
+        return "not measured"
+    diff = float(np.mean(a) - np.mean(b))
+    if floor is None:
+        return f"{100 * diff:+.2f} points (no noise floor measured)"
+    if abs(diff) <= 2 * floor:
+        return f"no difference beyond the noise ({100 * diff:+.2f} points; noise floor {100 * floor:.2f})"
+    return f"{'better' if diff < 0 else 'worse'} by {100 * abs(diff):.2f} points (noise floor {100 * floor:.2f})"
+
+
+def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequence[int], plan: dict) -> str:
+    """One space's part of BENCH.md (and its scatter plot beside it)."""
+    try:
+        files = sorted((bench / "tables" / space).glob("nb-asr-e*-*.pickle"))
+        epochs = int(files[0].name.split("-e")[1].split("-")[0])
+        table = load_folder(bench / "tables" / space, epochs=epochs)
+    except (IndexError, BenchFileError) as e:
+        return f"## {space}\n\nNo table ({e}).\n"
+    codec = space_codec(plan, space)
+    test = table.column("test_wer")
+    by_hash = {h: i for i, h in enumerate(table.hashes())}
+    entries = {e["id"]: e for e in plan["entries"] if e["space"] == space}
+    lines = [f"## {space}: {len(table)} architectures, {epochs} epochs each\n"]
+    lines.append(f"Table: test WER best {_pct(np.nanmin(test))}%, median {_pct(float(np.nanmedian(test)))}%, "
+                 f"worst {_pct(np.nanmax(test))}% (TLG, LM weight chosen on dev); one training takes "
+                 f"{np.mean(table.column('train_time')):.0f} s on average.\n")
+    floor = None
+    noise_dir = bench / "tables" / f"{space}_noise"
+    if noise_dir.is_dir():
+        noise = load_folder(noise_dir, epochs=epochs)
+        per_seed = {h: [noise.column("test_wer", seed=s)[i] for s in noise.seeds] for i, h in enumerate(noise.hashes())}
+        nf = noise_floor(per_seed)
+        floor = nf["mean_std"]
+        lines.append(f"Noise floor: {nf['architectures']} architectures x {len(noise.seeds)} seeds: test WER std "
+                     f"{_pct(nf['mean_std'])} points on average, largest range {_pct(nf['max_range'])} points.\n")
+    hand = [e for e in entries.values() if e.get("origin", "sampled") != "sampled" and e["hash"] in by_hash]
+    for e in hand:
+        lines.append(f"Hand-picked {e['origin']}: test WER {_pct(test[by_hash[e['hash']]])}%, "
+                     f"{standing(test[by_hash[e['hash']]], test)['better_share'] * 100:.0f}% of the table better.\n")
+
+    rows, wers = [], {}
+    for method in methods:
+        for seed in seeds:
+            run = read_run(bench / "derived" / f"{space}_{method}_seed{seed}")
+            s = bench / "search" / f"{space}_{method}_seed{seed}"
+            if run is None:
+                rows.append([method, seed, "-", "-", "-", "-", "-"])
+                continue
+            wers.setdefault(method, []).append(run["test_wer"])
+            st = standing(run["test_wer"], test)
+            vec = codec.from_choices(read_arch(s / "derive" / "arch.json").choices)
+            search_s = _stage_seconds(s / "search")
+            cost = "-" if search_s is None else f"{search_s / np.mean(table.column('train_time')):.1f}x"
+            rows.append([method, seed, codec.string(vec), _pct(run["test_wer"]), f"{100 * st['better_share']:.0f}%",
+                         _pct(st["regret"]), cost])
+    lines.append("### Derived architectures, trained stand-alone with the table's budget\n")
+    lines.append(markdown_table(["method", "seed", "architecture", "test WER %", "table better", "regret (points)",
+                                 "search cost (x one training)"], rows))
+    if "st" in wers:
+        for other in [m for m in methods if m != "st"]:
+            lines.append(f"- ST-NAS against {other}: {_verdict(wers['st'], wers.get(other, []), floor)}.\n")
+        for e in hand:
+            lines.append(f"- ST-NAS against {e['origin']}: "
+                         f"{_verdict(wers['st'], [float(test[by_hash[e['hash']]])], floor)}.\n")
+
+    corr_rows, series = [], {}
+    for label, d in [("warm-up", bench / "search" / f"{space}_warmup")] + \
+            [(f"{m} seed {s}", bench / "search" / f"{space}_{m}_seed{s}") for m in methods for s in seeds]:
+        f = d / "score" / "scores.json"
+        if not f.is_file():
+            continue
+        scores = {x["id"]: x["loss"] for x in json.loads(f.read_text())["scores"]}
+        pairs = [(scores[i], test[by_hash[e["hash"]]]) for i, e in entries.items() if i in scores and e["hash"] in by_hash]
+        if len(pairs) < 3:
+            continue
+        x, y = zip(*pairs)
+        tau, rho = rank_correlations(x, y)
+        corr_rows.append([label, len(pairs), str(tau), str(rho)])
+        if label == "warm-up" or len(series) < 2:
+            series[label] = (list(x), list(y))
+    if corr_rows:
+        lines.append("### Does the super-network rank architectures as stand-alone training does?\n")
+        lines.append("Held-out loss with the super-network's weights against stand-alone test WER (95% bootstrap "
+                     "intervals over the architectures):\n")
+        lines.append(markdown_table(["weights", "architectures", "Kendall tau", "Spearman rho"], corr_rows))
+        png = f"bench_{space}_scatter.png"
+        scatter(bench / png, series, "held-out loss with super-network weights", "stand-alone test WER",
+                f"{space}: one-shot score vs stand-alone")
+        lines.append(f"![scatter]({png})\n")
+
+    summary = bench / "tabular" / space / "summary.json"
+    if summary.is_file():
+        sm = json.loads(summary.read_text())
+        rows = [[m, f"{100 * v['final_mean_regret']:.2f} [{100 * v['final_ci'][0]:.2f}, {100 * v['final_ci'][1]:.2f}]",
+                 f"{100 * v['found_optimum_fraction']:.0f}%"] for m, v in sm["methods"].items()]
+        lines.append(f"### Tabular methods on the table ({sm['runs']} runs of {sm['budget_queries']} queries; dev WER "
+                     f"seen, test WER judged)\n")
+        lines.append(markdown_table(["method", "regret, points (95% interval)", "runs that found the best"], rows))
+    return "\n".join(lines)
+
+
+def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Sequence[str],
+                   seeds: Sequence[int]) -> Path:
+    """Write BENCH.md (and its plots, beside it in the bench dir) from a bench dir's files."""
+    plan = read_plan(bench)
+    parts = ["# Does the search find anything? Search methods against ground-truth tables\n",
+             f"Written by `local/score_search.sh` (nas.bench.summary) on {time.strftime('%Y-%m-%d')} from "
+             f"`{bench}`; see docs/bench.md for the protocol. All WERs are on the test voices, which "
+             f"nothing was tuned on; the LM weight is chosen on dev.\n"]
+    for space in spaces:
+        parts.append(space_section(bench, space, methods, seeds, plan))
+    text = "\n".join(parts)
+    rel = os.path.relpath(Path(bench).resolve(), out.resolve().parent)
+    if rel != ".":
+        text = text.replace("](bench_", f"]({rel}/bench_")
+    out.write_text(text)
+    return out

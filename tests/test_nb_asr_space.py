@@ -201,3 +201,20 @@ def test_retrain_transfer_errors():
     arch = Arch(small, to_choices([[1, 1], [0, 1, 0], [3, 0, 1, 1]], small.blocks))
     with pytest.raises(SystemExit, match="no params \\['depth'\\]"):
         RetrainPlan._transfer(arch, SimpleNamespace(space="", space_params="depth=3", arch="a.json"))
+
+
+def test_a_space_is_recognized_whatever_form_its_config_was_stored_in():
+    space = parse_space(base_cfg())
+    # the plain node list this toolkit stored before params and cells existed
+    old_form = {"name": "base", "hidden": None, "dropout": 0.0, "layer_norm": True,
+                "nodes": [{"name": n.name, "out": n.out,
+                           "edges": [dict({"from": e.src}, **({"op": e.candidates[0]} if e.block is None else
+                                                               {"search": True, "block": e.block,
+                                                                "candidates": e.candidates}))
+                                     for e in n.edges]} for n in space.nodes]}
+    assert old_form != space.to_dict() and space.same_as(old_form)
+    assert space.same_as(parse_space(base_cfg(), params={"width": 2}).to_dict())
+    assert not space.same_as(parse_space(base_cfg(), params={"width": 4}).to_dict())
+    assert not space.same_as({"name": "broken"})
+    wsj = load_space("wsj", verbose=False)
+    assert not wsj.same_as(dict(wsj.to_dict(), hidden=320))

@@ -105,6 +105,22 @@ class SearchSpace:
                 raise SpaceError(f"architecture for space {self.name}: block {b} has no candidate {op!r} "
                                  f"(candidates: {', '.join(self.blocks[b])})")
 
+    def signature(self) -> list:
+        """The space's structure, however its JSON was written (params, cells, a base, or the plain
+        node list older versions stored): two spaces with equal signatures build the same networks."""
+        def cfg(c: Optional[OpConfig]) -> Optional[tuple]:
+            return None if c is None else (c.dropout, c.layer_norm, c.groups)
+        return [self.hidden, cfg(self.op_config),
+                [[n.name, n.out, [[e.src, e.block, list(e.candidates), cfg(e.op_config)] for e in n.edges]]
+                 for n in self.nodes]]
+
+    def same_as(self, config: dict, source: str = "<dict>") -> bool:
+        """Whether a stored space config (a checkpoint's, an arch.json's) is this space."""
+        try:
+            return parse_space(config, source).signature() == self.signature()
+        except SpaceError:
+            return False
+
     def to_dict(self) -> dict:
         """The space as its JSON config, to store beside an architecture: the resolved config (base
         merged, params as set), so that it re-parses to this space and a retrain can still change

@@ -99,7 +99,7 @@ class ScorePlan(Plan):
 
     def start(self) -> None:
         state = load_checkpoint(self._init_file())
-        if state.get("space") is not None and state["space"] != self._space.to_dict():
+        if state.get("space") is not None and not self._space.same_as(state["space"], str(self._init_file())):
             raise SystemExit(f"--init {self._init_file()}: its super-network has another space than --space "
                              f"{self.cfg.space}; give the stage's --space and --space-params")
         self.net.load_state_dict(state["model"])

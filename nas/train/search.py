@@ -104,7 +104,9 @@ class SearchPlan(Plan):
         state = load_checkpoint(f)
         for what, ours in (("features", self.cfg.features.to_dict()), ("space", self._space.to_dict())):
             theirs = state.get(what)
-            if theirs is not None and theirs != ours:
+            same = (theirs is None or (self._space.same_as(theirs, f"{f} (space)") if what == "space"
+                                       else theirs == ours))
+            if not same:
                 raise SystemExit(f"--init {f}: the warm-up ran with other {what} than this search:\n  warm-up: "
                                  f"{json.dumps(theirs)}\n  search:  {json.dumps(ours)}\n"
                                  f"give the search the warm-up's --space and feature options")

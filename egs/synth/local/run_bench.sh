@@ -64,6 +64,11 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   [ $parallel -le 1 ] || job_nj=1
   mkdir -p $bench/runs
   ./run.sh "${tiny_opt[@]}" --stage 3 --stop-stage 3 | grep -v "^===" || true   # path weights of train too
+  # the per-utterance splits stage 8 decodes from, made once here: parallel jobs would otherwise
+  # race to create the same data/<set>/split<N>utt
+  d=data
+  $tiny && d=data_tiny
+  for x in dev test; do utils/split_data.sh --per-utt $d/$x $job_nj > /dev/null; done
   one_job() {                  # one_job <n> <id> <seed> <space>: train, decode and score into runs/
     local n=$1 id=$2 seed=$3 space=$4 run=$bench/runs/${2}_seed$3 t0
     t0=$(date +%s)

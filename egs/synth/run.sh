@@ -68,6 +68,7 @@ params_tag() { echo "$1" | sed 's/[][{} "]//g; s/,/-/g; s|/|_|g'; }   # width=0.
 tag=""                        # a space other than conf/space.json gets its own warm-up and exp dirs
 [ -z "$space" ] || tag=$(basename "$space" .json)_
 [ -z "$space_params" ] || tag=${tag}$(params_tag "$space_params")_
+[ "$nas_data" = train ] || tag=${tag}${nas_data}_        # and other search data (a proxy set)
 warmup_seed=${warmup_seed:-$seed}
 warmup_dir=exp/${prefix}${tag}warmup_seed$warmup_seed
 exp=exp/${prefix}${tag}nas_${method}_seed$seed

@@ -177,10 +177,12 @@ def _rate(path: Path) -> Optional[float]:
     return float(m.group(1)) / 100 if m else None
 
 
-def read_run(run: Path) -> Optional[dict]:
+def read_run(run: Path, retrain_dir: str = "retrain") -> Optional[dict]:
     """A finished job's row (None while it is not finished): per-epoch held-out PER (greedy) and
-    loss, dev/test WER (TLG; test at the LM weight best on dev) and PER (greedy), training time."""
-    retrain = run / "retrain"
+    loss, dev/test WER (TLG; test at the LM weight best on dev) and PER (greedy), training time.
+    `retrain_dir` is the stage-7 dir's name in the run (run.sh's retrain_<params> for
+    --retrain-space-params)."""
+    retrain = run / retrain_dir
     results = retrain / "RESULTS"
     if not (retrain / "final.pt").is_file() or not results.is_file():
         return None

@@ -106,6 +106,19 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
             lines.append(f"- ST-NAS against {e['origin']}: "
                          f"{_verdict(wers['st'], [float(test[by_hash[e['hash']]])], floor)}.\n")
 
+    transfer = read_run(bench / "derived" / f"{space}_transfer_seed{seeds[0]}", "retrain_width=0.1")
+    if transfer is not None:
+        st = standing(transfer["test_wer"], test)
+        same = wers.get("st", [None])[0]
+        lines.append("### A cell searched on a proxy, retrained at full size (He, Su, Yu)\n")
+        spk = bench / "proxy_speakers.txt"
+        voices = len(spk.read_text().split()) if spk.is_file() else "?"
+        lines.append(f"ST-NAS (seed {seeds[0]}) on {voices} of the training voices with the network at half width, the "
+                     f"cell retrained at nb_asr_small's size on the whole set: test WER {_pct(transfer['test_wer'])}%, "
+                     f"{100 * st['better_share']:.0f}% of the table better (table best {_pct(np.nanmin(test))}%, "
+                     f"median {_pct(float(np.nanmedian(test)))}%); the same search on the whole set: "
+                     f"{_pct(same)}%.\n")
+
     corr_rows, series = [], {}
     for label, d in [("warm-up", bench / "search" / f"{space}_warmup")] + \
             [(f"{m} seed {s}", bench / "search" / f"{space}_{m}_seed{s}") for m in methods for s in seeds]:

@@ -8,11 +8,14 @@
 # architecture scored by the search's super-network weights and by the warm-up's (nas.bin.score:
 # held-out loss on dev); then the tabular methods on the tables themselves (dev WER seen, test
 # WER judged), and nas.bin.bench report writes BENCH.md. Finished steps are skipped.
+# The transfer experiment (He, Su, Yu; cell space, --transfer true): ST-NAS searches the cell on
+# a proxy (a tenth of the training voices, at least 3; the network at half nb_asr_small's width), and the cell is
+# retrained at nb_asr_small's size on the whole training set with the tables' budget.
 # Options:
 #   --methods "st darts snas proxyless random"  --seeds "0 1 2"  --spaces "cell tdnn"
 #   --bench DIR (exp/bench)  --out FILE (BENCH.md)  --nj N (2)  --tabular-runs N (100)
 #   --tabular-budget N (10: queries per tabular run)  --tiny true|false (false: exp/tiny_bench,
-#                     one method and seed)
+#                     one method and seed)  --transfer true|false (true)
 set -euo pipefail
 methods="st darts snas proxyless random"
 seeds="0 1 2"
@@ -23,6 +26,7 @@ nj=2
 tabular_runs=100
 tabular_budget=10
 tiny=false
+transfer=true
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . ./path.sh
@@ -78,6 +82,25 @@ for space in $spaces; do
     "$nas_python" -m nas.bin.score --data $data/train --valid-data $data/dev --lang $data/lang_phn \
       --space $space_arg --init $warmup --archs $bench --batch-size 16 --overwrite true $w/score \
       > $w/score.log 2>&1 || { echo "$0: scoring failed: see $w/score.log" >&2; exit 1; }
+  fi
+  if [ $space = cell ] && $transfer; then
+    proxy=$data/train_proxy
+    if [ ! -s $proxy/feats.scp ]; then
+      n=$(wc -l < $data/train/spk2utt)
+      k=$(( n / 10 )); [ $k -ge 3 ] || k=3          # a tenth of the voices, at least 3 (one is held out)
+      awk -v step=$(( n / k > 0 ? n / k : 1 )) '(NR - 1) % step == 0 { print $1 }' $data/train/spk2utt \
+        | head -n $k > $bench/proxy_speakers.txt
+      utils/subset_data_dir.sh --spk-list $bench/proxy_speakers.txt $data/train $proxy > /dev/null
+    fi
+    t=$bench/search/cell_transfer_seed$first_seed
+    echo "=== cell: transfer: st seed $first_seed on $proxy ($(wc -l < $proxy/spk2utt) voices) at width 0.05"
+    ./run.sh "${tiny_opt[@]}" --space nb_asr_small --space-params width=0.05 --nas-data train_proxy --method st \
+      --seed $first_seed --stage 4 --stop-stage 6 --exp-dir $t --nj $nj < /dev/null > $t.log 2>&1 \
+      || { echo "$0: the proxy search failed: see $t.log" >&2; exit 1; }
+    d=$bench/derived/cell_transfer_seed$first_seed
+    ./run.sh "${tiny_opt[@]}" --arch $t/derive/arch.json --seed 0 --stage 7 --nj $nj --exp-dir $d \
+      --retrain-data train --retrain-config $config --retrain-space-params width=0.1 < /dev/null > $d.log 2>&1 \
+      || { echo "$0: retraining the transferred cell failed: see $d.log" >&2; exit 1; }
   fi
   "$nas_python" -m nas.bin.bench search --table $bench/tables/$space --epochs $epochs --val dev_wer \
     --test test_wer --runs $tabular_runs --budget-queries $tabular_budget --out $bench/tabular/$space > /dev/null

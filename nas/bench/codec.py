@@ -41,12 +41,12 @@ NB_ASR_OPS = ["nblinear", "nbconv-K5", "nbconv-K5D2", "nbconv-K7", "nbconv-K7D2"
 NB_ASR_SKIPS = ["zero", "identity"]
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Lists for tuples, recursively (header values compare equal whichever the writer used)."""
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     return value
 
 
@@ -258,7 +258,7 @@ def codec_for_header(search_space: Any, path: Any) -> Codec:
     released entry, a BlockCodec for one with "blocks"; else BenchFileError naming `path`."""
     from nas.bench.table import BenchFileError     # table imports this module
 
-    if _plain(search_space) == NB_ASR.search_space:
+    if plain(search_space) == NB_ASR.search_space:
         return NB_ASR
     if isinstance(search_space, Mapping) and "blocks" in search_space:
         try:
@@ -272,7 +272,7 @@ def codec_for_header(search_space: Any, path: Any) -> Codec:
             codec = BlockCodec(search_space.get("name"), {p[0]: p[1] for p in blocks})
         except (ValueError, TypeError) as e:
             raise BenchFileError(f"{path}: search_space of a block space: {e}") from None
-        if _plain(search_space) != codec.search_space:
+        if plain(search_space) != codec.search_space:
             raise BenchFileError(f"{path}: search_space {search_space!r:.300} is not a block space's "
                                  f"{codec.search_space!r:.300} (keys name, blocks, shape; shape the "
                                  f"candidates per block)")

@@ -41,7 +41,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from nas.bench.archvec import OPS, ArchVec, ArchVecError, all_vectors, flatten, random_vector
-from nas.bench.codec import NB_ASR, Codec, codec_for_header
+from nas.bench.codec import NB_ASR, Codec, codec_for_header, plain as _plain
 from nas.bench.model_hash import Graph, graph_hash, model_graph
 from nas.bench.objective import Eval
 
@@ -119,15 +119,6 @@ def _load_one(f: Any, path: Path, what: str) -> Any:
     except Exception as e:          # a corrupt pickle can raise almost anything
         raise BenchFileError(f"{path}: not a NAS-Bench-ASR pickle, or truncated ({what}: "
                              f"{type(e).__name__}: {e})") from None
-
-
-def _plain(value: Any) -> Any:
-    """Lists for tuples, recursively: header values compare equal whichever the writer used."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 def required_columns(kind: str, version: int) -> Tuple[str, ...]:

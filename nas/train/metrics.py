@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence, Tuple
 
+import kaldialign
 import torch
 
 
@@ -26,10 +27,5 @@ def greedy_token_errors(log_probs: torch.Tensor, out_lengths: torch.Tensor, targ
 
 
 def edit_distance(ref: Sequence[int], hyp: Sequence[int]) -> int:
-    """Levenshtein distance with unit costs."""
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, start=1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
+    """Levenshtein distance with unit costs (kaldialign's C++, which scoring uses too)."""
+    return int(kaldialign.edit_distance(list(ref), list(hyp))["total"])

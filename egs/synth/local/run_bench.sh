@@ -5,7 +5,11 @@
 # written as benchmark tables that nas.bench.table loads like NAS-Bench-ASR's.
 #   cell: NAS-Bench-ASR's cell in nb_asr_small, --cells models drawn uniformly over its 8,242
 #         model hashes, plus the all-linear and all-conv7 cells
-#   tdnn: the paper's TDNN space (conf/space.json), --tdnn choice vectors drawn uniformly, plus TDNN-D
+#   tdnn: the paper's TDNN space at half the recipe's width (conf/bench_tdnn.json), --tdnn choice
+#         vectors drawn uniformly, plus TDNN-D
+# Each is trained on data/train_bench (--per-spk utterances of every training voice: all 30 voices,
+# two thirds of their utterances; the searches of local/score_search.sh see the same set) and
+# decoded with --decode-opts: the budget that makes the 133 trainings fit about two hours on 2 cores.
 # The first --noise architectures of each space are trained with every seed of --seeds (the noise
 # floor), the others with the first. Stages: 0 the plan (exp/bench/plan.json, archs/, jobs.txt),
 # 1 the trainings (each one ./run.sh --arch A --seed S --stage 7 into exp/bench/runs/ID_seedS;
@@ -14,6 +18,9 @@
 # Options:
 #   --cells N (60) --tdnn N (30) --noise N (10) --seeds "0 1 2" --plan-seed N (0)
 #   --extra true|false (true: the hand-picked architectures)   --nj N (2)
+#   --per-spk N (40: utterances per training voice in data/train_bench)
+#   --decode-opts "..." (stage 8's, bounded: a barely trained network's flat outputs make the
+#                 recipe's lattice decoding of 11 LM weights take minutes per set)
 #   --bench DIR (exp/bench)   --tiny true|false (false: the tiny corpus, 2 cells + 1 TDNN, 1 epoch)
 #   --stage N (0) --stop-stage N (2)   --max-jobs N (0: all; else stop after N trainings this run)
 #   --parallel N (1: one training at a time with --nj threads and jobs; N > 1: N at once, one thread
@@ -32,6 +39,8 @@ stage=0
 stop_stage=2
 max_jobs=0
 parallel=1
+per_spk=40
+decode_opts="--mode redecode --beam 12 --max-active 1000 --min-lmwt 0.4 --max-lmwt 1.2 --lmwt-step 0.2"
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . ./path.sh
@@ -47,13 +56,15 @@ if $tiny; then
   sed 's/^max_epochs: .*/max_epochs: 1/' conf/bench_retrain.yaml > $config
 fi
 tiny_opt=(--tiny $tiny)
+d=data
+$tiny && d=data_tiny
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   if [ -f $bench/plan.json ]; then
     echo "stage 0: $bench/plan.json exists; keeping its architectures"
   else
     "$nas_python" -m nas.bin.bench plan --out $bench --cells $cells --tdnn $tdnn --noise $noise \
-      --seeds "$seeds" --plan-seed $plan_seed --extra $extra --tdnn-space conf/space.json \
+      --seeds "$seeds" --plan-seed $plan_seed --extra $extra --tdnn-space conf/bench_tdnn.json \
       --tdnn-extra conf/tdnn_d.arch.json
   fi
 fi
@@ -64,10 +75,10 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   [ $parallel -le 1 ] || job_nj=1
   mkdir -p $bench/runs
   ./run.sh "${tiny_opt[@]}" --stage 3 --stop-stage 3 | grep -v "^===" || true   # path weights of train too
+  [ -s $d/train_bench/feats.scp ] && [ $d/train_bench/feats.scp -nt $d/train/feats.scp ] || \
+    utils/subset_data_dir.sh --per-spk $per_spk $d/train $d/train_bench
   # the per-utterance splits stage 8 decodes from, made once here: parallel jobs would otherwise
   # race to create the same data/<set>/split<N>utt
-  d=data
-  $tiny && d=data_tiny
   for x in dev test; do utils/split_data.sh --per-utt $d/$x $job_nj > /dev/null; done
   one_job() {                  # one_job <n> <id> <seed> <space>: train, decode and score into runs/
     local n=$1 id=$2 seed=$3 space=$4 run=$bench/runs/${2}_seed$3 t0
@@ -75,7 +86,8 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     echo "=== bench job $n/$total: $id ($space) seed $seed"
     if [ $parallel -gt 1 ]; then export OMP_NUM_THREADS=1; fi
     if ./run.sh "${tiny_opt[@]}" --arch $bench/archs/$id.arch.json --seed $seed --stage 7 --nj $job_nj \
-         --exp-dir $run --retrain-data train --retrain-config $config < /dev/null > $run.log 2>&1; then
+         --exp-dir $run --retrain-data train_bench --retrain-config $config --decode-opts "$decode_opts" \
+         < /dev/null > $run.log 2>&1; then
       echo "$id $seed $(( $(date +%s) - t0 ))" >> $bench/times.txt
     else
       echo "bench job $id seed $seed failed: see $run.log" >&2

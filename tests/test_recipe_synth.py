@@ -116,7 +116,7 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     from nas.bench.table import load_folder
     cell = load_folder(d / "exp" / "tiny_bench" / "tables" / "cell", epochs=1)
     tdnn = load_folder(d / "exp" / "tiny_bench" / "tables" / "tdnn", epochs=1)
-    assert (len(cell), len(tdnn)) == (2, 1) and cell.codec.name == "nb_asr" and tdnn.codec.name == "synth"
+    assert (len(cell), len(tdnn)) == (2, 1) and cell.codec.name == "nb_asr" and tdnn.codec.name == "synth_bench"
     entry = tdnn.query(tdnn.hashes()[0])
     assert 0.0 <= entry["test_wer"] <= 2.0 and entry["params"] > 0 and entry["flops"] > 0 and entry["train_time"] > 0
     assert len(entry["dev_loss"]) == 1 and entry["seed"] == "mean of 0"

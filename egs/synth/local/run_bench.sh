@@ -8,8 +8,9 @@
 #   tdnn: the paper's TDNN space at half the recipe's width (conf/bench_tdnn.json), --tdnn choice
 #         vectors drawn uniformly, plus TDNN-D
 # Each is trained on data/train_bench (--per-spk utterances of every training voice: all 30 voices,
-# two thirds of their utterances; the searches of local/score_search.sh see the same set) and
-# decoded with --decode-opts: the budget that makes the 133 trainings fit about two hours on 2 cores.
+# two thirds of their utterances; the searches of local/score_search.sh see the same set) with
+# conf/bench_retrain.yaml and decoded with --decode-opts: conf/bench.conf, the settings both
+# scripts share; the budget that makes the 133 trainings fit about two hours on 2 cores.
 # The first --noise architectures of each space are trained with every seed of --seeds (the noise
 # floor), the others with the first. Stages: 0 the plan (exp/bench/plan.json, archs/, jobs.txt),
 # 1 the trainings (each one ./run.sh --arch A --seed S --stage 7 into exp/bench/runs/ID_seedS;
@@ -18,9 +19,7 @@
 # Options:
 #   --cells N (60) --tdnn N (30) --noise N (10) --seeds "0 1 2" --plan-seed N (0)
 #   --extra true|false (true: the hand-picked architectures)   --nj N (2)
-#   --per-spk N (40: utterances per training voice in data/train_bench)
-#   --decode-opts "..." (stage 8's, bounded: a barely trained network's flat outputs make the
-#                 recipe's lattice decoding of 11 LM weights take minutes per set)
+#   --per-spk N --decode-opts "..." --tdnn-space F --cell-space S ... (conf/bench.conf)
 #   --bench DIR (exp/bench)   --tiny true|false (false: the tiny corpus, 2 cells + 1 TDNN, 1 epoch)
 #   --stage N (0) --stop-stage N (2)   --max-jobs N (0: all; else stop after N trainings this run)
 #   --parallel N (1: one training at a time with --nj threads and jobs; N > 1: N at once, one thread
@@ -39,21 +38,20 @@ stage=0
 stop_stage=2
 max_jobs=0
 parallel=1
-per_spk=40
-decode_opts="--mode redecode --beam 12 --max-active 1000 --min-lmwt 0.4 --max-lmwt 1.2 --lmwt-step 0.2"
-help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. conf/bench.conf
+help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 . ./path.sh
 . utils/parse_options.sh
 [ $# -eq 0 ] || { echo "$help_message" >&2; exit 1; }
 
-config=conf/bench_retrain.yaml
+config=$bench_config
 if $tiny; then
   [ "$bench" != exp/bench ] || bench=exp/tiny_bench
   cells=2; tdnn=1; noise=0; extra=false
   config=$bench/retrain_tiny.yaml
   mkdir -p $bench
-  sed 's/^max_epochs: .*/max_epochs: 1/' conf/bench_retrain.yaml > $config
+  sed 's/^max_epochs: .*/max_epochs: 1/' $bench_config > $config
 fi
 tiny_opt=(--tiny $tiny)
 d=data
@@ -64,7 +62,7 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
     echo "stage 0: $bench/plan.json exists; keeping its architectures"
   else
     "$nas_python" -m nas.bin.bench plan --out $bench --cells $cells --tdnn $tdnn --noise $noise \
-      --seeds "$seeds" --plan-seed $plan_seed --extra $extra --tdnn-space conf/bench_tdnn.json \
+      --seeds "$seeds" --plan-seed $plan_seed --extra $extra --tdnn-space $tdnn_space --cell-space $cell_space \
       --tdnn-extra conf/tdnn_d.arch.json
   fi
 fi
@@ -75,8 +73,8 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   [ $parallel -le 1 ] || job_nj=1
   mkdir -p $bench/runs
   ./run.sh "${tiny_opt[@]}" --stage 3 --stop-stage 3 | grep -v "^===" || true   # path weights of train too
-  [ -s $d/train_bench/feats.scp ] && [ $d/train_bench/feats.scp -nt $d/train/feats.scp ] || \
-    utils/subset_data_dir.sh --per-spk $per_spk $d/train $d/train_bench
+  [ -s $d/$bench_data/feats.scp ] && [ $d/$bench_data/feats.scp -nt $d/train/feats.scp ] || \
+    utils/subset_data_dir.sh --per-spk $per_spk $d/train $d/$bench_data
   # the per-utterance splits stage 8 decodes from, made once here: parallel jobs would otherwise
   # race to create the same data/<set>/split<N>utt
   for x in dev test; do utils/split_data.sh --per-utt $d/$x $job_nj > /dev/null; done
@@ -86,7 +84,7 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     echo "=== bench job $n/$total: $id ($space) seed $seed"
     if [ $parallel -gt 1 ]; then export OMP_NUM_THREADS=1; fi
     if ./run.sh "${tiny_opt[@]}" --arch $bench/archs/$id.arch.json --seed $seed --stage 7 --nj $job_nj \
-         --exp-dir $run --retrain-data train_bench --retrain-config $config --decode-opts "$decode_opts" \
+         --exp-dir $run --retrain-data $bench_data --retrain-config $config --decode-opts "$decode_opts" \
          < /dev/null > $run.log 2>&1; then
       echo "$id $seed $(( $(date +%s) - t0 ))" >> $bench/times.txt
     else

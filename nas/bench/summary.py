@@ -51,6 +51,26 @@ def _verdict(a: List[float], b: List[float], floor: Optional[float]) -> str:
     return f"{'better' if diff < 0 else 'worse'} by {100 * abs(diff):.2f} points (noise floor {100 * floor:.2f})"
 
 
+def table_diagnostics(table, test: np.ndarray, floor: Optional[float]) -> List[str]:
+    """What the table alone says about its space: how many architectures are as good as the best
+    within the noise (twice the floor), how far the median is from the best in noise floors (is
+    there anything to find?), and whether size alone ranks them (Kendall's tau of the parameter
+    count against test WER)."""
+    lines = []
+    ok = ~np.isnan(test)
+    best = float(np.min(test[ok]))
+    if floor:
+        close = int(np.sum(test[ok] <= best + 2 * floor))
+        lines.append(f"Within twice the noise floor of the best: {close} of {int(ok.sum())} architectures; the "
+                     f"median is {(float(np.median(test[ok])) - best) / floor:.1f} noise floors above the best.\n")
+    params = np.array([float(table.query(h)["params"] or np.nan) for h in table.hashes()])
+    keep = ok & ~np.isnan(params)
+    if keep.sum() >= 3 and len(set(params[keep])) > 1:
+        tau, _ = rank_correlations(params[keep], test[keep])
+        lines.append(f"Parameters against test WER: Kendall tau {tau} (negative: the bigger, the better).\n")
+    return lines
+
+
 def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequence[int], plan: dict) -> str:
     """One space's part of BENCH.md (and its scatter plot beside it)."""
     try:
@@ -76,6 +96,7 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
         floor = nf["mean_std"]
         lines.append(f"Noise floor: {nf['architectures']} architectures x {len(noise.seeds)} seeds: test WER std "
                      f"{_pct(nf['mean_std'])} points on average, largest range {_pct(nf['max_range'])} points.\n")
+    lines += table_diagnostics(table, test, floor)
     hand = [e for e in entries.values() if e.get("origin", "sampled") != "sampled" and e["hash"] in by_hash]
     for e in hand:
         lines.append(f"Hand-picked {e['origin']}: test WER {_pct(test[by_hash[e['hash']]])}%, "
@@ -97,8 +118,11 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
             rows.append([method, seed, codec.string(vec), _pct(run["test_wer"]), f"{100 * st['better_share']:.0f}%",
                          _pct(st["regret"]), cost])
     lines.append("### Derived architectures, trained stand-alone with the table's budget\n")
-    lines.append(markdown_table(["method", "seed", "architecture", "test WER %", "table better", "regret (points)",
-                                 "search cost (x one training)"], rows))
+    if wers:
+        lines.append(markdown_table(["method", "seed", "architecture", "test WER %", "table better", "regret (points)",
+                                     "search cost (x one training)"], rows))
+    else:
+        lines.append("No search has been scored against this table yet (local/score_search.sh).\n")
     if "st" in wers:
         for other in [m for m in methods if m != "st"]:
             lines.append(f"- ST-NAS against {other}: {_verdict(wers['st'], wers.get(other, []), floor)}.\n")

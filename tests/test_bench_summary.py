@@ -1,0 +1,50 @@
+"""BENCH.md's table-only diagnostics (nas.bench.summary) on a hand-made bench dir: what the
+table says about its space before any search is scored against it."""
+import random
+
+import numpy as np
+
+from conftest import REPO
+from nas.bench.codec import codec_of_space
+from nas.bench.ground_truth import number, sample_blocks, write_plan
+from nas.bench.summary import write_bench_md
+from nas.bench.table import STATIC_NAME, TRAINING_NAME, write_static, write_training
+from nas.models.space import load_space
+
+WERS = [0.050, 0.052, 0.055, 0.080, 0.100, 0.120]     # test WER of the 6 architectures, seed 0
+PARAMS = [600, 500, 400, 300, 200, 100]               # bigger is better here: tau = -1
+
+
+def make_bench(tmp_path, noise_wers):
+    space = load_space(REPO / "egs/synth/conf/bench_tdnn.json", verbose=False)
+    codec = codec_of_space(space)
+    entries = number(sample_blocks(space, codec, len(WERS), random.Random(0)), "tdnn", 2, [0, 1])
+    write_plan(tmp_path, {"tdnn": (space, entries, {})})
+
+    def rows(wers):
+        return [{"model_hash": e.hash, "arch_vec": e.vec, "val_per": [0.5], "test_per": 0.5, "train_time": 10.0,
+                 "dev_wer": w, "test_wer": w, "lm_weight": 0.6, "dev_per": 0.5, "dev_loss": [1.0]}
+                for e, w in zip(entries, wers)]
+    extra = ("dev_wer", "test_wer", "lm_weight", "dev_per", "dev_loss")
+    for name, seeds, members in (("tdnn", {0: WERS}, entries), ("tdnn_noise", noise_wers, entries[:2])):
+        out = tmp_path / "tables" / name
+        out.mkdir(parents=True)
+        for seed, wers in seeds.items():
+            write_training(out / TRAINING_NAME.format(epochs=1, seed=seed), rows(wers[:len(members)]), 1, seed,
+                           codec=codec, extra_columns=extra)
+        write_static(out / STATIC_NAME, [{"model_hash": e.hash, "params": p, "flops": 1}
+                                         for e, p in zip(members, PARAMS)], codec=codec)
+    return tmp_path
+
+
+def test_table_diagnostics_before_any_search(tmp_path):
+    # two seeds of the first two architectures: stds 0.004 and 0.002, a floor of 0.003
+    bench = make_bench(tmp_path, {0: WERS, 1: [0.0557, 0.0548]})
+    floor = np.mean([np.std([0.050, 0.0557], ddof=1), np.std([0.052, 0.0548], ddof=1)])
+    text = write_bench_md(bench, tmp_path / "BENCH.md", ["tdnn"], ["st"], [0]).read_text()
+    close = sum(w <= 0.050 + 2 * floor for w in WERS)
+    assert close == 3                  # 0.055 is within 2 floors (0.006) of the best, not within 1
+    assert f"Within twice the noise floor of the best: {close} of 6 architectures; the median is " \
+           f"{(np.median(WERS) - 0.050) / floor:.1f} noise floors above the best." in text
+    assert "Parameters against test WER: Kendall tau -1.00" in text
+    assert "No search has been scored against this table yet" in text and "| st | 0 |" not in text

@@ -73,8 +73,7 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   [ $parallel -le 1 ] || job_nj=1
   mkdir -p $bench/runs
   ./run.sh "${tiny_opt[@]}" --stage 3 --stop-stage 3 | grep -v "^===" || true   # path weights of train too
-  [ -s $d/$bench_data/feats.scp ] && [ $d/$bench_data/feats.scp -nt $d/train/feats.scp ] || \
-    utils/subset_data_dir.sh --per-spk $per_spk $d/train $d/$bench_data
+  local/make_bench_data.sh $per_spk $d/train $d/$bench_data
   # the per-utterance splits stage 8 decodes from, made once here: parallel jobs would otherwise
   # race to create the same data/<set>/split<N>utt
   for x in dev test; do utils/split_data.sh --per-utt $d/$x $job_nj > /dev/null; done

@@ -49,7 +49,7 @@ if $tiny; then
   data=data_tiny
 fi
 [ -f $bench/plan.json ] && [ -d $bench/tables ] || { echo "$0: no tables in $bench: run local/run_bench.sh first" >&2; exit 1; }
-[ -s $data/$bench_data/feats.scp ] || { echo "$0: no $data/$bench_data: run local/run_bench.sh first" >&2; exit 1; }
+local/make_bench_data.sh $per_spk $data/train $data/$bench_data   # the tables' training set (made by run_bench.sh)
 tiny_opt=(--tiny $tiny)
 first_seed=${seeds%% *}
 table_seed=$(awk 'NR == 1 { print $2 }' $bench/jobs.txt)   # the seed every table architecture was trained with

@@ -1,7 +1,9 @@
 """sph2pipe-compatible converter: NIST SPHERE (plain or Shorten) to WAV on stdout.
 
-Our implementation over desphere, so that Kaldi-style wav.scp entries such as
-`sph2pipe -f wav -p -c 1 /corpus/x.sph |` work without the original tool.
+Our implementation over nas.data.audio (desphere, and our decoder for Shorten
+version 1), so that Kaldi-style wav.scp entries such as
+`sph2pipe -f wav -p -c 1 /corpus/x.sph |` work without the original tool, for
+every coding LDC discs carry (pcm or ulaw, embedded-shorten-v1.09/-v1.1/-v2.00).
 Options: -f wav|raw (output format), -p (PCM output; always the case here),
 -c N (1-based channel), -t beg:end (seconds) or -s beg:end (samples).
 """

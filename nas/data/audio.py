@@ -1,6 +1,11 @@
 """Audio input for wav.scp entries: files (wav, flac, NIST SPHERE plain or Shorten-compressed)
 and Kaldi `command |` pipes that write WAV to stdout.
 
+Shorten SPHERE is read as the LDC ships it: `sample_coding` pcm or ulaw with
+embedded-shorten-v1.09, -v1.1 (WSJ) or -v2.00 (Switchboard); bitstream version 1
+(which desphere refuses) and streams with block means through nas.data.shorten,
+the others through desphere.
+
 Samples come back as float32 on the int16 scale (-32768..32767), as Kaldi's
 feature extractors expect, with shape (num_samples, num_channels).
 """
@@ -10,12 +15,22 @@ import io
 import logging
 import os
 import subprocess
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
 import soundfile
 
+from nas.data import shorten
+
+if TYPE_CHECKING:
+    from desphere import SphereHeader
+
 SPHERE_MAGIC = b"NIST_1A"
+# The compressions LDC discs carry in sample_coding, and the stream sample types each base
+# coding may hold (ulaw: Shorten's two lossless mu-law types).
+SHORTEN_CODINGS = ("embedded-shorten-v1.09", "embedded-shorten-v1.1", "embedded-shorten-v2.00")
+SHORTEN_BASES = {"pcm": shorten.PCM_TYPES, "ulaw": shorten.ULAW_TYPES, "mu-law": shorten.ULAW_TYPES,
+                 "mulaw": shorten.ULAW_TYPES}
 log = logging.getLogger("nas")
 
 
@@ -50,9 +65,61 @@ def _soundfile_read(data: bytes) -> Tuple[np.ndarray, int]:
     return samples.astype(np.float32), int(rate)
 
 
+def _read_sphere(data: bytes, what: str) -> Tuple[np.ndarray, int]:
+    """SPHERE libsndfile cannot read: Shorten-compressed (by stream version, desphere or
+    nas.data.shorten) or another coding desphere knows (ulaw, alaw)."""
+    from desphere import SphereHeader, transcode_bytes  # uses its Rust accelerator when installed
+    from desphere.errors import DesphereError
+    try:
+        header = SphereHeader.parse(data)
+    except DesphereError as e:
+        raise AudioError(f"{what}: bad SPHERE header: {e}") from e
+    coding = header.sample_coding
+    base, _, compression = (t.strip().lower() for t in coding.partition(","))
+    try:
+        if not compression:
+            return _soundfile_read(transcode_bytes(data))
+        if compression not in SHORTEN_CODINGS or base not in SHORTEN_BASES:
+            raise AudioError(f"{what}: cannot read SPHERE sample_coding {coding!r} (compressed SPHERE is read as "
+                             f"pcm or ulaw with {', '.join(SHORTEN_CODINGS)})")
+        return _read_shorten(header, data[header.header_size:], base, what), header.sample_rate
+    except DesphereError as e:
+        raise AudioError(f"{what}: bad SPHERE audio (sample_coding {coding!r}): {e}") from e
+
+
+def _desphere_decodes(info: shorten.StreamInfo) -> bool:
+    """Whether desphere (faster: Rust) decodes this stream right. It reads only version 2, and
+    desphere 0.1.1 keeps the running mean unscaled by BITSHIFT, unlike Shorten, sph2pipe and
+    FFmpeg, so streams with block means (nmean > 0, the default for version-2 PCM) go to ours.
+    Mu-law streams have none (Shorten does not keep means for them)."""
+    return info.version == 2 and info.nmean == 0
+
+
+def _read_shorten(header: "SphereHeader", stream: bytes, base: str, what: str) -> np.ndarray:
+    """Samples (n, channels) of a Shorten stream, checked against its SPHERE header."""
+    try:
+        info = shorten.stream_info(stream)
+        if info.ftype not in SHORTEN_BASES[base]:
+            raise shorten.ShortenError(f"the stream holds {info.type_name}, not {base} samples")
+        if info.nchan != header.channel_count:
+            raise shorten.ShortenError(f"the stream has {info.nchan} channels, the header "
+                                       f"{header.channel_count}")
+        if _desphere_decodes(info):
+            from desphere.codecs import ShortenCodec
+            frames = np.frombuffer(ShortenCodec.decode(header, stream)[1], dtype="<i2").reshape(-1, info.nchan)
+        else:
+            frames, _ = shorten.decode(stream, max_frames=header.sample_count + info.blocksize + (1 << 16))
+    except shorten.ShortenError as e:
+        raise AudioError(f"{what}: bad Shorten audio (sample_coding {header.sample_coding!r}): {e}") from e
+    if len(frames) < header.sample_count:
+        raise AudioError(f"{what}: the Shorten stream holds {len(frames)} samples per channel, the SPHERE "
+                         f"header declares {header.sample_count} (truncated?)")
+    return frames[:header.sample_count].astype(np.float32)
+
+
 def _decode_bytes(data: bytes, what: str) -> Tuple[np.ndarray, int]:
-    """Decode a whole audio file: soundfile first (wav, flac, plain SPHERE), desphere for the
-    SPHERE codings libsndfile lacks (Shorten, as WSJ and Switchboard ship them)."""
+    """Decode a whole audio file: soundfile first (wav, flac, plain SPHERE), then _read_sphere
+    for the SPHERE codings libsndfile lacks (Shorten, as WSJ and Switchboard ship them)."""
     try:
         out = _soundfile_read(data)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
@@ -64,12 +131,7 @@ def _decode_bytes(data: bytes, what: str) -> Tuple[np.ndarray, int]:
                         "reading what is there", what, short[0], short[1], 100.0 * short[1] / short[0])
         return out
     if data.startswith(SPHERE_MAGIC):
-        from desphere import transcode_bytes  # uses its Rust accelerator when installed
-        from desphere.errors import DesphereError
-        try:
-            return _soundfile_read(transcode_bytes(data))
-        except DesphereError as e:
-            raise AudioError(f"{what}: bad SPHERE audio: {e}") from e
+        return _read_sphere(data, what)
     reason = str(error).split(">: ", 1)[-1]  # drop soundfile's "Error opening <BytesIO ...>: "
     raise AudioError(f"{what}: cannot decode audio ({len(data)} bytes): {reason}") from error
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make a CTC lang dir (tokens.txt, words.txt, lexicon.txt, lexicon_numbers.txt, units.txt,
-# L.fst, T.fst) with phone (CMUdict), character or BPE units.
+# L.fst, T.fst) with phone (CMUdict), character or BPE units, or over a trained model's tokens.txt.
 set -euo pipefail
 
 utils=$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,6 +19,7 @@ noise_word="<NOISE>"
 noise_unit="<NSN>"
 missing=skip
 topo=ctc
+tokens=""
 help_message="Usage: $0 [options] <lang-dir>
  e.g.: $0 --unit phone --text data/train/text data/lang_phn
 Vocabulary: the words of --text and --words (all of CMUdict for phones when neither is given).
@@ -34,7 +35,9 @@ Options:
   --oov-word <w> --oov-unit <u>      unknown-word entry ($oov_word $oov_unit; '' for none)
   --noise-word <w> --noise-unit <u>  noise entry ($noise_word $noise_unit; '' for none)
   --missing <skip|error>     vocabulary words without a pronunciation: report and skip, or fail ($missing)
-  --topo <ctc|compact>       CTC topology of T.fst ($topo); compact for thousands of BPE units"
+  --topo <ctc|compact>       CTC topology of T.fst ($topo); compact for thousands of BPE units
+  --tokens <file>            a trained model's tokens.txt: keep its token ids (Kaldi's --phone-symbol-table);
+                             pronunciations with units outside it are reported and left out"
 
 . "$utils/parse_options.sh"
 . "$utils/lib/nas_python.sh"
@@ -54,6 +57,10 @@ for f in $words; do
 done
 [ -z "$lexicon" ] || opts+=(--lexicon "$lexicon")
 [ -z "$bpe_model" ] || opts+=(--bpe-model "$bpe_model")
+if [ -n "$tokens" ]; then
+  [ -f "$tokens" ] || { echo "$0: no such file: $tokens (from --tokens)" >&2; exit 1; }
+  opts+=(--tokens "$tokens")
+fi
 $keep_stress && opts+=(--keep-stress)
 $first_pron && opts+=(--first-pron)
 

@@ -8,6 +8,11 @@ given by --bpe-model). Vocabulary words without a pronunciation are reported
 with their counts and left out (--missing error makes them fatal); in the
 text they then stand for the OOV word. Extra entries (by default <UNK> -> <SPN>
 and <NOISE> -> <NSN>) give the unknown word and noise their own units.
+
+--tokens (Kaldi's --phone-symbol-table) builds over a trained model's tokens.txt
+instead of the units the lexicon uses: its ids are the network's outputs, so a
+new vocabulary must keep them. Pronunciations with a unit outside it are
+reported and left out, and so are words left without any.
 """
 from __future__ import annotations
 
@@ -20,8 +25,8 @@ from typing import List, Optional
 
 from nas.data.table import TableError, iter_table, text_lines
 from nas.lang.cmu import cmudict_lexicon
-from nas.lang.lang_dir import split_extra, write_lang_dir
-from nas.lang.lexicon import Lexicon, format_oov_report, read_lexicon
+from nas.lang.lang_dir import is_disambig, read_token_set, split_extra, write_lang_dir
+from nas.lang.lexicon import Lexicon, format_oov_report, read_lexicon, split_by_units
 from nas.lang.units import bpe_lexicon, char_lexicon, is_special, train_bpe
 
 PROG = "prepare_lang"
@@ -92,6 +97,34 @@ def build_lexicon(a: argparse.Namespace, vocab: Optional[List[str]], counts: Cou
     return lex
 
 
+def restrict_to_tokens(lex: Lexicon, tokens_path: str, tokens: List[str], missing: str, oov_word: str
+                       ) -> Lexicon:
+    """The pronunciations of `lex` spelled in the units of `tokens` (read from `tokens_path`);
+    the others are reported, and so are the words left without one (fatal with --missing error)."""
+    units = {t for t in tokens[2:] if not is_disambig(t)}
+    kept, dropped = split_by_units(lex, units)
+    if not dropped:
+        return kept
+    first = ", ".join(f"{w} ({' '.join(out)} in '{' '.join(p)}')" for w, p, out in dropped[:10])
+    if not kept:
+        raise TableError(f"{tokens_path}: no pronunciation of the lexicon is spelled in its units "
+                         f"(is it the tokens.txt of a model with other units?); first: {first}")
+    outside = Counter(u for _, _, out in dropped for u in out)
+    print(f"{PROG}: WARNING: {len(dropped)} of {len(lex)} pronunciations use units that are not in {tokens_path} "
+          f"and are left out (units: {' '.join(f'{u}({c})' for u, c in outside.most_common())}); first: {first}",
+          file=sys.stderr)
+    have = {w for w, _ in kept}
+    lost = sorted({w for w, _, _ in dropped} - have)
+    if lost:
+        msg = (f"{len(lost)} words have no pronunciation left in the units of {tokens_path}: "
+               + " ".join(lost[:20]) + (" ..." if len(lost) > 20 else ""))
+        if missing == "error" and any(not is_special(w) for w in lost):
+            raise TableError(msg)
+        print(f"{PROG}: WARNING: {msg}; they are left out of the lexicon (word LMs and the denominator "
+              f"graph read them as {oov_word or 'nothing'})", file=sys.stderr)
+    return kept
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--unit", choices=("phone", "char", "bpe"), default="phone")
@@ -112,6 +145,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--missing", choices=("skip", "error"), default="skip",
                    help="vocabulary words without a pronunciation: report and leave out, or fail")
     p.add_argument("--topo", choices=("ctc", "compact"), default="ctc", help="CTC topology of T.fst")
+    p.add_argument("--tokens", help="a trained model's tokens.txt: build over its token ids instead of the "
+                                    "lexicon's units (Kaldi's --phone-symbol-table)")
     p.add_argument("out_dir")
     a = p.parse_args(argv)
     try:
@@ -127,7 +162,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         if a.noise_word and a.noise_unit:
             extras.append(f"{a.noise_word} {a.noise_unit}")
         lex = lex + split_extra(extras + a.extra)
-        summary = write_lang_dir(a.out_dir, lex, oov_word=a.oov_word or None, topo=a.topo)
+        tokens: Optional[List[str]] = None
+        if a.tokens:
+            tokens = read_token_set(a.tokens)
+            lex = restrict_to_tokens(lex, a.tokens, tokens, a.missing, a.oov_word)
+        summary = write_lang_dir(a.out_dir, lex, oov_word=a.oov_word or None, topo=a.topo, tokens=tokens)
     except (TableError, OSError, ValueError) as e:
         print(f"{PROG}: ERROR: {e}", file=sys.stderr)
         return 1
@@ -137,7 +176,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{PROG}: text: {format_oov_report(oov, sum(counts.values()))}")
     print(f"{PROG}: {a.out_dir}: {summary.num_words} words, {summary.num_entries} pronunciations, "
           f"{summary.num_units} {a.unit} units ({summary.num_outputs} network outputs with blank), "
-          f"disambiguation symbols #0..#{summary.num_disambig}, T topology '{a.topo}'")
+          f"disambiguation symbols #0..#{summary.num_disambig}, T topology '{a.topo}'"
+          + (f"; token ids of {a.tokens}" if a.tokens else ""))
+    if tokens is not None:
+        added = summary.num_disambig + 1 - sum(1 for t in tokens if is_disambig(t))
+        if added > 0:
+            print(f"{PROG}: the lexicon needs {added} more disambiguation symbols than {a.tokens} has; "
+                  f"they follow its last id in tokens.txt (the network outputs keep their ids)")
     return 0
 
 

@@ -105,6 +105,20 @@ def units_of(lexicon: Lexicon) -> List[str]:
     return sorted({u for _, pron in lexicon for u in pron})
 
 
+def split_by_units(lexicon: Lexicon, units: Set[str]) -> Tuple[Lexicon, List[Tuple[str, Pron, Pron]]]:
+    """The entries spelled in `units` only, and the others as (word, pron, its units outside):
+    a lang dir over a trained model's token set can only keep the former."""
+    kept: Lexicon = []
+    dropped: List[Tuple[str, Pron, Pron]] = []
+    for word, pron in lexicon:
+        outside = tuple(dict.fromkeys(u for u in pron if u not in units))
+        if outside:
+            dropped.append((word, pron, outside))
+        else:
+            kept.append((word, pron))
+    return kept, dropped
+
+
 def add_disambig(lexicon: Lexicon) -> Tuple[List[Tuple[str, Pron, int]], int]:
     """Number the pronunciations that need a disambiguation symbol, as Kaldi's add_lex_disambig.pl.
 

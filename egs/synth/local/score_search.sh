@@ -19,6 +19,8 @@
 #   --tabular-budget N (10: queries per tabular run)  --tiny true|false (false: exp/tiny_bench,
 #                     one method and seed)  --transfer true|false (true)
 #   --parallel N (1; N > 1: N searches at once, one thread and one job each)
+#   --searches true|false (true; false: only what the tables alone give: the tabular methods and
+#                     BENCH.md's table diagnostics, no warm-up, search or transfer run)
 #   --decode-opts "..." --cell-space S --tdnn-space F ... (conf/bench.conf)
 set -euo pipefail
 methods="st darts snas proxyless random"
@@ -32,6 +34,7 @@ tabular_budget=10
 tiny=false
 transfer=true
 parallel=1
+searches=true
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
@@ -66,6 +69,11 @@ score() {                       # score <init-dir> <out-dir>: every table archit
     > $2.log 2>&1 || { echo "$0: scoring failed: see $2.log" >&2; return 1; }
 }
 
+tabular() {                     # the tabular methods on $space's table itself: dev WER seen, test WER judged
+  "$nas_python" -m nas.bin.bench search --table $bench/tables/$space --epochs $epochs --val dev_wer \
+    --test test_wer --runs $tabular_runs --budget-queries $tabular_budget --out $bench/tabular/$space > /dev/null
+}
+
 one_search() {                  # one_search <method> <seed>: search, derive, train stand-alone, score
   local method=$1 seed=$2 s=$bench/search/${space}_$1_seed$2 d=$bench/derived/${space}_$1_seed$2
   echo "=== $space: $method seed $seed (warm-up seed $first_seed)"
@@ -87,6 +95,10 @@ for space in $spaces; do
   esac
   space_opt=(--space $space_arg)
   [ -d $bench/tables/$space ] || { echo "$0: no table $bench/tables/$space; skipping $space"; continue; }
+  if ! $searches; then
+    tabular
+    continue
+  fi
   # run.sh's warm-up dir for this space and data (its tag: the space's name, then the data's)
   warmup=exp/$($tiny && echo tiny_)$(basename $space_arg .json)_${bench_data}_warmup_seed$first_seed
   echo "=== $space: warm-up (seed $first_seed) in $warmup"
@@ -126,8 +138,7 @@ for space in $spaces; do
       "${bench_opts[@]}" --retrain-space-params width=0.1 < /dev/null > $d.log 2>&1 \
       || { echo "$0: retraining the transferred cell failed: see $d.log" >&2; exit 1; }
   fi
-  "$nas_python" -m nas.bin.bench search --table $bench/tables/$space --epochs $epochs --val dev_wer \
-    --test test_wer --runs $tabular_runs --budget-queries $tabular_budget --out $bench/tabular/$space > /dev/null
+  tabular
 done
 "$nas_python" -m nas.bin.bench report $bench --out $out --spaces "$spaces" --methods "$methods" --seeds "$seeds"
 echo "$0: wrote $out"

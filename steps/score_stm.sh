@@ -10,6 +10,7 @@ subsets="all:."
 glm=""
 stm=""
 ignore_words=""
+ignore_regex=""
 sclite_opts="-F -D"
 cmd="$utils/run.pl"
 help_message="Usage: $0 [options] <data-dir> <graph-or-lang-dir> <decode-dir>
@@ -24,6 +25,8 @@ Options:
   --stm <file>                reference (default: <data-dir>/stm)
   --glm <file>                GLM (default: <data-dir>/glm when present)
   --ignore-words '<w> ...'    hypothesis words left out (e.g. noise words, <unk>)
+  --ignore-regex <regex>      hypothesis ctm lines matching it, case-insensitively, left out (as grep -i -v -E;
+                              e.g. egs/swbd/local/score.sh's: Kaldi's hesitations and partial words)
   --sclite-opts <opts>        sclite options ($sclite_opts: fragments and optionally deletable words)
   --cmd <cmd>                 accepted for Kaldi compatibility; scoring runs here"
 
@@ -33,7 +36,7 @@ Options:
 if [ $# -ne 3 ]; then echo "$help_message" >&2; exit 1; fi
 data=$1
 dir=$3
-opts=(--subsets "$subsets" --ignore-words "$ignore_words" --sclite-opts "$sclite_opts")
+opts=(--subsets "$subsets" --ignore-words "$ignore_words" --ignore-regex "$ignore_regex" --sclite-opts "$sclite_opts")
 [ -z "$glm" ] || opts+=(--glm "$glm")
 [ -z "$stm" ] || opts+=(--stm "$stm")
 mkdir -p "$dir/scoring/log"

@@ -10,6 +10,7 @@ order=3
 prune_threshold=0
 min_counts=""
 dev_text=""
+all_words=false
 help_message="Usage: $0 [options] <lang-dir> <train-text> <lm-dir>
  e.g.: $0 --order 3 --dev-text data/dev/text data/lang_phn data/train/text data/local/lm
 Writes <lm-dir>/lm_unpruned.arpa and <lm-dir>/lm.arpa (pruned if --prune-threshold > 0);
@@ -18,7 +19,9 @@ Options:
   --order <n>               n-gram order, 1..5 ($order)
   --prune-threshold <x>     entropy pruning threshold, e.g. 1e-7 (0: none) ($prune_threshold)
   --min-counts '<c1 c2 ..>' per-order count cutoffs (SRILM -gtNmin), e.g. '0 0 1'
-  --dev-text <files>        texts to report perplexity on (space-separated list)"
+  --dev-text <files>        texts to report perplexity on (space-separated list)
+  --all-words <bool>        every word of <lang-dir>/words.txt in the LM, those the text lacks with the
+                            unigram mass left over (SRILM's -vocab, as Kaldi's swbd1_train_lms.sh) ($all_words)"
 
 . "$utils/parse_options.sh"
 . "$utils/lib/nas_python.sh"
@@ -31,6 +34,7 @@ for f in "$lang/words.txt" "$text"; do
   [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
 done
 opts=(--order "$order" --prune-threshold "$prune_threshold" --min-counts "$min_counts")
+$all_words && opts+=(--all-words)
 for f in $dev_text; do
   [ -f "$f" ] || { echo "$0: no such file: $f (from --dev-text)" >&2; exit 1; }
   opts+=(--dev-text "$f")

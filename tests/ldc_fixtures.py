@@ -251,6 +251,7 @@ MS98_TRANS = {
               (1.5, 2.4, "uh-huh")],
     "2005B": [(0.4, 1.9, "a yes a hi")],
     "2099A": [(0.1, 1.0, "no audio for this conversation")],
+    "2099B": [(0.2, 0.9, "okay")],
 }
 MS98_DICT_ENTRIES = """hi hh ay
 um ah m
@@ -308,7 +309,7 @@ en_4156 A en_4156_A 1.80 2.90 <O,en,F,en-F>  we (WI-) will see
 en_4156 B en_4156_B 0.20 1.20 <O,en,M,en-M>  IGNORE_TIME_SEGMENT_IN_SCORING
 en_4156 B en_4156_B 1.40 2.60 <O,en,M,en-M>  that's right
 sw_4390 A sw_4390_A 0.30 1.50 <O,sw,M,sw-M>  the weather is nice
-sw_4390 B sw_4390_B 0.60 2.10 <O,sw,F,sw-F>  uh-huh (TH-) they go home <B_ASIDE> now <E_ASIDE>
+sw_4390 B sw_4390_B 0.60 2.05 <O,sw,F,sw-F>  uh-huh (TH-) they go home <B_ASIDE> now <E_ASIDE>
 """
 PEM = """;; hub5e_00.pem: the evaluation's segmentation
 en_4156 A unknown_speaker 0.50 1.60
@@ -316,7 +317,7 @@ en_4156 A unknown_speaker 1.80 2.90
 en_4156 B unknown_speaker 0.20 1.20
 en_4156 B unknown_speaker 1.40 2.60
 sw_4390 A unknown_speaker 0.30 1.50
-sw_4390 B unknown_speaker 0.60 2.10
+sw_4390 B unknown_speaker 0.60 2.05
 """
 GLM = """;;
 ;;  File: en20000405_hub5.glm (a few of its rules, in its syntax)
@@ -339,10 +340,14 @@ that's => {that's / that is} / [ ] __ [ ]
 def make_swbd(root: Path, seconds: float = 4.0) -> Dict[str, Path]:
     """Miniature LDC97S62 (+ MS98 transcripts), LDC2002S09, LDC2002T43 and Fisher text under `root`.
 
-    Faults on purpose: sw02010 has audio but no transcript, sw2099 a transcript but no audio.
+    As the corpora are: MS98 has both sides of every conversation, sw2099's too, whose audio is
+    not here (copies of LDC97S62 with 2435 files lack 3 conversations MS98 transcribes); every
+    conversation of the pem and stm has audio, every segment lies within it. The times are
+    the LDC's, two decimals: sw_4390 B ends at 2.05 s, which Kaldi's eval2000 ids truncate to
+    000204 (2.05 * 100 is 204.999... in floating point). Tests make the faults themselves.
     """
     swbd = root / "LDC97S62"
-    for i, name in enumerate(("sw02001", "sw02005", "sw02010")):
+    for i, name in enumerate(("sw02001", "sw02005")):
         write_ulaw_sphere(swbd / f"swb1_d1/data/{name}.sph", _tone(seconds, 8000, 10 + i, channels=2))
     ms98 = root / "swb_ms98_transcriptions"
     for side, segs in MS98_TRANS.items():

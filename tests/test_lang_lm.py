@@ -29,6 +29,29 @@ def test_train_and_perplexity(tmp_path):
     assert 1.0 < ppl.ppl < 20.0
 
 
+def _unigrams(arpa):
+    lines = arpa.read_text().split("\\1-grams:\n")[1].split("\n\n")[0].splitlines()
+    return {f[1]: 10 ** float(f[0]) for f in (l.split("\t") for l in lines)}
+
+
+def test_vocab_words_the_text_lacks_get_the_left_over_mass(tmp_path):
+    """SRILM's -vocab: every vocabulary word in the LM, the unseen ones (zerotons) sharing evenly
+    what discounting the seen unigrams left; the distributions still sum to one."""
+    vocab = {w for s in TEXT for w in s} | {"zebra", "yak", "<UNK>"}
+    train_arpa(TEXT, 3, tmp_path / "lm.arpa", vocab=vocab)
+    uni = _unigrams(tmp_path / "lm.arpa")
+    assert set(uni) == vocab | {"<s>", "</s>"}
+    assert uni["zebra"] == uni["yak"] == uni["<UNK>"] > 0
+    assert sum(p for w, p in uni.items() if w != "<s>") == pytest.approx(1.0, abs=1e-5)
+    from kaldingram.prune import ArpaParser           # a history's distribution over the vocabulary sums to one
+    lm = ArpaParser().loadf(str(tmp_path / "lm.arpa"), encoding="utf-8")[0]
+    for hist in (("the",), ("<s>", "a"), ("zebra",)):
+        total = sum(10 ** lm.log_p_raw(hist + (w,)) for w in uni if w != "<s>")
+        assert total == pytest.approx(1.0, abs=1e-4), hist
+    train_arpa(TEXT, 3, tmp_path / "plain.arpa")
+    assert set(_unigrams(tmp_path / "plain.arpa")) == {w for s in TEXT for w in s} | {"<s>", "</s>"}
+
+
 def test_oov_words_are_skipped_in_perplexity(tmp_path):
     train_arpa(TEXT, 2, tmp_path / "lm.arpa")
     with_oov = perplexity(tmp_path / "lm.arpa", [["the", "zebra", "sat"]])
@@ -64,3 +87,24 @@ def test_train_word_lm_script(run, tmp_path):
     assert "\t<UNK>" in (tmp_path / "lm/lm.arpa").read_text() and "fish" not in (tmp_path / "lm/lm.arpa").read_text()
     assert p.stdout.count("perplexity of") == 2                         # unpruned and pruned
     assert (tmp_path / "lm/log/train_word_lm.log").read_text() == p.stdout
+    assert f"training text: 30 sentences, 135 words, 6 of them (4.44%, 1 distinct) not in {lang / 'words.txt'}, " \
+        "mapped to <UNK>: fish(6)" in p.stdout
+    assert "1 sentences, 5 words, 0 of them not in the LM (not scored)" in p.stdout
+
+
+def test_train_word_lm_all_words(run, tmp_path):
+    """--all-words: the LM has every word of words.txt, and no other (Kaldi's swbd1_train_lms.sh)."""
+    lang = tmp_path / "lang"
+    lang.mkdir()
+    vocab = sorted({w for s in TEXT for w in s} - {"fish"}) + ["<UNK>", "zebra"]
+    symbols = ["<eps>"] + vocab + ["#0", "<s>", "</s>"]
+    (lang / "words.txt").write_text("".join(f"{w} {i}\n" for i, w in enumerate(symbols)))
+    (lang / "oov.txt").write_text("<UNK>\n")
+    (tmp_path / "text").write_text("".join(f"u{i} {' '.join(s)}\n" for i, s in enumerate(TEXT)))
+    (tmp_path / "dev").write_text("d1 the zebra ate the fish\n")
+    p = run("steps/train_word_lm.sh", "--all-words", "true", "--dev-text", tmp_path / "dev", lang, tmp_path / "text",
+            tmp_path / "lm", check=True)
+    assert set(_unigrams(tmp_path / "lm/lm.arpa")) == set(vocab) | {"<s>", "</s>"}
+    assert f"--all-words: 1 of the {len(vocab)} words of {lang / 'words.txt'} are not in the training text" in p.stdout
+    assert f"{tmp_path / 'dev'}: 1 sentences, 5 words, 1 of them" in p.stdout      # fish: not in the lexicon
+    assert "1 sentences, 5 words, 0 of them not in the LM (not scored)" in p.stdout  # zebra is in the LM

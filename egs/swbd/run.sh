@@ -17,8 +17,9 @@ help_message="Usage: $0 [options]
           --eval2000-audio /corpora/LDC2002S09 --eval2000-text /corpora/LDC2002T43
        $0 --arch ../wsj/exp/nas_st_seed0/derive/arch.json     # Table 3: transferred from WSJ
 Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted one resumes):
-  0  check the corpus: LDC97S62's SPHERE files, the MS98 transcripts and lexicon, eval2000
-     (fails naming the directory or file it expected)
+  0  check the corpus: LDC97S62's SPHERE files, the MS98 transcripts (both sides of every
+     conversation with audio) and lexicon, eval2000 (every recording, every segment within its audio)
+     (fails naming the directory, file or segment it expected; --allow-partial true goes on)
   1  data dirs train, eval2000 (with stm and glm); $dev_set (first $num_dev_utts utterances),
      $train_set (the rest, at most $max_dup_utts copies of a transcript); MS98 lexicon, lang dir,
      word ${lm_order}-gram LM (+ Fisher text if given), TLG
@@ -57,9 +58,11 @@ else
 fi
 start_time=$(date +%s)
 
+partial=()
+$allow_partial && partial=(--allow-partial)
 check_corpus() {   # every input there, or fail at once naming what was expected
   "$nas_python" -m nas.bin.ldc_swbd check --swbd "$swbd" --ms98 "$ms98" --eval2000-audio "$eval2000_audio" \
-    --eval2000-text "$eval2000_text" ${fisher:+--fisher "$fisher"}
+    --eval2000-text "$eval2000_text" ${fisher:+--fisher "$fisher"} "${partial[@]}"
 }
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
@@ -70,8 +73,8 @@ fi
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   echo "=== stage 1: data dirs, dev/train split, duplicates, MS98 lexicon, lang dir, word LM, TLG"
   [ $stage -le 0 ] || check_corpus
-  local/swbd1_data_prep.sh "$swbd" "$ms98" $data/train
-  local/eval2000_data_prep.sh "$eval2000_audio" "$eval2000_text" $data/eval2000
+  local/swbd1_data_prep.sh --allow-partial $allow_partial "$swbd" "$ms98" $data/train
+  local/eval2000_data_prep.sh --allow-partial $allow_partial "$eval2000_audio" "$eval2000_text" $data/eval2000
   split="num_dev_utts=$num_dev_utts max_dup_utts=$max_dup_utts"
   if [ -s $data/$train_set/text ] && [ $data/$train_set/text -nt $data/train/text ] && \
      [ $data/$dev_set/text -nt $data/train/text ] && [ "$(cat $data/$train_set/.split 2>/dev/null)" = "$split" ]; then

@@ -11,9 +11,12 @@ from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
-from nas.data.ldc import CorpusError, Report, require_file, split_paths
-from nas.data.ldc_swbd import (MS98_DICT, PROG, clean_stm, find_ms98, find_sph, fisher_sentences, normalize_transcript,
-                               prepare_eval2000, prepare_lexicon, prepare_train)
+from nas.data.ldc import CorpusError, Report, split_paths
+from nas.data.ldc_swbd import (PROG, clean_stm, find_swbd, fisher_sentences, normalize_transcript, prepare_eval2000,
+                               prepare_lexicon, prepare_train)
+
+PARTIAL_HELP = ("go on when MS98 side transcripts, eval2000 recordings or in-range segments are missing: "
+                "report them, and leave their stm segments out of scoring (default: stop, naming them)")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -25,9 +28,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     sp.add_argument("--eval2000-audio", help="LDC2002S09 dir")
     sp.add_argument("--eval2000-text", help="LDC2002T43 dir")
     sp.add_argument("--fisher", action="append", help="Fisher transcript dir (repeatable)")
+    sp.add_argument("--allow-partial", action="store_true", help=PARTIAL_HELP)
     sp = sub.add_parser("train", help="write the training data dir (wav.scp, segments, text, ...)")
     sp.add_argument("--swbd", action="append", required=True)
     sp.add_argument("--ms98", required=True)
+    sp.add_argument("--allow-partial", action="store_true", help=PARTIAL_HELP)
     sp.add_argument("out_dir")
     sp = sub.add_parser("dict", help="write the lexicon (word phones...) from the MS98 dictionary")
     sp.add_argument("--ms98", required=True)
@@ -37,6 +42,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     sp.add_argument("--audio", required=True, help="LDC2002S09 dir")
     sp.add_argument("--text", required=True, help="LDC2002T43 dir")
     sp.add_argument("--pad", type=float, default=0.1, help="seconds the pem segments are widened by")
+    sp.add_argument("--allow-partial", action="store_true", help=PARTIAL_HELP)
     sp.add_argument("out_dir")
     sp = sub.add_parser("fisher-text", help="Fisher transcripts as a Kaldi text file (LM training)")
     sp.add_argument("dirs", nargs="+")
@@ -52,21 +58,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                     print(" ".join([parts[0]] + normalize_transcript(parts[1] if len(parts) > 1 else "")))
             return 0
         if a.cmd == "check":
-            ms98 = find_ms98(a.ms98)
-            require_file(ms98 / MS98_DICT, "the MS98 lexicon")
-            sph = find_sph(split_paths(a.swbd), "Switchboard-1 Release 2 (LDC97S62): swb1_d1/data/sw02001.sph ...",
-                           report, "LDC97S62")
+            ms98, sph = find_swbd(split_paths(a.swbd), a.ms98, report, a.allow_partial)
             print(f"{PROG}: LDC97S62: {len(sph)} SPHERE files; MS98 transcripts: {ms98}")
             if a.eval2000_audio or a.eval2000_text:
                 if not (a.eval2000_audio and a.eval2000_text):
                     raise CorpusError("eval2000 needs both --eval2000-audio (LDC2002S09) and --eval2000-text (LDC2002T43)")
-                dd, stm, glm = prepare_eval2000(a.eval2000_audio, a.eval2000_text, report)
-                print(f"{PROG}: eval2000: {len(dd.text)} segments; {stm}; {glm}")
+                dd, stm, glm, left_out = prepare_eval2000(a.eval2000_audio, a.eval2000_text, report,
+                                                          allow_partial=a.allow_partial)
+                print(f"{PROG}: eval2000: {len(dd.text)} segments in {len(dd.wav)} conversation sides; {stm}; {glm}")
             for _ in fisher_sentences(split_paths(a.fisher), report):
                 break
+            for line in report.lines(f"{PROG}: "):
+                print(line)
             return 0
         if a.cmd == "train":
-            dd = prepare_train(split_paths(a.swbd), a.ms98, report)
+            dd = prepare_train(split_paths(a.swbd), a.ms98, report, a.allow_partial)
             changed = dd.write(a.out_dir)
             for line in report.lines(f"{PROG}: "):
                 print(line)
@@ -85,13 +91,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"{PROG}: {a.out}: {len(lex)} entries, {len(units)} units: {' '.join(units)}")
             return 0
         if a.cmd == "eval2000":
-            dd, stm, glm = prepare_eval2000(a.audio, a.text, report, a.pad)
+            dd, stm, glm, left_out = prepare_eval2000(a.audio, a.text, report, a.pad, a.allow_partial)
             out = Path(a.out_dir)
             changed = dd.write(out)
-            clean_stm(stm, out / "stm")
+            dropped = clean_stm(stm, out / "stm", left_out)
             shutil.copyfile(glm, out / "glm")
             for line in report.lines(f"{PROG}: "):
                 print(line)
+            if dropped:
+                print(f"{PROG}: {out / 'stm'}: {dropped} lines of {stm} left out (--allow-partial: segments not "
+                      f"in the data dir are not scored)")
             subsets = Counter(u[:2] for u in dd.text)
             print(f"{PROG}: {out}: {len(dd.text)} utterances ({subsets.get('sw', 0)} Switchboard, "
                   f"{subsets.get('en', 0)} CallHome), {len(dd.wav)} conversation sides; stm and glm from "

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from nas.data.table import TableError
-from nas.decoding.stm_score import (SubsetScore, find_sclite_or_fail, glm_filter, hyps_to_ctm, parse_subsets,
-                                    read_reco2file_and_channel, read_segments, read_stm_spans, run_sclite_stm,
-                                    select_lines, write_ctm)
+from nas.decoding.stm_score import (SubsetScore, drop_ctm_lines, find_sclite_or_fail, glm_filter, hyps_to_ctm,
+                                    parse_subsets, read_reco2file_and_channel, read_segments, read_stm_spans,
+                                    run_sclite_stm, select_lines, write_ctm)
 from nas.decoding.texts import read_text
 
 PROG = "score_stm"
@@ -32,6 +32,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--subsets", default="all:.",
                    help="space-separated NAME:REGEX on the stm/ctm file ids, e.g. 'swbd:^sw_ callhm:^en_'")
     p.add_argument("--ignore-words", default="", help="hypothesis words left out of the ctm")
+    p.add_argument("--ignore-regex", default="",
+                   help="ctm lines matching this regular expression, case-insensitively, are left out (as "
+                        "`grep -i -v -E`), e.g. Kaldi's Switchboard hesitations and partial words")
     p.add_argument("--sclite-opts", default="-F -D", help="options for sclite's stm/ctm scoring")
     p.add_argument("data_dir", help="with segments and reco2file_and_channel (and stm, glm)")
     p.add_argument("decode_dir")
@@ -48,6 +51,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             if not f.is_file():
                 raise TableError(f"{f}: no such file")
         subsets = parse_subsets(a.subsets)
+        try:
+            re.compile(a.ignore_regex)
+        except re.error as e:
+            raise ValueError(f"--ignore-regex {a.ignore_regex!r}: {e}") from None
         segments = read_segments(data / "segments")
         reco2fc = read_reco2file_and_channel(data / "reco2file_and_channel")
         weights = sorted((m.group(1) for f in (dec / "scoring").glob("*.txt") if (m := HYP_NAME.match(f.name))),
@@ -68,6 +75,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if unplaced:
                 print(f"{PROG}: WARNING: LM weight {w}: {len(unplaced)} hypotheses have no segment or recording "
                       f"in {data} (left out): {' '.join(unplaced[:5])}", file=sys.stderr)
+            rows, _ = drop_ctm_lines(rows, a.ignore_regex)
             write_ctm(out / "ctm", rows)
             glm_filter(out / "ctm", out / "ctm.filt", "ctm", "hyp", glm, sclite)
             for name, rx in subsets:

@@ -87,6 +87,23 @@ class FileIndex:
         return [p for name, paths in self.by_name.items() if name.endswith(sfx) for p in paths]
 
 
+def sphere_seconds(path: PathLike) -> float:
+    """The length of a SPHERE file from its header (sample_count / sample_rate), without reading the
+    samples: enough to tell, before any work starts, which segments lie past the audio's end."""
+    from desphere import SphereHeader
+    from desphere.errors import DesphereError
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1024)
+            size = head.split(b"\n", 2)[1].strip() if head.startswith(b"NIST_1A\n") else b""
+            if size.isdigit() and int(size) > len(head):
+                head += f.read(int(size) - len(head))
+        header = SphereHeader.parse(head)
+        return header.sample_count / header.sample_rate
+    except (DesphereError, OSError, IndexError, TypeError, ZeroDivisionError) as e:
+        raise CorpusError(f"{path}: cannot read its SPHERE header ({e})") from None
+
+
 def sph_pipe(path: PathLike, channel: Optional[int] = None) -> str:
     """The wav.scp value reading SPHERE `path` (plain or Shorten), one channel (1-based) if given."""
     ch = f"-c {channel} " if channel else ""

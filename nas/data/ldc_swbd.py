@@ -37,24 +37,33 @@ token: Kaldi's swbd1_map_words.pl and the removals of its swbd1_data_prep.sh::
     [noise], [laughter],              kept             non-speech events with their own units
     [vocalized-noise]                                  (nsn, lau, spn)
     [laughter-yes]                    yes              a word said laughing
+    [laughter-th[e]-]                 th-              ... and partial (the rules below go on)
     [it'n/isn't]                      it'n             the form said (before "/"), not the meant one
     -[an]y, ab[solute]-               -y, ab-          partial words: the unsaid part (in brackets)
                                                        goes, the "-" marking the cut stays
-    ammu[n]it-                        ammu-it-         a sound left out inside a word
+    ammu[n]it-                        ammn-t-          a sound left out inside a word: Kaldi's rule
+                                                       keeps the bracket's last letter and a "-" for
+                                                       the letters around it (its comment says
+                                                       ammu-it-; its code, which we follow, does this)
     {yuppiedom}                       yuppiedom        a coinage
-    them_1                            them             MS98's numbered variants
+    them_1, them_1's                  them, them's     MS98's numbered variants
 
-Utterances left with no word are dropped (counted). Partial words and other
+The rules are swbd1_map_words.pl's, in its order, each applied once per token
+(:data:`_MAP_RULES`), so that the texts, and the words and WERs that follow from
+them, are Kaldi's. Utterances left with no word are dropped (counted). Partial words and other
 words the lexicon lacks stand for the OOV word ``<UNK>`` in training (reported).
 """
 from __future__ import annotations
 
+import inspect
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterator, List, Sequence, Set, Tuple
 
-from nas.data.ldc import CorpusError, DataDir, FileIndex, PathLike, Report, require_dir, require_file, sph_pipe
+from nas.data.audio import cut_segment
+from nas.data.ldc import (CorpusError, DataDir, FileIndex, PathLike, Report, require_dir, require_file, sph_pipe,
+                          sphere_seconds)
 
 PROG = "swbd_data_prep"
 MS98_URL = "http://www.openslr.org/resources/5/switchboard_word_alignments.tar.gz"
@@ -69,30 +78,27 @@ DROP_TOKENS = {"[silence]", "<b_aside>", "<e_aside>"}
 
 # ----------------------------------------------------------------------------------- normalization
 
-_LAUGH_WORD = re.compile(r"^(-?)\[laughter-([^\[\]]+)\](-?)$")
-_SAID_MEANT = re.compile(r"^\[([^/]+)/[^\]]*\](-?)$")       # [said/meant], the said part may hold [..]
-_UNSAID_START = re.compile(r"^-?\[[^\[\]]+\](.+)$")
-_UNSAID_END = re.compile(r"^(.+?)\[[^\[\]]+\]-?$")
-_UNSAID_TAIL = re.compile(r"^([^\[\]]+)\[.+\]$")
-_COINAGE = re.compile(r"^\{(.+)\}$")
-_UNSAID_INSIDE = re.compile(r"([a-z])\[[^\[\]]+\]([a-z])")
-_VARIANT = re.compile(r"_\d$")
-NOISE_TOKENS = {"[noise]", "[laughter]", "[vocalized-noise]"}
+# Kaldi's swbd1_map_words.pl, rule for rule and in its order, each applied once to the token
+# (Perl's s/// without /g): its code, where its comments differ (ammu[n]it- -> ammn-t-).
+_MAP_RULES: Tuple[Tuple["re.Pattern[str]", str], ...] = tuple((re.compile(rx, flags), repl) for rx, repl, flags in (
+    (r"^\[laughter-(.+)\](|-)$", r"\1\2", re.I),          # [laughter-yes] -> yes: a word said laughing
+    (r"^\[(.+)/.+\](|-)$", r"\1\2", 0),                   # [it'n/isn't] -> it'n: said/meant
+    (r"^(|-)\[[^\[\]]+\](.+)$", r"-\2", 0),                # -[an]y -> -y: unsaid start
+    (r"^(.+)\[[^\[\]]+\](|-)$", r"\1-", 0),                # ab[solute]- -> ab-: unsaid end
+    (r"([^\[\]]+)\[.+\]$", r"\1", 0),                      # ex[specially]-/especially] -> ex (a typo in MS98)
+    (r"^\{(.+)\}$", r"\1", 0),                              # {yuppiedom} -> yuppiedom: a coinage
+    (r"[a-z]\[([^\[\]])+\][a-z]", r"\1-", re.I | re.A),     # ammu[n]it- -> ammn-t-: the letters around go
+    (r"_\d", "", 0),                                        # them_1 -> them, them_1's -> them's
+))
 
 
 def map_word(word: str) -> str:
-    """One MS98 token mapped as in this module's table (lower case in, lower case out)."""
+    """One MS98 token mapped by Kaldi's rules (this module's table); lower case in, lower case out.
+    Noise tokens ([noise], [laughter], [vocalized-noise]) match no rule and stay."""
     w = word
-    if w in NOISE_TOKENS:
-        return w
-    w = _LAUGH_WORD.sub(r"\1\2\3", w)
-    w = _SAID_MEANT.sub(r"\1\2", w)
-    w = _UNSAID_START.sub(r"-\1", w)
-    w = _UNSAID_END.sub(r"\1-", w)
-    w = _UNSAID_TAIL.sub(r"\1", w)
-    w = _COINAGE.sub(r"\1", w)
-    w = _UNSAID_INSIDE.sub(r"\1-\2", w)
-    return _VARIANT.sub("", w)
+    for rx, repl in _MAP_RULES:
+        w = rx.sub(repl, w, count=1)
+    return w
 
 
 def normalize_transcript(text: str) -> List[str]:
@@ -138,8 +144,52 @@ def find_sph(paths: Sequence[PathLike], what: str, report: Report, key: str) -> 
 
 
 def utt_id(reco: str, start: float, end: float) -> str:
-    """Kaldi's Switchboard utterance id: recording, then start and end in centiseconds."""
+    """Kaldi's Switchboard utterance id: recording, then start and end in centiseconds (rounded, as
+    swbd1_data_prep.sh's int(100*t+0.5))."""
     return f"{reco}_{int(start * 100 + 0.5):06d}-{int(end * 100 + 0.5):06d}"
+
+
+def eval2000_utt_id(reco: str, start: float, end: float) -> str:
+    """Kaldi's eval2000 utterance id: the times in centiseconds truncated, not rounded (awk's
+    %06d of t*100 in eval2000_data_prep.sh, float error included: 0.29 s -> 000028), so ids
+    and the scores keyed by them are Kaldi's. The pem and the stm get the same ids."""
+    return f"{reco}_{int(start * 100):06d}-{int(end * 100):06d}"
+
+
+def stop_or_report(report: Report, allow_partial: bool, kind: str, examples: Sequence[str], why: str,
+                   then: str) -> None:
+    """A part of the corpus is missing (`examples` name each piece): stop naming them (CorpusError),
+    or with allow_partial (--allow-partial true) count them in the report, saying what `then` became
+    of them, and go on."""
+    if not examples:
+        return
+    n = len(examples)
+    if not allow_partial:
+        raise CorpusError(f"{kind}: {n}: {'; '.join(examples[:10])}{' ...' if n > 10 else ''}\n  {why}\n  "
+                          f"(--allow-partial true goes on without them: {then})")
+    report.add(f"{kind} ({then})", "; ".join(examples[:3]), n)
+
+
+def ms98_side_file(ms98: Path, name: str, side: str) -> Path:
+    """Where MS98 keeps the transcript of one side of conversation `name` (sw02001, side A):
+    20/2001/sw2001A-ms98-a-trans.text."""
+    conv = name[3:]
+    return ms98 / conv[:2] / conv / f"sw{conv}{side}-ms98-a-trans.text"
+
+
+_SWBD_SPH = re.compile(r"^sw0\d{4}$")
+
+
+def check_ms98_sides(ms98: Path, sph: Dict[str, Path], report: Report, allow_partial: bool) -> None:
+    """Both sides of every conversation with audio have an MS98 transcript file: MS98 transcribes
+    every side of LDC97S62, so one missing is a partial download or copy, whose audio would go
+    unused without a word said."""
+    have = {p.name.lower() for p in FileIndex([ms98]).with_suffix("-trans.text")}
+    missing = [str(ms98_side_file(ms98, name, side)) for name in sorted(sph) if _SWBD_SPH.match(name)
+               for side in "AB" if ms98_side_file(ms98, name, side).name.lower() not in have]
+    stop_or_report(report, allow_partial, "conversation sides with audio but no MS98 transcript file", missing,
+                   f"the MS98 transcripts ({MS98_URL}) have both sides of every conversation; is {ms98} a "
+                   f"partial copy?", "their audio not used")
 
 
 _MS98_ID = re.compile(r"^sw(\d{4})([ab])-ms98-a-\d+$", re.I)
@@ -177,13 +227,26 @@ def read_ms98_transcripts(ms98: Path, report: Report) -> Iterator[Tuple[str, str
                 yield utt_id(reco, start, end), reco, start, end, words
 
 
-def prepare_train(swbd: Sequence[PathLike], ms98_path: PathLike, report: Report) -> DataDir:
-    """data/train: one utterance per MS98 segment with audio; sides and channels per recording."""
+SWBD_WHAT = "Switchboard-1 Release 2 (LDC97S62): swb1_d1/data/sw02001.sph ..."
+
+
+def find_swbd(swbd: Sequence[PathLike], ms98_path: PathLike, report: Report,
+              allow_partial: bool = False) -> Tuple[Path, Dict[str, Path]]:
+    """The MS98 dir and {conversation: SPHERE file} of LDC97S62, checked: both MS98 sides of every
+    conversation with audio (stop_or_report), the SPHERE file count (reported)."""
     ms98 = find_ms98(ms98_path)
-    sph = find_sph(swbd, "Switchboard-1 Release 2 (LDC97S62): swb1_d1/data/sw02001.sph ...", report, "LDC97S62")
+    sph = find_sph(swbd, SWBD_WHAT, report, "LDC97S62")
     if len(sph) not in EXPECTED_SPH:
         report.add(f"LDC97S62: SPHERE files (a complete corpus has {EXPECTED_SPH[0]} or {EXPECTED_SPH[1]})",
                    n=len(sph))
+    check_ms98_sides(ms98, sph, report, allow_partial)
+    return ms98, sph
+
+
+def prepare_train(swbd: Sequence[PathLike], ms98_path: PathLike, report: Report,
+                  allow_partial: bool = False) -> DataDir:
+    """data/train: one utterance per MS98 segment with audio; sides and channels per recording."""
+    ms98, sph = find_swbd(swbd, ms98_path, report, allow_partial)
     dd = DataDir()
     used: Set[str] = set()
     no_audio: Counter = Counter()
@@ -259,18 +322,18 @@ def _times(value: str, where: str) -> float:
         raise CorpusError(f"{where}: {value!r} is not a time in seconds") from None
 
 
-def _segment_lines(path: Path, form: str) -> Iterator[Tuple[str, float, float, List[str]]]:
-    """(recording-side, start, end, fields) of each line of a pem or stm file (';;' comments
-    skipped); a short line or a bad time is an error naming the file and line."""
+def _segment_lines(path: Path, form: str) -> Iterator[Tuple[str, float, float, List[str], str]]:
+    """(recording-side, start, end, fields, 'file:line') of each line of a pem or stm file (';;'
+    comments skipped); a short line or a bad time is an error naming the file and line."""
     with open(path, encoding="latin-1") as f:
         for lineno, line in enumerate(f, 1):
             p = line.split()
             if not p or line.startswith(";;"):
                 continue
-            if len(p) < 5:
-                raise CorpusError(f"{path}:{lineno}: expected '{form}'")
             where = f"{path}:{lineno}"
-            yield f"{p[0].lower()}-{p[1].upper()}", _times(p[3], where), _times(p[4], where), p
+            if len(p) < 5:
+                raise CorpusError(f"{where}: expected '{form}'")
+            yield f"{p[0].lower()}-{p[1].upper()}", _times(p[3], where), _times(p[4], where), p, where
 
 
 def extend_segments(segs: Dict[str, Tuple[str, float, float]], pad: float) -> Dict[str, Tuple[str, float, float]]:
@@ -293,73 +356,135 @@ def extend_segments(segs: Dict[str, Tuple[str, float, float]], pad: float) -> Di
     return out
 
 
-def prepare_eval2000(audio: PathLike, text: PathLike, report: Report, pad: float = 0.1) -> Tuple[DataDir, Path, Path]:
-    """data/eval2000 (segments from the pem, text from the stm) and the stm and glm to score with."""
+EVAL2000_SIDES = 80          # 40 conversations (20 Switchboard, 20 CallHome), as Kaldi checks
+# a segment ending later than this past its audio is one stage 2 cannot cut (Kaldi's extract-segments)
+MAX_OVERSHOOT: float = inspect.signature(cut_segment).parameters["max_overshoot"].default
+
+
+def find_eval2000(audio: PathLike, text: PathLike) -> Tuple[Path, Path, Path, Path]:
+    """(LDC2002S09 dir, pem, stm, glm), or a CorpusError naming the dir and the file expected."""
     what_audio = "the eval2000 speech LDC2002S09 (hub5e_00/english/*.sph and hub5e_00.pem)"
     root = require_dir(audio, what_audio)
-    files = FileIndex([root])
-    pems = files.by_name.get(PEM_NAME, [])
+    pems = FileIndex([root]).by_name.get(PEM_NAME, [])
     if not pems:
         raise CorpusError(f"{root}: no {PEM_NAME} in it or below (expected {what_audio})")
     what_text = f"the eval2000 references LDC2002T43 ({STM_NAME} and {GLM_NAME})"
     troot = require_dir(text, what_text)
     tfiles = FileIndex([troot])
-    stm = next(iter(tfiles.by_name.get(STM_NAME.lower(), [])), None)
-    glm = next(iter(tfiles.by_name.get(GLM_NAME.lower(), [])), None)
-    if stm is None:
-        raise CorpusError(f"{troot}: no {STM_NAME} in it or below (expected {what_text})")
-    if glm is None:
-        raise CorpusError(f"{troot}: no {GLM_NAME} in it or below (expected {what_text})")
-    sph = find_sph([root], what_audio, report, "LDC2002S09")
+    found = []
+    for name in (STM_NAME, GLM_NAME):
+        f = next(iter(tfiles.by_name.get(name.lower(), [])), None)
+        if f is None:
+            raise CorpusError(f"{troot}: no {name} in it or below (expected {what_text})")
+        found.append(f)
+    return root, pems[0], found[0], found[1]
 
-    pem_segs: Dict[str, Tuple[str, float, float]] = {}
-    for reco, s, e, _ in _segment_lines(pems[0], "file channel speaker start end"):
-        pem_segs[utt_id(reco, s, e)] = (reco, s, e)
-    texts: Dict[str, str] = {}
+
+def read_pem(pem: Path) -> Dict[str, Tuple[str, float, float, str]]:
+    """{utt: (recording-side, start, end, 'file:line')} of the pem's segments."""
+    return {eval2000_utt_id(reco, s, e): (reco, s, e, where)
+            for reco, s, e, _, where in _segment_lines(pem, "file channel speaker start end")}
+
+
+def read_stm_texts(stm: Path) -> Tuple[Dict[str, Tuple[str, str]], Dict[str, str], Set[str]]:
+    """({utt: (words, 'file:line')} of the scored stm segments (lower case, asides out),
+    {utt: recording-side} of every stm line, and the segments marked IGNORE_TIME_SEGMENT_IN_SCORING."""
+    texts: Dict[str, Tuple[str, str]] = {}
+    lines: Dict[str, str] = {}
     ignored: Set[str] = set()
-    for reco, s, e, p in _segment_lines(stm, "file channel speaker start end <labels> words"):
-        utt = utt_id(reco, s, e)
+    for reco, s, e, p, where in _segment_lines(stm, "file channel speaker start end <labels> words"):
+        utt = eval2000_utt_id(reco, s, e)
+        lines[utt] = reco
         words = p[6:] if len(p) > 5 and p[5].startswith("<") else p[5:]
         if any("IGNORE_TIME_SEGMENT" in w.upper() for w in words):
             ignored.add(utt)
             continue
         words = [w.lower() for w in words if w.upper() not in ("<B_ASIDE>", "<E_ASIDE>")]
         if words:
-            texts[utt] = " ".join(words)
+            texts[utt] = (" ".join(words), where)
+    return texts, lines, ignored
+
+
+def prepare_eval2000(audio: PathLike, text: PathLike, report: Report, pad: float = 0.1,
+                     allow_partial: bool = False) -> Tuple[DataDir, Path, Path, Set[str]]:
+    """data/eval2000 (segments from the pem, text from the stm), the stm and glm to score with, and the
+    stm segments (utterance ids) to leave out of the stm.
+
+    Every scored stm segment must reach the data dir, or sclite counts its words as deletions: a
+    conversation without audio, a segment past its audio's end (stage 2 could not cut it) or an stm
+    segment the pem lacks stops here, naming them (Kaldi stops unless all 80 sides are there); with
+    allow_partial they are counted, and left out of the stm too so that the score is honest.
+    """
+    root, pem, stm, glm = find_eval2000(audio, text)
+    sph = find_sph([root], "the eval2000 speech LDC2002S09 (hub5e_00/english/*.sph)", report, "LDC2002S09")
+    pem_segs = read_pem(pem)
+    texts, stm_lines, ignored = read_stm_texts(stm)
     if ignored:
         report.add("eval2000: segments marked IGNORE_TIME_SEGMENT_IN_SCORING (not in the data dir)", n=len(ignored))
-    extended = extend_segments(pem_segs, pad)
+    convs = sorted({r.split("-")[0] for r, *_ in pem_segs.values()} | {r.split("-")[0] for r in stm_lines.values()})
+    no_audio = [c for c in convs if c not in sph]
+    left_out = {u for u, r in stm_lines.items() if r.split("-")[0] in no_audio}
+    stop_or_report(report, allow_partial, "eval2000: conversations of the pem or stm without audio",
+                   [f"{c}.sph" for c in no_audio],
+                   f"expected below {root} (LDC2002S09 has all {EVAL2000_SIDES // 2}); their "
+                   f"{len(left_out & set(texts))} scored stm segments would count as deletions",
+                   "their stm segments left out")
+    seconds = {c: sphere_seconds(sph[c]) for c in convs if c in sph}
     dd = DataDir()
-    for utt, (reco, s, e) in sorted(extended.items()):
+    past_end = []
+    for utt, (reco, s, e) in sorted(extend_segments({u: v[:3] for u, v in pem_segs.items()}, pad).items()):
         name = reco.split("-")[0]
-        if name not in sph:
-            report.add("eval2000: pem segments whose audio is not here (dropped)", utt)
+        if name in no_audio:
             continue
         if utt not in texts:
-            if utt not in ignored:
-                report.add("eval2000: pem segments without stm text (dropped)", utt)
+            if utt not in stm_lines:
+                report.add("eval2000: pem segments without an stm segment (not scored; dropped)", utt)
             continue
-        dd.segments[utt] = f"{reco} {s:.2f} {e:.2f}"
-        dd.text[utt] = texts[utt]
+        pem_end, where = pem_segs[utt][2:]
+        if s >= seconds[name] or pem_end > seconds[name] + MAX_OVERSHOOT:
+            past_end.append(f"{where}: {utt} ends at {pem_end:.2f} s, {name}.sph at {seconds[name]:.2f} s")
+            left_out.add(utt)
+            continue
+        dd.segments[utt] = f"{reco} {s:.2f} {min(e, max(pem_end, seconds[name])):.2f}"   # widened up to the end
+        dd.text[utt] = texts[utt][0]
         dd.utt2spk[utt] = reco
-    missing = sorted(set(texts) - set(pem_segs))
-    if missing:
-        report.add("eval2000: stm segments not in the pem (dropped)", " ".join(missing[:3]), len(missing))
+    stop_or_report(report, allow_partial, "eval2000: pem segments past the end of their audio", past_end,
+                   f"stage 2 cannot cut a segment ending more than {MAX_OVERSHOOT:g} s past its audio; their stm "
+                   f"segments would count as deletions", "left out of the data dir and the stm")
+    not_in_pem = sorted(u for u in texts if u not in pem_segs and u not in left_out)
+    stop_or_report(report, allow_partial, f"eval2000: stm segments not in {pem}",
+                   [f"{texts[u][1]}: {u}" for u in not_in_pem],
+                   "without a pem segment they are not decoded, and would count as deletions", "left out of the stm")
+    left_out.update(not_in_pem)
     for reco in sorted(set(dd.utt2spk.values())):
         name, side = reco.split("-")
         dd.wav[reco] = sph_pipe(sph[name], 1 if side == "A" else 2)
         dd.reco2file_and_channel[reco] = f"{name} {side}"
+    if len(dd.wav) != EVAL2000_SIDES:
+        report.add(f"eval2000: conversation sides (the complete set has {EVAL2000_SIDES})", n=len(dd.wav))
     if not dd.text:
         raise CorpusError(f"eval2000: no pem segment matches an stm segment with audio ({'; '.join(report.lines())})")
-    return dd, stm, glm
+    return dd, stm, glm, left_out
 
 
-def clean_stm(src: Path, dst: Path) -> None:
+def clean_stm(src: Path, dst: Path, left_out: Set[str] = frozenset()) -> int:
     """The stm as sclite reads it, with Kaldi's fixes: a line's first '((' (a typo in the LDC's
-    file) becomes '(', and the aside markers go."""
+    file) becomes '(', and the aside markers go; the segments `left_out` (utterance ids) go too,
+    so that what was not decoded is not scored. Returns the number of lines left out."""
+    n = 0
     with open(src, encoding="latin-1") as f, open(dst, "w", encoding="latin-1") as out:
         for line in f:
+            p = line.split()
+            if left_out and len(p) >= 5 and not line.startswith(";;"):
+                try:
+                    utt = eval2000_utt_id(f"{p[0].lower()}-{p[1].upper()}", float(p[3]), float(p[4]))
+                except ValueError:
+                    utt = ""
+                if utt in left_out:
+                    n += 1
+                    continue
             out.write(re.sub(r"<[BE]_ASIDE>", "", line.replace("((", "(", 1), flags=re.I))
+    return n
 
 
 def fisher_sentences(dirs: Sequence[PathLike], report: Report) -> Iterator[List[str]]:

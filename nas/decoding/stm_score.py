@@ -105,10 +105,26 @@ def hyps_to_ctm(hyps: Dict[str, Sequence[str]], segments: Dict[str, Tuple[str, f
     return rows, sorted(unplaced)
 
 
+def ctm_line(row: CtmRow) -> str:
+    file, channel, start, dur, word = row
+    return f"{file} {channel} {start:.3f} {dur:.3f} {word}"
+
+
+def drop_ctm_lines(rows: Iterable[CtmRow], pattern: str) -> Tuple[List[CtmRow], int]:
+    """The rows whose ctm line does not match `pattern` (case-insensitive, searched anywhere in the
+    line: what `grep -i -v -E` keeps, as Kaldi's score_sclite.sh filters its ctm), and how many went."""
+    rows = list(rows)
+    if not pattern:
+        return rows, 0
+    rx = re.compile(pattern, re.I)
+    kept = [r for r in rows if not rx.search(ctm_line(r))]
+    return kept, len(rows) - len(kept)
+
+
 def write_ctm(path: PathLike, rows: Iterable[CtmRow]) -> None:
     with open(path, "w", encoding="utf-8") as f:
-        for file, channel, start, dur, word in rows:
-            f.write(f"{file} {channel} {start:.3f} {dur:.3f} {word}\n")
+        for row in rows:
+            f.write(ctm_line(row) + "\n")
 
 
 def sctk_env(sclite: str) -> Dict[str, str]:

@@ -3,14 +3,19 @@
 kaldingram reproduces SRILM's `ngram-count -ukndiscount` (interpolated-free,
 backoff Kneser-Ney) and SRILM's entropy pruning (`ngram -prune`). Training text
 words outside the vocabulary (the lexicon's words) are mapped to the OOV word
-first, so that G only has words the lexicon can spell.
+first, so that G only has words the lexicon can spell. Given the vocabulary,
+the LM also has every word of it that the text lacks (SRILM's `-vocab`, as
+Kaldi's swbd1_train_lms.sh uses it), or G could never emit those words.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+
+if TYPE_CHECKING:
+    from kaldingram.train import NgramCounts
 
 PathLike = Union[str, Path]
 
@@ -25,8 +30,8 @@ class Perplexity:
     ppl1: float            # per word excluding </s>
 
     def report(self, name: str) -> str:
-        return (f"{name}: {self.sentences} sentences, {self.words} words, {self.oov} OOVs; "
-                f"logprob= {self.logprob10:.2f} ppl= {self.ppl:.2f} ppl1= {self.ppl1:.2f}")
+        return (f"{name}: {self.sentences} sentences, {self.words} words, {self.oov} of them not in the LM "
+                f"(not scored); logprob= {self.logprob10:.2f} ppl= {self.ppl:.2f} ppl1= {self.ppl1:.2f}")
 
 
 def map_oov(sentences: Iterable[Sequence[str]], vocab: Optional[Set[str]], oov_word: Optional[str]
@@ -50,11 +55,41 @@ def map_oov(sentences: Iterable[Sequence[str]], vocab: Optional[Set[str]], oov_w
     return out, oov
 
 
+def _kn_discount(n1: int, n2: int) -> float:
+    """Kneser-Ney's D = n1 / (n1 + 2 n2) from counts of counts, guarded as kaldingram's."""
+    return max(0.1, float(n1)) / (n1 + 2 * n2) if n1 + 2 * n2 else 0.1
+
+
+def add_zerotons(counts: "NgramCounts", vocab: Iterable[str]) -> Tuple[int, float]:
+    """Give the words of `vocab` the text lacks (zerotons) unigram probability, as SRILM's
+    `ngram-count -vocab` does: the seen unigrams are discounted by Kneser-Ney's D (kaldingram leaves
+    them undiscounted, assuming every word seen) and the mass freed is shared evenly by the zerotons.
+    To run between cal_f and cal_bow, so that the back-off weights see the new unigrams.
+    Returns (number of zerotons, mass they share)."""
+    uni = counts.counts[0][()]
+    zerotons = sorted(set(vocab) - set(uni.word_to_count) - {counts.bos_symbol, counts.eos_symbol})
+    if not zerotons:
+        return 0, 0.0
+    modified = {w: len(uni.word_to_context.get(w, ())) for w in uni.word_to_count}
+    of_count = Counter(modified.values())
+    d = _kn_discount(of_count[1], of_count[2])
+    total = sum(modified.values())
+    for w, c in modified.items():
+        uni.word_to_f[w] = max(c - d, 0.0) / total
+    mass = 1.0 - sum(uni.word_to_f.values())
+    for w in zerotons:
+        uni.word_to_count[w] = 0
+        uni.word_to_f[w] = mass / len(zerotons)
+    return len(zerotons), mass
+
+
 def train_arpa(sentences: Iterable[Sequence[str]], order: int, out_arpa: PathLike,
-               min_counts: Sequence[int] = ()) -> Dict[int, int]:
+               min_counts: Sequence[int] = (), vocab: Optional[Iterable[str]] = None) -> Dict[int, int]:
     """Estimate a Kneser-Ney `order`-gram LM and write it as ARPA; returns {n: number of n-grams}.
 
     min_counts[n-1]: n-grams seen fewer times are dropped (SRILM's -gtNmin), 0 keeps all.
+    vocab: every one of these words gets a unigram, those unseen sharing the mass discounted from
+    the seen ones (add_zerotons); None: the words of the text only.
     """
     from kaldingram.train import NgramCounts
 
@@ -73,6 +108,8 @@ def train_arpa(sentences: Iterable[Sequence[str]], order: int, out_arpa: PathLik
         counts.apply_count_cutoffs(gtmin)
     counts.cal_discounting_constants()
     counts.cal_f()
+    if vocab is not None:
+        add_zerotons(counts, vocab)
     counts.cal_bow()
     with open(out_arpa, "w", encoding="utf-8") as f:
         counts.print_as_arpa(fout=f)

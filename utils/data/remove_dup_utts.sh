@@ -2,7 +2,7 @@
 # Usage: utils/data/remove_dup_utts.sh <max-count> <src-data-dir> <dest-data-dir>
 # Keep at most <max-count> utterances with the same transcript (the first ones in sorted order):
 # Switchboard's train_nodup drops most copies of "uh-huh", "yeah", ... (Kaldi's remove_dup_utts.sh).
-# The count of utterances and distinct transcripts dropped is printed.
+# Printed: the utterances dropped, and how many distinct transcripts had more than <max-count>.
 set -euo pipefail
 utils=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
@@ -17,4 +17,5 @@ LC_ALL=C awk -v max="$max" '{ t = $0; sub(/^[^ \t]+[ \t]*/, "", t); if (++n[t] <
 read -r dropped distinct < "$tmp.counts"; rm -f "$tmp.counts"
 "$utils/subset_data_dir.sh" --utt-list "$tmp" "$src" "$dest" >/dev/null
 echo "$0: kept $(wc -l < "$tmp") of $(wc -l < "$src/text") utterances of $src in $dest;" \
-     "dropped $dropped copies beyond $max of $distinct transcripts"
+     "dropped $dropped utterances, those beyond the first $max with the same transcript" \
+     "($distinct distinct transcripts had more than $max utterances)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Stage 1 word LM for decoding: Kneser-Ney on the Switchboard training transcripts, plus the Fisher
 # transcripts when given (Kaldi's and CAT's sw1 trigram; with Fisher, its sw1_fsh text). Perplexity
-# on the dev transcripts. Writes <lm-dir>/lm.arpa.gz.
+# on the dev transcripts. Its vocabulary is the lexicon's, as Kaldi's (SRILM -vocab on the lexicon's
+# words, -limit-vocab): words outside it are <UNK>, and every lexicon word has a unigram, those the text
+# lacks with the mass left over. Writes <lm-dir>/lm.arpa.gz.
 set -euo pipefail
 recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -32,7 +34,8 @@ if [ -n "$fisher" ]; then
   "$nas_python" -m nas.bin.ldc_swbd fisher-text $fisher "$dir/fisher_text"
   cat "$dir/fisher_text" >> "$dir/text"
 fi
-"$recipe/steps/train_word_lm.sh" --order "$order" --prune-threshold "$prune_threshold" --dev-text "$dev_text" \
+"$recipe/steps/train_word_lm.sh" --all-words true --order "$order" --prune-threshold "$prune_threshold" \
+  --dev-text "$dev_text" \
   "$lang" "$dir/text" "$dir"
 gzip -c "$dir/lm.arpa" > "$dir/lm.arpa.gz"
 echo "$0: first-pass LM $dir/lm.arpa.gz"

@@ -127,7 +127,9 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     bench_md = (d / "exp" / "tiny_bench" / "BENCH.md").read_text()
     for part in ("## cell: 2 architectures, 1 epochs each", "## tdnn: 1 architectures, 1 epochs each",
-                 "| st | 0 | [[", "### Tabular methods on the table", "### A cell searched on a proxy"):
+                 "| st | 0 | [[", "### Tabular methods on the table", "### A cell searched on a proxy",
+                 "![regret curves](results/bench_cell_regret.png)"):
         assert part in bench_md, part
+    assert (d / "exp" / "tiny_bench" / "results" / "bench_cell_regret.png").stat().st_size > 0
     scores = json.loads((d / "exp" / "tiny_bench" / "search" / "cell_st_seed0" / "score" / "scores.json").read_text())
     assert [x["id"] for x in scores["scores"]] == ["cell_000", "cell_001"]

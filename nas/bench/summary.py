@@ -14,7 +14,7 @@ twice the noise floor is "no difference beyond the noise".
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import time
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -71,8 +71,9 @@ def table_diagnostics(table, test: np.ndarray, floor: Optional[float]) -> List[s
     return lines
 
 
-def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequence[int], plan: dict) -> str:
-    """One space's part of BENCH.md (and its scatter plot beside it)."""
+def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequence[int], plan: dict,
+                  figures: Path) -> str:
+    """One space's part of BENCH.md; its plots go to `figures` (linked as figures.name/...)."""
     try:
         files = sorted((bench / "tables" / space).glob("nb-asr-e*-*.pickle"))
         epochs = int(files[0].name.split("-e")[1].split("-")[0])
@@ -164,9 +165,9 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
                      "intervals over the architectures):\n")
         lines.append(markdown_table(["weights", "architectures", "Kendall tau", "Spearman rho"], corr_rows))
         png = f"bench_{space}_scatter.png"
-        scatter(bench / png, series, "held-out loss with super-network weights", "stand-alone test WER",
+        scatter(figures / png, series, "held-out loss with super-network weights", "stand-alone test WER",
                 f"{space}: one-shot score vs stand-alone")
-        lines.append(f"![scatter]({png})\n")
+        lines.append(f"![scatter]({figures.name}/{png})\n")
 
     summary = bench / "tabular" / space / "summary.json"
     if summary.is_file():
@@ -176,22 +177,26 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
         lines.append(f"### Tabular methods on the table ({sm['runs']} runs of {sm['budget_queries']} queries; dev WER "
                      f"seen, test WER judged)\n")
         lines.append(markdown_table(["method", "regret, points (95% interval)", "runs that found the best"], rows))
+        curves = bench / "tabular" / space / "regret.png"
+        if curves.is_file():
+            png = f"bench_{space}_regret.png"
+            shutil.copyfile(curves, figures / png)
+            lines.append(f"![regret curves]({figures.name}/{png})\n")
     return "\n".join(lines)
 
 
 def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Sequence[str],
                    seeds: Sequence[int]) -> Path:
-    """Write BENCH.md (and its plots, beside it in the bench dir) from a bench dir's files."""
+    """Write BENCH.md and its plots (in results/ beside it, so that the two travel together)
+    from a bench dir's files."""
     plan = read_plan(bench)
+    figures = Path(out).parent / "results"
+    figures.mkdir(parents=True, exist_ok=True)
     parts = ["# Does the search find anything? Search methods against ground-truth tables\n",
              f"Written by `local/score_search.sh` (nas.bench.summary) on {time.strftime('%Y-%m-%d')} from "
              f"`{bench}`; see docs/bench.md for the protocol. All WERs are on the test voices, which "
              f"nothing was tuned on; the LM weight is chosen on dev.\n"]
     for space in spaces:
-        parts.append(space_section(bench, space, methods, seeds, plan))
-    text = "\n".join(parts)
-    rel = os.path.relpath(Path(bench).resolve(), out.resolve().parent)
-    if rel != ".":
-        text = text.replace("](bench_", f"]({rel}/bench_")
-    out.write_text(text)
-    return out
+        parts.append(space_section(bench, space, methods, seeds, plan, figures))
+    Path(out).write_text("\n".join(parts))
+    return Path(out)

@@ -46,6 +46,9 @@ if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit
 case $space in */*|*.json) space=$(recipe_abs_paths "$space") ;; esac
 [ -z "$exp_dir" ] || exp_dir=$(recipe_abs_paths "$exp_dir")
 [ -z "$retrain_config" ] || retrain_config=$(recipe_abs_paths "$retrain_config")
+[ -z "$warmup_config" ] || warmup_config=$(recipe_abs_paths "$warmup_config")
+[ -z "$warmup_dir" ] || warmup_dir=$(recipe_abs_paths "$warmup_dir")
+[ -z "$search_config" ] || search_config=$(recipe_abs_paths "$search_config")
 cd "$recipe"
 . ./cmd.sh
 . ./path.sh
@@ -70,7 +73,7 @@ tag=""                        # a space other than conf/space.json gets its own 
 [ -z "$space_params" ] || tag=${tag}$(params_tag "$space_params")_
 [ "$nas_data" = train ] || tag=${tag}${nas_data}_        # and other search data (a proxy set)
 warmup_seed=${warmup_seed:-$seed}
-warmup_dir=exp/${prefix}${tag}warmup_seed$warmup_seed
+[ -n "$warmup_dir" ] || warmup_dir=exp/${prefix}${tag}warmup_seed$warmup_seed
 exp=exp/${prefix}${tag}nas_${method}_seed$seed
 if [ -n "$arch" ]; then       # retrain a given architecture: no warm-up, search or derivation
   [ -f "$arch" ] || { echo "$0: --arch $arch: no such file" >&2; exit 1; }
@@ -159,12 +162,12 @@ fi
 
 if [ -z "$arch" ] && [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   echo "=== stage 4: NAS warm-up of the super-network (${space:-$conf/space.json})"
-  seed=$warmup_seed run_nas_stage warmup $warmup_dir $conf/warmup.yaml "${common[@]}" --data $data/$nas_data "${space_opts[@]}"
+  seed=$warmup_seed run_nas_stage warmup $warmup_dir ${warmup_config:-$conf/warmup.yaml} "${common[@]}" --data $data/$nas_data "${space_opts[@]}"
 fi
 
 if [ -z "$arch" ] && [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   echo "=== stage 5: architecture search ($method)"
-  run_nas_stage search $exp/search $conf/search.yaml "${common[@]}" --data $data/$nas_data "${space_opts[@]}" --method $method --init $warmup_dir
+  run_nas_stage search $exp/search ${search_config:-$conf/search.yaml} "${common[@]}" --data $data/$nas_data "${space_opts[@]}" --method $method --init $warmup_dir
 fi
 
 if [ -z "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then

@@ -35,20 +35,22 @@ def test_3way(run, src, tmp_path, monkeypatch):
     assert r.returncode == 0, r.stderr
     assert "Successfully validated" in r.stdout
     utts = [l.split()[0] for l in lines(dest / "utt2spk")]
-    assert utts == sorted(f"sp{f}-{u}" for f in ("0.9", "1.0", "1.1") for u in ("a-1", "a-2", "b-1"))
-    assert "sp0.9-a sp0.9-a-1 sp0.9-a-2" in lines(dest / "spk2utt")
-    assert "sp1.1-b-1 b-1" in lines(dest / "utt2uniq")
+    # Kaldi's ids: the 1.0 copy is the source under its own ids, the others prefixed
+    assert utts == sorted([u for u in ("a-1", "a-2", "b-1")] + [f"sp{f}-{u}" for f in ("0.9", "1.1")
+                                                                for u in ("a-1", "a-2", "b-1")])
+    assert "sp0.9-a sp0.9-a-1 sp0.9-a-2" in lines(dest / "spk2utt") and "a a-1 a-2" in lines(dest / "spk2utt")
+    assert "sp1.1-b-1 b-1" in lines(dest / "utt2uniq") and "b-1 b-1" in lines(dest / "utt2uniq")
     assert "sp1.1-a-2 WORD 2" in lines(dest / "text")
     assert not (dest / "segments").exists()
     dur = dict(l.split() for l in lines(dest / "utt2dur"))
     assert float(dur["sp0.9-a-2"]) == pytest.approx(2.0 / 0.9, abs=1e-3)
-    assert float(dur["sp1.0-a-2"]) == pytest.approx(2.0)
+    assert float(dur["a-2"]) == pytest.approx(2.0)
     # the audio itself changes duration by the factor
     monkeypatch.setenv("PATH", script_env()["PATH"])
     wav = dict(l.split(" ", 1) for l in lines(dest / "wav.scp"))
-    assert wav["sp1.0-a-1"] == str(tmp_path / "a1.wav")
+    assert wav["a-1"] == str(tmp_path / "a1.wav")
     for f in (0.9, 1.0, 1.1):
-        x, rate = read_audio(wav[f"sp{format_factor(f)}-a-2"])
+        x, rate = read_audio(wav["a-2" if f == 1.0 else f"sp{format_factor(f)}-a-2"])
         assert rate == 16000
         assert len(x) / rate == pytest.approx(2.0 / f, rel=2e-3)
 

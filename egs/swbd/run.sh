@@ -123,7 +123,7 @@ fi
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "=== stage 3: denominator graph (phone ${den_lm_order}-gram LM o CTC topology), path weights"
   if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/${train_set}_sp/text ] && \
-     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/${train_set}_sp/text $data/$dev_set/text | wc -l)" ]; then
+     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/${train_set}_sp/text $data/$dev_set/text | awk '{ print $1 }' | sort -u | wc -l)" ]; then
     echo "stage 3: $data/den_meta is up to date; skipping"
   else
     steps/prep_den_lm.sh --order $den_lm_order --no-prune-order $den_no_prune_order \

@@ -147,7 +147,7 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "=== stage 3: denominator graph (phone 4-gram LM o CTC topology), path weights"
   # path weights for dev (the held-out set) and the unperturbed train set too (--retrain-data train)
   if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/train_sp/text ] && \
-     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/train_sp/text $data/$dev_set/text $data/train/text | wc -l)" ]; then
+     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/train_sp/text $data/$dev_set/text $data/train/text | awk '{ print $1 }' | sort -u | wc -l)" ]; then
     echo "stage 3: $data/den_meta is up to date; skipping"
   else
     steps/prep_den_lm.sh --extra-text "$data/$dev_set/text $data/train/text" $lang $data/train_sp $data/den_meta

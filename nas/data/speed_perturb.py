@@ -2,7 +2,10 @@
 
 Backs utils/data/perturb_data_dir_speed.sh and perturb_data_dir_speed_3way.sh.
 Each factor F gives a copy whose utterance and speaker ids (and recording ids
-when there are segments) carry the prefix `spF-`; wav.scp entries pipe the
+when there are segments) carry the prefix `spF-`, except, with `keep_ids` (the
+3-way script, as Kaldi's, which combines the source dir itself with its 0.9 and
+1.1 copies), the 1.0 copy, which keeps the source's ids, so that alignments,
+lattices or features made on the source by Kaldi still match; wav.scp entries pipe the
 audio through `sox ... speed F` (pitch and tempo change together, the sample
 rate is kept); segment times and utt2dur are divided by F; utt2uniq maps every
 copy to its original utterance, so train/held-out splits can keep copies
@@ -42,8 +45,9 @@ def perturbed_wav_entry(entry: str, factor: float) -> str:
     return f"sox {entry} -t wav - speed {format_factor(factor)} |"
 
 
-def perturb(src: Path, dest: Path, factors: Sequence[float]) -> int:
-    """Write the union of the perturbed copies of `src` into `dest`; returns the utterance count."""
+def perturb(src: Path, dest: Path, factors: Sequence[float], keep_ids: bool = False) -> int:
+    """Write the union of the perturbed copies of `src` into `dest` (the 1.0 copy under the
+    source's own ids with `keep_ids`); returns the utterance count."""
     if not (src / "utt2spk").is_file() or not (src / "wav.scp").is_file():
         raise FileNotFoundError(f"{src} needs utt2spk and wav.scp")
     for f in factors:
@@ -57,7 +61,7 @@ def perturb(src: Path, dest: Path, factors: Sequence[float]) -> int:
     has_segments = "segments" in tables
     out: Dict[str, List] = defaultdict(list)
     for f in factors:
-        p = f"sp{format_factor(f)}-"
+        p = "" if keep_ids and f == 1.0 else f"sp{format_factor(f)}-"
         for utt, spk in tables["utt2spk"].items():
             out["utt2spk"].append((p + utt, p + spk))
             out["utt2uniq"].append((p + utt, tables.get("utt2uniq", {}).get(utt, utt)))
@@ -92,6 +96,8 @@ def perturb(src: Path, dest: Path, factors: Sequence[float]) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--factors", required=True, help="comma-separated speed factors, e.g. 0.9,1.0,1.1")
+    p.add_argument("--keep-ids", action="store_true",
+                   help="the 1.0 copy keeps the source's utterance, speaker and recording ids (Kaldi's 3-way script)")
     p.add_argument("src_dir")
     p.add_argument("dest_dir")
     a = p.parse_args(argv)
@@ -104,7 +110,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{PROG}: ERROR: repeated factor in {a.factors}", file=sys.stderr)
         return 1
     try:
-        n = perturb(Path(a.src_dir), Path(a.dest_dir), factors)
+        n = perturb(Path(a.src_dir), Path(a.dest_dir), factors, keep_ids=a.keep_ids)
     except (FileNotFoundError, ValueError, TableError) as e:
         print(f"{PROG}: ERROR: {e}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 from ldc_fixtures import WSJ_EXPECTED_TEXT, assert_stage_configs, make_wsj, recipe_copy, run_module
 from nas.data.ldc import CorpusError, Report
-from nas.data.ldc_wsj import locate, normalize_transcript, read_index, verbal_punctuation
+from nas.data.ldc_wsj import locate, normalize_transcript, read_index, unused_cds, verbal_punctuation
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,59 @@ def test_corpus_errors_name_what_was_expected(wsj, tmp_path):
     assert {"11-13.1", "13-34.1", "13-16.1"} <= set(corpus.cds)
 
 
+def test_stage0_checks_every_cd_the_sets_need_and_decodes_one_file_each(wsj, tmp_path):
+    wsj0, wsj1 = wsj
+    check = ["nas.bin.ldc_wsj", "check", "--need-lm", "--wsj0", wsj0]
+    # the fixture indexes one utterance on 13-5.1, which is not there: a partial copy
+    r = run_module(*check, "--wsj1", wsj1)
+    assert r.returncode == 1
+    assert "no CD directory 13-5.1: the indices name audio on it (train_si284: 1 entries); expected WSJ1 " \
+           "(--wsj1)'s CD 13-5.1 (a partial copy: --allow-partial true" in r.stderr
+    r = run_module(*check, "--wsj1", wsj1, "--allow-partial")
+    assert r.returncode == 0, r.stderr
+    # 11-1.1, 11-14.1 (eval92), 13-1.1, 13-16.1 (dev93): one file of each decoded
+    assert "the first audio file of each of the 4 CDs the indices of train_si284, test_dev93, test_eval92 name " \
+           "decodes" in r.stdout
+    assert "CD directories the indices name that are not here (their entries left out): 1; e.g. 13-5.1" in r.stdout
+    # the dev93 audio CD or the LM CD missing: stage 0 fails, naming it
+    for cd, expect in (("13-16.1", "no CD directory 13-16.1: the indices name audio on it (test_dev93: 2 entries); expected "
+                                  "WSJ1 (--wsj1)'s CD 13-16.1; none of test_dev93's audio is here"),
+                       ("13-32.1", "no CD directory 13-32.1 (expected WSJ1's CD 13-32.1, which holds the language")):
+        cut = tmp_path / f"no_{cd}"
+        shutil.copytree(wsj1, cut, ignore=lambda d, names: [cd] if d == str(wsj1) else [])
+        r = run_module(*check, "--wsj1", cut, "--allow-partial")
+        assert r.returncode == 1 and expect in r.stderr, r.stderr
+    # an audio coding the reader cannot decode, on the eval92 CD: named with its file
+    bad = tmp_path / "bad0"
+    shutil.copytree(wsj0, bad)
+    for f in (bad / "11-14.1").rglob("*.wv1"):
+        head = f.read_bytes()
+        f.write_bytes(head.replace(b"embedded-shorten-v2.00", b"embedded-shorten-v9.99"))
+    r = run_module("nas.bin.ldc_wsj", "check", "--wsj0", bad, "--wsj1", wsj1, "--allow-partial")
+    assert r.returncode == 1
+    assert f"{bad}/11-14.1/wsj0/si_et_20/440/440c0201.wv1: cannot decode the first audio file of CD 11-14.1" \
+           in r.stderr and "v9.99" in r.stderr, r.stderr
+
+
+def test_stage1_writes_nothing_when_a_set_is_empty_and_knows_transcript_cds(wsj, tmp_path):
+    wsj0, wsj1 = wsj
+    cut = tmp_path / "no_dev93"
+    shutil.copytree(wsj1, cut, ignore=lambda d, names: ["13-16.1"] if d == str(wsj1) else [])
+    r = run_module("nas.bin.ldc_wsj", "data", "--wsj0", wsj0, "--wsj1", cut, tmp_path / "data")
+    assert r.returncode == 1
+    assert r.stderr.startswith("wsj_data_prep: ERROR: test_dev93: no utterance has both audio and a transcript; "
+                               "test_dev93: index entries on CD directories that are not here (left out): 2; "
+                               "e.g. 13-16.1 (2)"), r.stderr
+    assert not (tmp_path / "data" / "train_si284").exists()
+    # training transcripts on a CD of their own (WSJ0's 11-4.1 holds them): that CD is used
+    sets = ["train_si284", "test_dev93", "test_eval92"]
+    assert "11-4.1" in unused_cds(locate([wsj0], [wsj1], sets, Report()), sets)
+    moved = tmp_path / "moved0"
+    shutil.copytree(wsj0, moved)
+    shutil.move(str(moved / "11-1.1/wsj0/transcrp"), str(moved / "11-4.1/wsj0/transcrp"))
+    assert unused_cds(locate([moved], [wsj1], sets, Report()), sets) == []
+
+
 def test_bad_index_line_names_file_and_line(tmp_path):
     ndx = tmp_path / "x.ndx"
     ndx.write_text(";\n; comment\n11_1_1:wsj0/si_tr_s/011/011c0201.wv1\nwsj0/si_tr_s/011/011c0202.wv1\n")
@@ -119,7 +172,7 @@ def test_stages_1_and_2(run, wsj, tmp_path):
     d = recipe_copy(tmp_path, "wsj")
     wsj0, wsj1 = wsj
     args = ["--wsj0", str(wsj0), "--wsj1", str(wsj1), "--nj", "2"]
-    r = run(str(d / "run.sh"), *args, "--stop-stage", "2")
+    r = run(str(d / "run.sh"), *args, "--allow-partial", "true", "--stop-stage", "2")   # 13-5.1 is not here
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     out = r.stdout
     # what was left out, with counts and reasons

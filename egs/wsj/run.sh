@@ -53,7 +53,8 @@ start_time=$(date +%s)
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   echo "=== stage 0: find the corpus (WSJ0: $wsj0; WSJ1: $wsj1)"
-  local/wsj_data_prep.sh --check-only true --sets "$train_set $test_sets" "$wsj0" "$wsj1" $data
+  local/wsj_data_prep.sh --check-only true --allow-partial $allow_partial --sets "$train_set $test_sets" \
+    "$wsj0" "$wsj1" $data
 fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import List, Optional
 
 from nas.data.ldc import CorpusError, Report, split_paths
-from nas.data.ldc_wsj import (DEFAULT_SETS, LM_FILES, NOISE_WORD, PROG, SETS, Transcripts, cd_key, cmudict_words,
-                              find_lm, lm_text_sentences, locate, normalize_transcript, prepare_set, unused_cds)
+from nas.data.ldc_wsj import (DEFAULT_SETS, LM_FILES, NOISE_WORD, PROG, SETS, Transcripts, cd_key, check_audio,
+                              cmudict_words, find_lm, lm_text_sentences, locate, normalize_transcript, prepare_set,
+                              unused_cds)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -27,9 +28,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="WSJ1 (LDC94S13B) location: the distribution dir or its CD dirs (13-1.1, ...)")
         sp.add_argument("--sets", default=",".join(DEFAULT_SETS), help="comma-separated sets (%(default)s)")
 
-    sp = sub.add_parser("check", help="find the CDs and the index files; fail naming what is missing")
+    sp = sub.add_parser("check", help="find the CDs, the index files and every CD the indices name, and "
+                                      "decode one audio file per CD; fail naming what is missing")
     corpus_args(sp)
     sp.add_argument("--need-lm", action="store_true", help="also require WSJ1's LM CD 13-32.1")
+    sp.add_argument("--allow-partial", action="store_true",
+                    help="CDs the indices name may be missing (a partial copy): reported, their entries left out")
     sp = sub.add_parser("data", help="write <out-dir>/<set>/{wav.scp,text,utt2spk,spk2utt} per set")
     corpus_args(sp)
     sp.add_argument("--noise-word", default=NOISE_WORD)
@@ -48,11 +52,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     a = p.parse_args(argv)
 
     report = Report()
+    prog = "wsj_prepare_lm" if a.cmd in ("lm", "lm-text") else PROG    # the script the user ran
     try:
         if a.cmd == "cmudict-words":
             words = cmudict_words()
             Path(a.out).write_text("".join(w + "\n" for w in words), encoding="utf-8")
-            print(f"{PROG}: {len(words)} CMUdict words -> {a.out}")
+            print(f"{prog}: {len(words)} CMUdict words -> {a.out}")
             return 0
         if a.cmd == "normalize":
             for line in sys.stdin:
@@ -68,8 +73,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         if a.cmd == "check":
             for which in ("WSJ0", "WSJ1"):
                 names = sorted((c for c in corpus.cds if corpus.which[c] == which), key=cd_key)
-                print(f"{PROG}: {which}: {len(names)} CD directories: {' '.join(names)}")
-            for line in report.lines(f"{PROG}: "):
+                print(f"{prog}: {which}: {len(names)} CD directories: {' '.join(names)}")
+            checked = check_audio(corpus, sets, report, allow_partial=a.allow_partial)
+            print(f"{prog}: the first audio file of each of the {len(checked)} CDs the indices of "
+                  f"{', '.join(sets)} name decodes")
+            for line in report.lines(f"{prog}: "):
                 print(line)
             return 0
         if a.cmd == "lm":
@@ -89,36 +97,34 @@ def main(argv: Optional[List[str]] = None) -> int:
                     n += 1
                     nw += len(sent)
                     out.write(f"lmtext-{n:08d} {' '.join(sent)}\n")
-            print(f"{PROG}: LM training text: {n} sentences, {nw} words -> {a.out}")
-            for line in report.lines(f"{PROG}: "):
+            print(f"{prog}: LM training text: {n} sentences, {nw} words -> {a.out}")
+            for line in report.lines(f"{prog}: "):
                 print(line)
             return 0
         # data
         transcripts = Transcripts(corpus.files, report)
-        print(f"{PROG}: {len(corpus.cds)} CD directories; transcripts: {len(transcripts.dot)} .dot lines, "
+        print(f"{prog}: {len(corpus.cds)} CD directories; transcripts: {len(transcripts.dot)} .dot lines, "
               f"{len(transcripts.lsn)} .lsn lines")
         unused = unused_cds(corpus, sets)
         if unused:
             report.add("CD directories not used by these sets (fine: WSJ has other sets too)",
                        " ".join(sorted(unused, key=cd_key)), len(unused))
         out = Path(a.out_dir)
-        results = {}
-        for s in sets:
-            dd = prepare_set(corpus, SETS[s], transcripts, report, a.noise_word)
-            if not dd.wav:
-                raise CorpusError(f"{s}: no utterance has both audio and a transcript (see the counts above: "
-                                  f"{'; '.join(report.lines())})")
-            changed = dd.write(out / s)
-            results[s] = (dd, changed)
-        for line in report.lines(f"{PROG}: "):
+        prepared = {s: prepare_set(corpus, SETS[s], transcripts, report, a.noise_word) for s in sets}
+        empty = [s for s, dd in prepared.items() if not dd.wav]
+        if empty:               # the counts that say why first, and no data dir written
+            why = [l for l in report.lines() if any(e in l for e in empty)] or report.lines()
+            raise CorpusError(f"{', '.join(empty)}: no utterance has both audio and a transcript; {'; '.join(why)}")
+        results = {s: (dd, dd.write(out / s)) for s, dd in prepared.items()}
+        for line in report.lines(f"{prog}: "):
             print(line)
         for s, (dd, changed) in results.items():
             spec = SETS[s]
             note = "" if len(dd.wav) == spec.expected else f" (a complete corpus gives {spec.expected})"
-            print(f"{PROG}: {out / s}: {len(dd.wav)} utterances, {len(set(dd.utt2spk.values()))} speakers"
+            print(f"{prog}: {out / s}: {len(dd.wav)} utterances, {len(set(dd.utt2spk.values()))} speakers"
                   f"{note}; {spec.description}{'' if changed else ' (unchanged: left as it was)'}")
     except CorpusError as e:
-        print(f"{PROG}: ERROR: {e}", file=sys.stderr)
+        print(f"{prog}: ERROR: {e}", file=sys.stderr)
         return 1
     return 0
 

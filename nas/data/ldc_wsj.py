@@ -270,11 +270,9 @@ class Transcripts:
         return None, ""
 
 
-def prepare_set(corpus: Corpus, spec: SetSpec, transcripts: Transcripts, report: Report,
-                noise_word: str = NOISE_WORD) -> DataDir:
-    """The data dir of one set; every entry left out is counted in `report` with its reason."""
-    dd = DataDir()
-    missing_cd: Counter = Counter()
+def set_entries(corpus: Corpus, spec: SetSpec) -> Iterator[Tuple[Path, int, str, str, Optional[str]]]:
+    """(index file, line, CD, audio path on that CD, why it is left out or None) of every entry of
+    the set's indices, the path completed as the set's spec says."""
     for cd, rel in spec.indices:
         index = corpus.files.find(cd, rel)
         assert index is not None          # checked by locate()
@@ -283,51 +281,107 @@ def prepare_set(corpus: Corpus, spec: SetSpec, transcripts: Transcripts, report:
                 fpath += ".wv1"
             excluded = next((why for (xcd, prefix), why in EXCLUDED
                              if disk == xcd and fpath.lower().startswith(prefix)), None)
+            yield index, lineno, disk, fpath, excluded
+
+
+def check_audio(corpus: Corpus, sets: Sequence[str], report: Report, allow_partial: bool = False) -> Dict[str, Path]:
+    """Stage 0's check of the audio the sets need: every CD their indices name is here (else a
+    CorpusError naming each missing CD with the sets and entries on it; with `allow_partial` a
+    report line instead), and the first indexed audio file of each CD decodes (its SPHERE
+    header and coding; a CorpusError naming the file otherwise). Returns the file checked per CD."""
+    from nas.data.audio import AudioError, read_audio
+    missing: Dict[str, Counter] = {}
+    first: Dict[str, Path] = {}
+    total: Counter = Counter()
+    for s in sets:
+        for _, _, disk, fpath, excluded in set_entries(corpus, SETS[s]):
             if excluded:
-                report.add(f"{spec.name}: left out: {excluded}")
                 continue
-            audio = corpus.files.find(disk, fpath) if disk in corpus.cds else None
-            if audio is None:
-                audio = corpus.files.find_anywhere(fpath)
+            total[s] += 1
+            if disk not in corpus.cds:
+                if corpus.files.find_anywhere(fpath) is None:     # stage 1 looks on the other CDs too
+                    missing.setdefault(disk, Counter())[s] += 1
+            elif disk not in first:
+                audio = corpus.files.find(disk, fpath)
                 if audio is not None:
-                    report.add(f"{spec.name}: audio found on another CD than its index names",
-                               f"{index}:{lineno} names {disk}, found {audio}")
-            if audio is None:
-                if disk not in corpus.cds:
-                    missing_cd[disk] += 1
-                else:
-                    report.add(f"{spec.name}: index entries without audio (left out)", f"{index}:{lineno} {disk}:{fpath}")
-                continue
-            utt = Path(fpath).name.split(".")[0].lower()
-            if utt in dd.wav:
-                report.add(f"{spec.name}: utterances listed twice (the first kept)", f"{index}:{lineno} {utt}")
-                continue
-            raw, source = transcripts.get(utt)
-            if raw is None:
-                report.add(f"{spec.name}: audio without a transcript (left out)", str(audio))
-                continue
-            if source == "lsn":
-                report.add(f"{spec.name}: transcripts from .lsn (no .dot line)", utt)
-            words = normalize_transcript(raw, noise_word)
-            if not words:
-                report.add(f"{spec.name}: transcripts empty after normalization (left out)", f"{utt}: {raw!r}")
-                continue
-            dd.wav[utt] = sph_pipe(audio)
-            dd.text[utt] = " ".join(words)
-            dd.utt2spk[utt] = utt[:3]
+                    first[disk] = audio
+    # a set none of whose audio is here fails even with allow_partial
+    gone = [s for s in sets if total[s] and sum(m[s] for m in missing.values()) == total[s]]
+    for disk, by_set in sorted(missing.items(), key=lambda kv: cd_key(kv[0])):
+        which = "WSJ0 (--wsj0)" if disk.startswith("11-") else "WSJ1 (--wsj1)"
+        where = ", ".join(f"{s}: {n} entries" for s, n in sorted(by_set.items()))
+        lost = [s for s in gone if s in by_set]
+        if not allow_partial or lost:
+            raise CorpusError(f"no CD directory {disk}: the indices name audio on it ({where}); expected {which}'s "
+                              f"CD {disk}" + (f"; none of {', '.join(lost)}'s audio is here" if lost else
+                                              " (a partial copy: --allow-partial true leaves those entries out)"))
+        report.add("CD directories the indices name that are not here (their entries left out)",
+                   f"{disk} ({where})", sum(by_set.values()))
+    for disk, path in sorted(first.items(), key=lambda kv: cd_key(kv[0])):
+        try:
+            samples, rate = read_audio(str(path))
+        except (AudioError, OSError, ValueError) as e:
+            raise CorpusError(f"{path}: cannot decode the first audio file of CD {disk}: {e}") from None
+        if len(samples) == 0:
+            raise CorpusError(f"{path}: the first audio file of CD {disk} decodes to no samples")
+    return first
+
+
+def prepare_set(corpus: Corpus, spec: SetSpec, transcripts: Transcripts, report: Report,
+                noise_word: str = NOISE_WORD) -> DataDir:
+    """The data dir of one set; every entry left out is counted in `report` with its reason."""
+    dd = DataDir()
+    missing_cd: Counter = Counter()
+    for index, lineno, disk, fpath, excluded in set_entries(corpus, spec):
+        if excluded:
+            report.add(f"{spec.name}: left out: {excluded}")
+            continue
+        audio = corpus.files.find(disk, fpath) if disk in corpus.cds else None
+        if audio is None:
+            audio = corpus.files.find_anywhere(fpath)
+            if audio is not None:
+                report.add(f"{spec.name}: audio found on another CD than its index names",
+                           f"{index}:{lineno} names {disk}, found {audio}")
+        if audio is None:
+            if disk not in corpus.cds:
+                missing_cd[disk] += 1
+            else:
+                report.add(f"{spec.name}: index entries without audio (left out)", f"{index}:{lineno} {disk}:{fpath}")
+            continue
+        utt = Path(fpath).name.split(".")[0].lower()
+        if utt in dd.wav:
+            report.add(f"{spec.name}: utterances listed twice (the first kept)", f"{index}:{lineno} {utt}")
+            continue
+        raw, source = transcripts.get(utt)
+        if raw is None:
+            report.add(f"{spec.name}: audio without a transcript (left out)", str(audio))
+            continue
+        if source == "lsn":
+            report.add(f"{spec.name}: transcripts from .lsn (no .dot line)", utt)
+        words = normalize_transcript(raw, noise_word)
+        if not words:
+            report.add(f"{spec.name}: transcripts empty after normalization (left out)", f"{utt}: {raw!r}")
+            continue
+        dd.wav[utt] = sph_pipe(audio)
+        dd.text[utt] = " ".join(words)
+        dd.utt2spk[utt] = utt[:3]
     for disk, n in sorted(missing_cd.items()):
         report.add(f"{spec.name}: index entries on CD directories that are not here (left out)", f"{disk} ({n})", n)
     return dd
 
 
 def unused_cds(corpus: Corpus, sets: Sequence[str]) -> List[str]:
-    """CDs present that no index of `sets` names (nothing wrong: WSJ has speaker-dependent CDs too)."""
+    """CDs present that neither an index of `sets` names nor hold transcripts (.dot, .lsn: read from
+    every CD, so WSJ0's 11-4.1, which holds the training transcripts, is used) nor the LMs
+    (nothing wrong: WSJ has speaker-dependent CDs too)."""
     used: Set[str] = {WSJ1_LM_CD}
     for s in sets:
         for cd, rel in SETS[s].indices:
             used.add(cd)
             for _, disk, _ in read_index(corpus.files.find(cd, rel)):
                 used.add(disk)
+    for path in corpus.files.with_suffix(".dot", ".lsn"):
+        used.update(name for name, root in corpus.cds.items() if root in path.parents)
     return sorted(set(corpus.cds) - used)
 
 

@@ -1,12 +1,13 @@
 """BENCH.md's table-only diagnostics (nas.bench.summary) on a hand-made bench dir: what the
 table says about its space before any search is scored against it."""
+import json
 import random
 
 import numpy as np
 
 from conftest import REPO
 from nas.bench.codec import codec_of_space
-from nas.bench.ground_truth import number, sample_blocks, write_plan
+from nas.bench.ground_truth import number, read_plan, sample_blocks, write_plan
 from nas.bench.summary import write_bench_md
 from nas.bench.table import STATIC_NAME, TRAINING_NAME, write_static, write_training
 from nas.models.space import load_space
@@ -48,3 +49,22 @@ def test_table_diagnostics_before_any_search(tmp_path):
            f"{(np.median(WERS) - 0.050) / floor:.1f} noise floors above the best." in text
     assert "Parameters against test WER: Kendall tau -1.00" in text
     assert "No search has been scored against this table yet" in text and "| st | 0 |" not in text
+
+
+def test_searches_from_records_alone(tmp_path):
+    # what score_search.sh exports: no search or training dirs, only records/: the same BENCH.md rows
+    bench = make_bench(tmp_path, {0: WERS, 1: [0.0557, 0.0548]})          # noise floor 0.003
+    entries = read_plan(bench)["entries"]
+    (bench / "records").mkdir()
+    for name, wer in (("st_seed0", 0.080), ("st_seed1", 0.090), ("random_seed0", 0.100)):
+        rec = {"choices": entries[3]["choices"], "run": {"test_wer": wer}, "search_s": 20.0,
+               "scores": {e["id"]: float(i) for i, e in enumerate(entries)}}
+        (bench / "records" / f"tdnn_{name}.json").write_text(json.dumps(rec))
+    text = write_bench_md(bench, tmp_path / "BENCH.md", ["tdnn"], ["st", "random"], [0, 1]).read_text()
+    assert "| st | 0 | " in text and "| 8.00 | 50% | 3.00 | 2.0x |" in text      # 3 of 6 better; 20 s / 10 s
+    assert "| st | 2 | 8.50 ± 0.71 | 3.50 | 58% |" in text and "| random | 1 | 10.00 | 5.00 | 67% |" in text
+    # st 8.5 against random 10.0: 1.5 points, beyond twice the 0.3-point floor
+    assert "- ST-NAS against random: better by 1.50 points (noise floor 0.30)." in text
+    # against the table's median, 6.75: 1.75 points worse
+    assert "median architecture (what a random draw gives, trained once): worse by 1.75 points" in text
+    assert "| st seed 0 | 6 | " in text and "![scatter](results/bench_tdnn_scatter.png)" in text

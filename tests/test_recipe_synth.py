@@ -2,6 +2,7 @@
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import kaldiio
@@ -123,9 +124,18 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     r = run(str(d / "local" / "run_bench.sh"), "--tiny", "true")              # finished jobs are skipped
     assert r.returncode == 0 and "=== bench job" not in r.stdout
     # every method scored against them, tiny: ST-NAS, one seed, in both spaces, into BENCH.md
-    r = run(str(d / "local" / "score_search.sh"), "--tiny", "true")
+    r = run(str(d / "local" / "score_search.sh"), "--tiny", "true", "--export", "exp/tiny_bench_export")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     bench_md = (d / "exp" / "tiny_bench" / "BENCH.md").read_text()
+    assert (d / "exp" / "tiny_bench" / "search" / "cell_warmup" / "warmup" / "done").is_file()
+    # the export (no search or training dirs: what is committed) remakes the same file
+    export = d / "exp" / "tiny_bench_export"
+    assert not (export / "search").exists() and (export / "records" / "cell_st_seed0.json").is_file()
+    r = run(sys.executable, "-m", "nas.bin.bench", "report", str(export), "--out", str(d / "exp" / "again.md"),
+            "--spaces", "cell tdnn", "--methods", "st", "--seeds", "0")
+    assert r.returncode == 0, r.stderr[-3000:]
+    again = (d / "exp" / "again.md").read_text()
+    assert again[again.index("\n## "):] == bench_md[bench_md.index("\n## "):]
     for part in ("## cell: 2 architectures, 1 epochs each", "## tdnn: 1 architectures, 1 epochs each",
                  "| st | 0 | [[", "### Tabular methods on the table", "### A cell searched on a proxy",
                  "![regret curves](results/bench_cell_regret.png)"):

@@ -4,8 +4,11 @@ Reads a bench dir as egs/synth/local/run_bench.sh and score_search.sh leave it: 
 tables (tables/<space>, tables/<space>_noise), each search's derived architecture trained
 stand-alone (derived/<space>_<method>_seed<S>), the super-network scores of the table's
 architectures (search/<space>_<method>_seed<S>/score, search/<space>_warmup/score) and the
-tabular methods' summaries (tabular/<space>). Every figure in the file is computed here from
-those files; none is typed in.
+tabular methods' summaries (tabular/<space>). What BENCH.md takes from the (large) search and
+training dirs is kept in records/<name>.json, rewritten whenever those dirs are there, so that
+a copy of the bench dir without them (the tables, records/ and tabular/: egs/synth/results/bench)
+still makes the same BENCH.md. Every figure in the file is computed here from those files; none
+is typed in.
 
 Verdicts compare two methods' mean test WER over seeds with the table's noise floor (the mean
 standard deviation over seeds of one architecture trained several times): a difference within
@@ -17,7 +20,7 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -38,6 +41,46 @@ def _stage_seconds(exp: Path) -> Optional[float]:
         return None
     state = torch.load(f, map_location="cpu", weights_only=False)
     return float(sum(h.get("time_s", 0.0) for h in state["history"]))
+
+
+def _scores(d: Path) -> Optional[Dict[str, float]]:
+    f = d / "score" / "scores.json"
+    return {x["id"]: x["loss"] for x in json.loads(f.read_text())["scores"]} if f.is_file() else None
+
+
+def _search_record(bench: Path, space: str, method: str, seed: int) -> Optional[dict]:
+    """A search's derived architecture (its choices), that architecture's stand-alone row, the
+    search's seconds and the super-network's scores of the table; None before the row exists."""
+    s = bench / "search" / f"{space}_{method}_seed{seed}"
+    run = read_run(bench / "derived" / f"{space}_{method}_seed{seed}")
+    if run is None:
+        return None
+    return {"choices": read_arch(s / "derive" / "arch.json").choices, "run": run,
+            "search_s": _stage_seconds(s / "search"), "scores": _scores(s)}
+
+
+def _warmup_record(bench: Path, space: str) -> Optional[dict]:
+    d = bench / "search" / f"{space}_warmup"
+    scores = _scores(d)
+    return None if scores is None else {"scores": scores, "warmup_s": _stage_seconds(d / "warmup")}
+
+
+def _transfer_record(bench: Path, space: str, seed: int) -> Optional[dict]:
+    run = read_run(bench / "derived" / f"{space}_transfer_seed{seed}", "retrain_width=0.1")
+    spk = bench / "proxy_speakers.txt"
+    return None if run is None else {"run": run, "voices": len(spk.read_text().split()) if spk.is_file() else None}
+
+
+def record(bench: Path, name: str, build: Callable[[], Optional[dict]]) -> Optional[dict]:
+    """records/<name>.json, rebuilt from the search and training dirs when `build` finds them
+    (then written, so that it stays current), else the stored copy (None if neither)."""
+    f = bench / "records" / f"{name}.json"
+    rec = build()
+    if rec is None:
+        return json.loads(f.read_text()) if f.is_file() else None
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
+    return rec
 
 
 def _verdict(a: List[float], b: List[float], floor: Optional[float]) -> str:
@@ -103,19 +146,22 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
         lines.append(f"Hand-picked {e['origin']}: test WER {_pct(test[by_hash[e['hash']]])}%, "
                      f"{standing(test[by_hash[e['hash']]], test)['better_share'] * 100:.0f}% of the table better.\n")
 
-    rows, wers = [], {}
+    rows, wers, scored = [], {}, {}
+    train_s = float(np.mean(table.column("train_time")))
     for method in methods:
         for seed in seeds:
-            run = read_run(bench / "derived" / f"{space}_{method}_seed{seed}")
-            s = bench / "search" / f"{space}_{method}_seed{seed}"
-            if run is None:
+            name = f"{space}_{method}_seed{seed}"
+            rec = record(bench, name, lambda: _search_record(bench, space, method, seed))
+            if rec is None:
                 rows.append([method, seed, "-", "-", "-", "-", "-"])
                 continue
+            run = rec["run"]
             wers.setdefault(method, []).append(run["test_wer"])
+            if rec.get("scores"):
+                scored[f"{method} seed {seed}"] = rec["scores"]
             st = standing(run["test_wer"], test)
-            vec = codec.from_choices(read_arch(s / "derive" / "arch.json").choices)
-            search_s = _stage_seconds(s / "search")
-            cost = "-" if search_s is None else f"{search_s / np.mean(table.column('train_time')):.1f}x"
+            vec = codec.from_choices(rec["choices"])
+            cost = "-" if rec["search_s"] is None else f"{rec['search_s'] / train_s:.1f}x"
             rows.append([method, seed, codec.string(vec), _pct(run["test_wer"]), f"{100 * st['better_share']:.0f}%",
                          _pct(st["regret"]), cost])
     lines.append("### Derived architectures, trained stand-alone with the table's budget\n")
@@ -124,20 +170,34 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
                                      "search cost (x one training)"], rows))
     else:
         lines.append("No search has been scored against this table yet (local/score_search.sh).\n")
+    if wers:
+        summ = []
+        for m, w in wers.items():
+            st_m = [standing(x, test) for x in w]
+            spread = f" ± {_pct(float(np.std(w, ddof=1)))}" if len(w) > 1 else ""
+            summ.append([m, len(w), f"{_pct(float(np.mean(w)))}{spread}",
+                         _pct(float(np.mean([x["regret"] for x in st_m]))),
+                         f"{100 * np.mean([x['better_share'] for x in st_m]):.0f}%"])
+        lines.append("Per method, over its seeds (std over seeds; one stand-alone training each):\n")
+        lines.append(markdown_table(["method", "searches", "test WER % (mean ± std)", "mean regret (points)",
+                                     "mean share of the table better"], summ))
     if "st" in wers:
+        lines.append("**Does ST-NAS beat the others here?** (means over seeds; \"noise\": within twice the noise floor)\n")
         for other in [m for m in methods if m != "st"]:
             lines.append(f"- ST-NAS against {other}: {_verdict(wers['st'], wers.get(other, []), floor)}.\n")
         for e in hand:
             lines.append(f"- ST-NAS against {e['origin']}: "
                          f"{_verdict(wers['st'], [float(test[by_hash[e['hash']]])], floor)}.\n")
+        lines.append(f"- ST-NAS against the table's median architecture (what a random draw gives, trained once): "
+                     f"{_verdict(wers['st'], [float(np.nanmedian(test))], floor)}.\n")
 
-    transfer = read_run(bench / "derived" / f"{space}_transfer_seed{seeds[0]}", "retrain_width=0.1")
-    if transfer is not None:
+    rec = record(bench, f"{space}_transfer_seed{seeds[0]}", lambda: _transfer_record(bench, space, seeds[0]))
+    if rec is not None:
+        transfer = rec["run"]
         st = standing(transfer["test_wer"], test)
         same = wers.get("st", [None])[0]
         lines.append("### A cell searched on a proxy, retrained at full size (He, Su, Yu)\n")
-        spk = bench / "proxy_speakers.txt"
-        voices = len(spk.read_text().split()) if spk.is_file() else "?"
+        voices = rec["voices"] or "?"
         lines.append(f"ST-NAS (seed {seeds[0]}) on {voices} of the training voices with the network at half width, the "
                      f"cell retrained at nb_asr_small's size on the whole set: test WER {_pct(transfer['test_wer'])}%, "
                      f"{100 * st['better_share']:.0f}% of the table better (table best {_pct(np.nanmin(test))}%, "
@@ -145,12 +205,8 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
                      f"{_pct(same)}%.\n")
 
     corr_rows, series = [], {}
-    for label, d in [("warm-up", bench / "search" / f"{space}_warmup")] + \
-            [(f"{m} seed {s}", bench / "search" / f"{space}_{m}_seed{s}") for m in methods for s in seeds]:
-        f = d / "score" / "scores.json"
-        if not f.is_file():
-            continue
-        scores = {x["id"]: x["loss"] for x in json.loads(f.read_text())["scores"]}
+    warm = record(bench, f"{space}_warmup", lambda: _warmup_record(bench, space))
+    for label, scores in ([("warm-up", warm["scores"])] if warm else []) + list(scored.items()):
         pairs = [(scores[i], test[by_hash[e["hash"]]]) for i, e in entries.items() if i in scores and e["hash"] in by_hash]
         if len(pairs) < 3:
             continue

@@ -2,7 +2,9 @@
 # Usage: local/score_search.sh [options]
 # Every search method scored against the ground-truth tables of local/run_bench.sh (run it first),
 # into BENCH.md (docs/bench.md). For each space (cell: nb_asr_small; tdnn: conf/bench_tdnn.json),
-# one warm-up (the first seed's), and for every method and seed: the search from it and its
+# one warm-up (the first seed's, into BENCH/search/SPACE_warmup/warmup, with conf/bench.conf's
+# warm-up config of the space: the recipe's leaves both on the CTC plateau), and for every method
+# and seed: the search from it and its
 # derived architecture (./run.sh --stage 5 --stop-stage 6 into BENCH/search/SPACE_METHOD_seedS),
 # that architecture trained stand-alone exactly as the tables' were (BENCH/derived/...), and every
 # table architecture scored by the search's super-network weights and by the warm-up's
@@ -21,7 +23,11 @@
 #   --parallel N (1; N > 1: N searches at once, one thread and one job each)
 #   --searches true|false (true; false: only what the tables alone give: the tabular methods and
 #                     BENCH.md's table diagnostics, no warm-up, search or transfer run)
-#   --decode-opts "..." --cell-space S --tdnn-space F ... (conf/bench.conf)
+#   --export DIR (results/bench; none with --tiny): the bench dir without its search and training
+#                     dirs (plan, tables, records/, tabular/), what BENCH.md is then made from, so
+#                     that the committed copy remakes it: python -m nas.bin.bench report DIR
+#   --decode-opts "..." --cell-space S --tdnn-space F --cell-warmup-config F
+#                     --cell-search-config F ... (conf/bench.conf)
 set -euo pipefail
 methods="st darts snas proxyless random"
 seeds="0 1 2"
@@ -35,6 +41,7 @@ tiny=false
 transfer=true
 parallel=1
 searches=true
+export=results/bench
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
@@ -49,7 +56,10 @@ if $tiny; then
   [ "$out" != BENCH.md ] || out=$bench/BENCH.md
   methods=st; seeds=0; tabular_runs=3; tabular_budget=2
   config=$bench/retrain_tiny.yaml
+  cell_warmup_config=conf/tiny/warmup.yaml; tdnn_warmup_config=conf/tiny/warmup.yaml
+  cell_search_config=conf/tiny/search.yaml; tdnn_search_config=conf/tiny/search.yaml
   data=data_tiny
+  [ "$export" != results/bench ] || export=""
 fi
 [ -f $bench/plan.json ] && [ -d $bench/tables ] || { echo "$0: no tables in $bench: run local/run_bench.sh first" >&2; exit 1; }
 local/make_bench_data.sh $per_spk $data/train $data/$bench_data   # the tables' training set (made by run_bench.sh)
@@ -65,7 +75,7 @@ bench_opts=(--retrain-data $bench_data --retrain-config $config --decode-opts "$
 score() {                       # score <init-dir> <out-dir>: every table architecture by these weights
   [ ! -f $2/scores.json ] || return 0
   "$nas_python" -m nas.bin.score --data $data/$bench_data --valid-data $data/dev --lang $data/lang_phn \
-    --space $space_arg --init $1 --archs $bench --batch-size 16 --overwrite true $2 \
+    --space $space_arg "${loss_opt[@]}" --init $1 --archs $bench --batch-size 16 --overwrite true $2 \
     > $2.log 2>&1 || { echo "$0: scoring failed: see $2.log" >&2; return 1; }
 }
 
@@ -79,7 +89,7 @@ one_search() {                  # one_search <method> <seed>: search, derive, tr
   echo "=== $space: $method seed $seed (warm-up seed $first_seed)"
   if [ $parallel -gt 1 ]; then export OMP_NUM_THREADS=1; fi
   ./run.sh "${tiny_opt[@]}" "${space_opt[@]}" --nas-data $bench_data --method $method --seed $seed \
-    --warmup-seed $first_seed --stage 5 --stop-stage 6 --exp-dir $s --nj $job_nj < /dev/null > $s.log 2>&1 \
+    --warmup-dir $warmup --search-config $search_config --stage 5 --stop-stage 6 --exp-dir $s --nj $job_nj < /dev/null > $s.log 2>&1 \
     || { echo "$0: search failed: see $s.log" >&2; return 1; }
   ./run.sh "${tiny_opt[@]}" --arch $s/derive/arch.json --seed $table_seed --stage 7 --nj $job_nj --exp-dir $d \
     "${bench_opts[@]}" < /dev/null > $d.log 2>&1 \
@@ -89,21 +99,24 @@ one_search() {                  # one_search <method> <seed>: search, derive, tr
 
 for space in $spaces; do
   case $space in
-    cell) space_arg=$cell_space ;;
-    tdnn) space_arg=$tdnn_space ;;
+    cell) space_arg=$cell_space; warmup_config=$cell_warmup_config; search_config=$cell_search_config ;;
+    tdnn) space_arg=$tdnn_space; warmup_config=$tdnn_warmup_config; search_config=$tdnn_search_config ;;
     *) echo "$0: unknown space $space (cell, tdnn)" >&2; exit 1 ;;
   esac
   space_opt=(--space $space_arg)
+  loss=$(sed -n 's/^loss: *//p' $warmup_config)
+  loss_opt=(--loss ${loss:-ctc})                    # the scores' held-out loss: the warm-up's
+  [ "${loss_opt[1]}" != ctc-crf ] || loss_opt+=(--den-dir $data/den_meta)
   [ -d $bench/tables/$space ] || { echo "$0: no table $bench/tables/$space; skipping $space"; continue; }
   if ! $searches; then
     tabular
     continue
   fi
-  # run.sh's warm-up dir for this space and data (its tag: the space's name, then the data's)
-  warmup=exp/$($tiny && echo tiny_)$(basename $space_arg .json)_${bench_data}_warmup_seed$first_seed
+  warmup=$bench/search/${space}_warmup/warmup       # its score: search/${space}_warmup/score
   echo "=== $space: warm-up (seed $first_seed) in $warmup"
+  mkdir -p $bench/search/${space}_warmup
   ./run.sh "${tiny_opt[@]}" "${space_opt[@]}" --nas-data $bench_data --seed $first_seed --stage 4 \
-    --stop-stage 4 --nj $nj < /dev/null > $bench/search/${space}_warmup.log 2>&1 \
+    --stop-stage 4 --warmup-config $warmup_config --warmup-dir $warmup --nj $nj < /dev/null > $bench/search/${space}_warmup.log 2>&1 \
     || { echo "$0: warm-up failed: see $bench/search/${space}_warmup.log" >&2; exit 1; }
   [ -f $warmup/done ] || { echo "$0: no finished warm-up in $warmup" >&2; exit 1; }
   failed=0
@@ -117,7 +130,6 @@ for space in $spaces; do
   done
   while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=$((failed + 1)); done
   [ $failed -eq 0 ] || { echo "$0: $failed search(es) failed; fix and rerun (finished ones are kept)" >&2; exit 1; }
-  mkdir -p $bench/search/${space}_warmup
   score $warmup $bench/search/${space}_warmup/score
   if [ $space = cell ] && $transfer; then
     proxy=$data/${bench_data}_proxy
@@ -131,7 +143,8 @@ for space in $spaces; do
     t=$bench/search/cell_transfer_seed$first_seed
     echo "=== cell: transfer: st seed $first_seed on $proxy ($(wc -l < $proxy/spk2utt) voices) at width 0.05"
     ./run.sh "${tiny_opt[@]}" --space $cell_space --space-params width=0.05 --nas-data $(basename $proxy) \
-      --method st --seed $first_seed --stage 4 --stop-stage 6 --exp-dir $t --nj $nj < /dev/null > $t.log 2>&1 \
+      --method st --seed $first_seed --stage 4 --stop-stage 6 --exp-dir $t --warmup-config $warmup_config \
+      --warmup-dir $t/warmup --search-config $search_config --nj $nj < /dev/null > $t.log 2>&1 \
       || { echo "$0: the proxy search failed: see $t.log" >&2; exit 1; }
     d=$bench/derived/cell_transfer_seed$first_seed
     ./run.sh "${tiny_opt[@]}" --arch $t/derive/arch.json --seed $table_seed --stage 7 --nj $nj --exp-dir $d \
@@ -140,5 +153,13 @@ for space in $spaces; do
   fi
   tabular
 done
-"$nas_python" -m nas.bin.bench report $bench --out $out --spaces "$spaces" --methods "$methods" --seeds "$seeds"
+report=(--out $out --spaces "$spaces" --methods "$methods" --seeds "$seeds")
+"$nas_python" -m nas.bin.bench report $bench "${report[@]}" > /dev/null    # (re)writes records/ from the runs
+if [ -n "$export" ]; then
+  mkdir -p $export
+  for f in plan.json jobs.txt times.txt proxy_speakers.txt tables records tabular; do
+    [ ! -e $bench/$f ] || { rm -rf $export/$f; cp -r $bench/$f $export/; }
+  done
+  "$nas_python" -m nas.bin.bench report $export "${report[@]}" > /dev/null
+fi
 echo "$0: wrote $out"

@@ -146,6 +146,7 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
         lines.append(f"Hand-picked {e['origin']}: test WER {_pct(test[by_hash[e['hash']]])}%, "
                      f"{standing(test[by_hash[e['hash']]], test)['better_share'] * 100:.0f}% of the table better.\n")
 
+    warm = record(bench, f"{space}_warmup", lambda: _warmup_record(bench, space))
     rows, wers, scored = [], {}, {}
     train_s = float(np.mean(table.column("train_time")))
     for method in methods:
@@ -168,6 +169,12 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
     if wers:
         lines.append(markdown_table(["method", "seed", "architecture", "test WER %", "table better", "regret (points)",
                                      "search cost (x one training)"], rows))
+        lines.append("Regret: the test WER minus the table's best (negative: better than every architecture of "
+                     "the table, in one training; the noise floor applies). Search cost: the search stage's "
+                     "training seconds over one stand-alone training's (the shared warm-up not counted).\n")
+        if warm and warm.get("warmup_s"):
+            lines.append(f"The warm-up every search of this space starts from: {warm['warmup_s']:.0f} s of training, "
+                         f"{warm['warmup_s'] / train_s:.1f}x one stand-alone training.\n")
     else:
         lines.append("No search has been scored against this table yet (local/score_search.sh).\n")
     if wers:
@@ -205,7 +212,6 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
                      f"{_pct(same)}%.\n")
 
     corr_rows, series = [], {}
-    warm = record(bench, f"{space}_warmup", lambda: _warmup_record(bench, space))
     for label, scores in ([("warm-up", warm["scores"])] if warm else []) + list(scored.items()):
         pairs = [(scores[i], test[by_hash[e["hash"]]]) for i, e in entries.items() if i in scores and e["hash"] in by_hash]
         if len(pairs) < 3:

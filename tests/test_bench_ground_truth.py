@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from nas.bench.codec import NB_ASR, codec_of_space
-from nas.bench.ground_truth import (ALL_CONV7, ALL_LINEAR, collect, flops_per_second, number, read_plan,
-                                    sample_blocks, sample_cell, write_plan)
+from nas.bench.ground_truth import (ALL_CONV7, ALL_LINEAR, collect, flops_per_second, number, pending_jobs,
+                                    read_plan, sample_blocks, sample_cell, write_archs, write_plan)
 from nas.bench.model import build_model
 from nas.bench.model_hash import model_hash
 from nas.bench.table import BenchFileError, load_folder, write_training
@@ -115,3 +115,35 @@ def test_collect_writes_a_table_and_a_noise_table(tmp_path):
     noise = load_folder(tmp_path / "tables" / "cell_noise", epochs=2)
     assert len(noise) == 1 and noise.seeds == (0, 1)
     assert noise.query(entries[0].vec)["test_wer"] == pytest.approx(0.15)
+
+
+def test_collected_rows_outlive_their_run_dirs(tmp_path):
+    """runs/ removed after a collect: the next collect (with a new training) keeps the tabled rows,
+    pending lists only what neither covers, and the plan's arch.json files can be written again."""
+    import shutil
+    cell = load_space("nb_asr_small", verbose=False)
+    entries = number(sample_cell(cell, 3, random.Random(0))[:3], "cell", 1, [0, 1])
+    write_plan(tmp_path, {"cell": (cell, entries, {})})
+    fake_run(tmp_path / "runs" / "cell_000_seed0", 2, 0.10)
+    fake_run(tmp_path / "runs" / "cell_001_seed0", 2, 0.30)
+    assert pending_jobs(tmp_path) == [("cell_002", 0, "cell"), ("cell_000", 1, "cell")]
+    collect(tmp_path, log=lambda m: None)
+    before = load_folder(tmp_path / "tables" / "cell", epochs=2)
+    shutil.rmtree(tmp_path / "runs")
+    shutil.rmtree(tmp_path / "archs")
+    assert pending_jobs(tmp_path) == [("cell_002", 0, "cell"), ("cell_000", 1, "cell")]
+    assert write_archs(tmp_path, only_missing=True) == 3 and write_archs(tmp_path, only_missing=True) == 0
+    fake_run(tmp_path / "runs" / "cell_000_seed1", 2, 0.20, seed_shift=0.05)   # the noise floor's second seed
+    notes = []
+    collect(tmp_path, log=notes.append)
+    assert any("2 trainings from the tables" in n for n in notes)
+    after = load_folder(tmp_path / "tables" / "cell", epochs=2)
+    assert len(after) == 2
+    for e in entries[:2]:
+        a, b = before.query(e.vec), after.query(e.vec)
+        for k in ("test_wer", "dev_wer", "lm_weight", "test_per", "train_time", "params", "flops", "dev_loss"):
+            assert a[k] == pytest.approx(b[k]), k
+        assert a["val_per_curve"] == pytest.approx(b["val_per_curve"])
+    noise = load_folder(tmp_path / "tables" / "cell_noise", epochs=2)        # seed 0 from the table, 1 from its run
+    assert noise.seeds == (0, 1) and noise.query(entries[0].vec)["test_wer"] == pytest.approx(0.15)
+    assert pending_jobs(tmp_path) == [("cell_002", 0, "cell")]

@@ -136,6 +136,17 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     again = (d / "exp" / "again.md").read_text()
     assert again[again.index("\n## "):] == bench_md[bench_md.index("\n## "):]
+    # ... and, copied into a bench dir, resumes with nothing to redo: no training, warm-up or search
+    shutil.copytree(export, d / "exp" / "tiny_resume")
+    r = run(str(d / "local" / "run_bench.sh"), "--tiny", "true", "--bench", "exp/tiny_resume")
+    assert r.returncode == 0 and "stage 1: 0 of 3 trainings to run" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "=== bench job" not in r.stdout
+    assert len(load_folder(d / "exp" / "tiny_resume" / "tables" / "cell", epochs=1)) == 2
+    r = run(str(d / "local" / "score_search.sh"), "--tiny", "true", "--bench", "exp/tiny_resume", "--export", "")
+    assert r.returncode == 0 and "=== cell: every search is scored" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "warm-up (seed" not in r.stdout and not (d / "exp" / "tiny_resume" / "search" / "cell_st_seed0").exists()
+    again = (d / "exp" / "tiny_resume" / "BENCH.md").read_text()
+    assert again[again.index("\n## "):] == bench_md[bench_md.index("\n## "):]
     for part in ("## cell: 2 architectures, 1 epochs each", "## tdnn: 1 architectures, 1 epochs each",
                  "| st | 0 | [[", "### Tabular methods on the table", "### A cell searched on a proxy",
                  "![regret curves](results/bench_cell_regret.png)"):

@@ -13,6 +13,11 @@ Layout of a bench dir:
     jobs.txt                 "<id> <seed> <space>" per training, in the order to run them
     runs/<id>_seed<S>/retrain/   the recipe's stage 7-8 outputs (final.pt, decode_dev, decode_test)
     tables/<space>/          nb-asr-e{E}-{seed}.pickle per seed and nb-asr-info.pickle
+    tables/<space>_noise/    the same for the architectures trained with every seed
+
+A training is finished when its run dir is, or when the tables hold its row: runs/ (about 5 MB
+a training) can be removed once collected, and a later collect (after more trainings, such as
+the rest of the noise floor) keeps the rows the tables have and does not ask to redo them.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ import random
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -100,17 +105,11 @@ def write_plan(out: Path, groups: Dict[str, tuple]) -> List[Entry]:
     """Write plan.json, archs/ and jobs.txt; `groups` maps a space name to (SearchSpace, entries,
     features of the arch.json). Jobs: every entry's first seed, then the extra seeds."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "archs").mkdir(exist_ok=True)
-    entries: List[Entry] = []
-    spaces = {}
-    for name, (space, group, features) in groups.items():
-        spaces[name] = {"space": space.to_dict(), "features": features}
-        for e in group:
-            Arch(space, e.choices, features, description=f"bench {e.id} ({e.origin})",
-                 source={"bench": e.id, "arch_vec": e.vec, "hash": e.hash}).write(out / "archs" / f"{e.id}.arch.json")
-            entries.append(e)
+    entries = [e for _, group, _ in groups.values() for e in group]
+    spaces = {name: {"space": space.to_dict(), "features": features} for name, (space, _, features) in groups.items()}
     plan = {"format": PLAN_FORMAT, "spaces": spaces, "entries": [asdict(e) for e in entries]}
     (out / "plan.json").write_text(json.dumps(plan, indent=1) + "\n")
+    write_archs(out)
     # first seeds before extra ones, the spaces taking turns: a partial run covers both spaces
     by_space: Dict[str, List[tuple]] = {}
     for e in entries:
@@ -121,6 +120,25 @@ def write_plan(out: Path, groups: Dict[str, tuple]) -> List[Entry]:
         _interleave([v for k, v in by_space.items() if "extra" in k])
     (out / "jobs.txt").write_text("".join(f"{i} {s} {sp}\n" for i, s, sp in jobs))
     return entries
+
+
+def write_archs(bench: Path, only_missing: bool = False) -> int:
+    """archs/<id>.arch.json of every plan.json entry (or only those missing: a bench dir kept
+    without them, as the committed export is, trains again). Returns how many were written."""
+    from nas.models.space import parse_space
+    plan = read_plan(bench)
+    (bench / "archs").mkdir(exist_ok=True)
+    spaces = {name: parse_space(v["space"], f"{bench / 'plan.json'} ({name})") for name, v in plan["spaces"].items()}
+    n = 0
+    for e in plan["entries"]:
+        path = bench / "archs" / f"{e['id']}.arch.json"
+        if only_missing and path.is_file():
+            continue
+        Arch(spaces[e["space"]], e["choices"], plan["spaces"][e["space"]]["features"],
+             description=f"bench {e['id']} ({e['origin']})",
+             source={"bench": e["id"], "arch_vec": e["vec"], "hash": e["hash"]}).write(path)
+        n += 1
+    return n
 
 
 def _interleave(lists: List[List[tuple]]) -> List[tuple]:
@@ -201,6 +219,56 @@ def read_run(run: Path, retrain_dir: str = "retrain") -> Optional[dict]:
 EXTRA_COLUMNS = ("dev_wer", "test_wer", "lm_weight", "dev_per", "dev_loss")
 
 
+def tabled_runs(bench: Path, name: str) -> Dict[Tuple[str, int], dict]:
+    """The rows tables/<name>/ and tables/<name>_noise/ hold, keyed by (model hash, seed), in
+    read_run's form; `dims` is None and `params` / `flops` come from the table's static file."""
+    from nas.bench.table import STATIC_NAME, read_file
+    out: Dict[Tuple[str, int], dict] = {}
+    for table in (name, f"{name}_noise"):
+        d = bench / "tables" / table
+        static: Dict[str, dict] = {}
+        if (d / STATIC_NAME).is_file():
+            header, rows = read_file(d / STATIC_NAME, "static")
+            static = {r[0]: dict(zip(header["columns"], r)) for r in rows}
+        for path in sorted(d.glob("nb-asr-e*-*.pickle")):
+            header, rows = read_file(path, "training")
+            for r in rows:
+                row = dict(zip(header["columns"], r))
+                info = static.get(row["model_hash"], {})
+                out[(row["model_hash"], int(header["seed"]))] = {
+                    "val_per": [float(x) for x in row["val_per"]], "test_per_greedy": float(row["test_per"]),
+                    "train_time": float(row.get("train_time", 0.0)),
+                    **{k: row.get(k) for k in EXTRA_COLUMNS},
+                    "dims": None, "params": info.get("params"), "flops": info.get("flops")}
+    return out
+
+
+def run_finished(run: Path, retrain_dir: str = "retrain") -> bool:
+    """The cheap test of read_run's (no model loaded): the run wrote its model and its RESULTS."""
+    r = run / retrain_dir
+    return (r / "final.pt").is_file() and (r / "RESULTS").is_file() and (r / "RESULTS").stat().st_size > 0
+
+
+def pending_jobs(bench: Path) -> List[Tuple[str, int, str]]:
+    """jobs.txt's (id, seed, space) that neither a finished run dir nor a table row covers, in order."""
+    plan = read_plan(bench)
+    hashes = {e["id"]: e["hash"] for e in plan["entries"]}
+    tabled = {name: tabled_runs(bench, name) for name in plan["spaces"]}
+    out = []
+    for n, line in enumerate((bench / "jobs.txt").read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            i, seed, space = line.split()
+            key = (hashes[i], int(seed))
+        except (ValueError, KeyError):
+            raise SystemExit(f"{bench / 'jobs.txt'}: line {n}: {line!r} is not '<id> <seed> <space>' of an "
+                             f"architecture of plan.json") from None
+        if not run_finished(bench / "runs" / f"{i}_seed{seed}") and key not in tabled.get(space, {}):
+            out.append((i, int(seed), space))
+    return out
+
+
 def collect(bench: Path, log=print) -> Dict[str, List[Path]]:
     """Tables of the finished jobs: per space, tables/<space>/ (the first seed, every architecture
     trained with it) and tables/<space>_noise/ (every seed, the architectures trained with all of
@@ -208,14 +276,22 @@ def collect(bench: Path, log=print) -> Dict[str, List[Path]]:
     per-epoch held-out PER (greedy), test_per the test PER (greedy) of the kept model (the epoch
     best on dev loss); dev_wer / test_wer (TLG, test at the LM weight best on dev), lm_weight,
     dev_per and the per-epoch dev_loss are extra columns; nb-asr-info.pickle has each model's
-    parameters and FLOPs per second of audio. Unfinished jobs are counted and left out."""
+    parameters and FLOPs per second of audio. Unfinished jobs are counted and left out; a job
+    whose run dir is gone keeps the row the tables already have (tabled_runs)."""
     from nas.bench.table import STATIC_NAME, TRAINING_NAME, write_static, write_training
     plan = read_plan(bench)
     written: Dict[str, List[Path]] = {}
     for name in plan["spaces"]:
         codec = space_codec(plan, name)
         entries = [e for e in plan["entries"] if e["space"] == name]
+        hashes = {e["id"]: e["hash"] for e in entries}
+        tabled = tabled_runs(bench, name)
         runs = {(e["id"], s): read_run(bench / "runs" / f"{e['id']}_seed{s}") for e in entries for s in e["seeds"]}
+        kept = [k for k, r in runs.items() if r is None and (hashes[k[0]], k[1]) in tabled]
+        for i, s in kept:
+            runs[(i, s)] = tabled[(hashes[i], s)]
+        if kept:
+            log(f"collect: {name}: {len(kept)} trainings from the tables (no run dir)")
         missing = [f"{i}_seed{s}" for (i, s), r in runs.items() if r is None]
         if missing:
             log(f"collect: {name}: {len(missing)} of {len(runs)} trainings not finished (e.g. {missing[0]}); left out")
@@ -246,10 +322,16 @@ def collect(bench: Path, log=print) -> Dict[str, List[Path]]:
                                             codec=codec, extra_columns=EXTRA_COLUMNS))
             static = []
             for e in members:
-                dims = runs[(e["id"], seeds[0])]["dims"]
-                net = entry_model(bench, e, dims)
-                static.append({"model_hash": e["hash"], "arch_vec": e["vec"],
-                               "params": sum(p.numel() for p in net.parameters()), "flops": flops_per_second(net)})
+                r = runs[(e["id"], seeds[0])]
+                if r["dims"] is None:                       # a tabled row: its static file's figures
+                    if r["params"] is None or r["flops"] is None:
+                        raise SystemExit(f"collect: {e['id']}: its row comes from {bench / 'tables'}, whose "
+                                         f"{STATIC_NAME} lacks it, and its run dir is gone: retrain it")
+                    params, flops = int(r["params"]), int(r["flops"])
+                else:
+                    net = entry_model(bench, e, r["dims"])
+                    params, flops = sum(p.numel() for p in net.parameters()), flops_per_second(net)
+                static.append({"model_hash": e["hash"], "arch_vec": e["vec"], "params": params, "flops": flops})
             paths.append(write_static(out / STATIC_NAME, static, codec=codec))
             written[table] = paths
             log(f"collect: {out}: {len(members)} architectures, seeds {seeds}, {epochs} epochs")

@@ -11,8 +11,11 @@ and tabular search methods compared on a benchmark table.
   plan    a ground-truth bench dir: architectures of the cell space (nb_asr_small) and of a block
           space (the TDNN space) to train stand-alone, their arch.json files and the job list.
   collect the finished trainings of a bench dir as benchmark tables (nas.bench.ground_truth).
+  archs   the arch.json files of a bench dir's plan that archs/ lacks.
+  pending the jobs of a bench dir still to train, one "<id> <seed> <space>" line each (what
+          local/run_bench.sh trains next).
   report  BENCH.md from a bench dir after egs/synth/local/score_search.sh (nas.bench.summary).
-Every command prints one JSON object on stdout.
+Every command but pending prints one JSON object on stdout.
 """
 from __future__ import annotations
 
@@ -154,6 +157,17 @@ def cmd_collect(args) -> dict:
     return {"tables": {k: [str(p) for p in v] for k, v in written.items()}}
 
 
+def cmd_archs(args) -> dict:
+    from nas.bench.ground_truth import write_archs
+    return {"written": write_archs(Path(args.bench), only_missing=True)}
+
+
+def cmd_pending(args) -> None:
+    from nas.bench.ground_truth import pending_jobs
+    for i, seed, space in pending_jobs(Path(args.bench)):
+        print(i, seed, space)
+
+
 def cmd_report(args) -> dict:
     from nas.bench.summary import write_bench_md
     out = write_bench_md(Path(args.bench), Path(args.out), args.spaces.split(), args.methods.split(),
@@ -223,6 +237,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     q.add_argument("bench", help="the bench dir (plan.json, runs/)")
     q.set_defaults(run=cmd_collect)
 
+    q = sub.add_parser("archs", help="the arch.json files of plan.json that archs/ lacks (a bench dir kept "
+                       "without them, such as the committed export, trains again)")
+    q.add_argument("bench", help="the bench dir (plan.json)")
+    q.set_defaults(run=cmd_archs)
+
+    q = sub.add_parser("pending", help="the jobs of a bench dir still to train, as jobs.txt lines: neither "
+                       "a finished run dir nor a table row has them")
+    q.add_argument("bench", help="the bench dir (plan.json, jobs.txt, runs/, tables/)")
+    q.set_defaults(run=cmd_pending)
+
     q = sub.add_parser("report", help="BENCH.md from a scored bench dir")
     q.add_argument("bench", help="the bench dir")
     q.add_argument("--out", default="BENCH.md")
@@ -235,7 +259,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if getattr(args, "budget_queries", None) is None and getattr(args, "command") == "search" \
             and args.budget_time is None:
         args.budget_queries = 100
-    print(json.dumps(args.run(args), indent=1))
+    result = args.run(args)
+    if result is not None:             # pending prints its own lines
+        print(json.dumps(result, indent=1))
     return 0
 
 

@@ -15,7 +15,8 @@
 # floor), the others with the first. Stages: 0 the plan (exp/bench/plan.json, archs/, jobs.txt),
 # 1 the trainings (each one ./run.sh --arch A --seed S --stage 7 into exp/bench/runs/ID_seedS;
 # finished ones are skipped, an interrupted one resumes, so a killed run continues where it
-# stopped), 2 the tables (exp/bench/tables/{cell,tdnn}/). Stages 0-3 of run.sh must have run.
+# stopped; a training the tables hold is finished too, so runs/ can be removed once collected),
+# 2 the tables (exp/bench/tables/{cell,tdnn}/). Stages 0-3 of run.sh must have run.
 # Options:
 #   --cells N (60) --tdnn N (30) --noise N (10) --seeds "0 1 2" --plan-seed N (0)
 #   --extra true|false (true: the hand-picked architectures)   --nj N (2)
@@ -60,6 +61,7 @@ $tiny && d=data_tiny
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   if [ -f $bench/plan.json ]; then
     echo "stage 0: $bench/plan.json exists; keeping its architectures"
+    "$nas_python" -m nas.bin.bench archs $bench > /dev/null      # the arch.json files it lacks
   else
     "$nas_python" -m nas.bin.bench plan --out $bench --cells $cells --tdnn $tdnn --noise $noise \
       --seeds "$seeds" --plan-seed $plan_seed --extra $extra --tdnn-space $tdnn_space --cell-space $cell_space \
@@ -68,7 +70,6 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
 fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
-  total=$(wc -l < $bench/jobs.txt)
   job_nj=$nj
   [ $parallel -le 1 ] || job_nj=1
   mkdir -p $bench/runs
@@ -92,12 +93,16 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
       return 1
     fi
   }
+  # the jobs still to train: a finished run dir or a row of the tables (runs/ may be removed once
+  # collected) counts as done, so a killed run continues with the next untrained one
+  "$nas_python" -m nas.bin.bench pending $bench > $bench/pending.txt
+  total=$(wc -l < $bench/pending.txt)
+  echo "stage 1: $total of $(wc -l < $bench/jobs.txt) trainings to run"
   n=0
   started=0
   failed=0
   while read -r id seed space; do
     n=$((n + 1))
-    [ ! -s $bench/runs/${id}_seed$seed/retrain/RESULTS ] || continue
     if [ $max_jobs -gt 0 ] && [ $started -ge $max_jobs ]; then
       echo "stage 1: --max-jobs $max_jobs reached; rerun to continue"
       break
@@ -106,7 +111,7 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     [ $failed -eq 0 ] || break
     one_job $n $id $seed $space &
     started=$((started + 1))
-  done < $bench/jobs.txt
+  done < $bench/pending.txt
   while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=$((failed + 1)); done
   [ $failed -eq 0 ] || { echo "$0: $failed bench job(s) failed; fix and rerun (finished ones are kept)" >&2; exit 1; }
 fi

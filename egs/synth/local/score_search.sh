@@ -10,8 +10,10 @@
 # table architecture scored by the search's super-network weights and by the warm-up's
 # (nas.bin.score: held-out loss on dev); then the tabular methods on the tables themselves (dev
 # WER seen, test WER judged), and nas.bin.bench report writes BENCH.md. Finished steps are
-# skipped, so a killed run continues. Warm-ups and searches see data/train_bench, the tables'
-# training set (conf/bench.conf: the settings shared with run_bench.sh).
+# skipped, so a killed run continues; a search or transfer run with a record in BENCH/records/ is
+# finished too (the export keeps them: copied back into BENCH, it resumes with what is missing).
+# Warm-ups and searches see data/train_bench, the tables' training set (conf/bench.conf: the
+# settings shared with run_bench.sh).
 # The transfer experiment (He, Su, Yu; cell space, --transfer true): ST-NAS searches the cell on
 # a proxy (a tenth of the training voices, at least 3; the network at half nb_asr_small's width), and
 # the cell is retrained at nb_asr_small's size on the whole bench training set with the tables' budget.
@@ -112,26 +114,36 @@ for space in $spaces; do
     tabular
     continue
   fi
-  warmup=$bench/search/${space}_warmup/warmup       # its score: search/${space}_warmup/score
-  echo "=== $space: warm-up (seed $first_seed) in $warmup"
-  mkdir -p $bench/search/${space}_warmup
-  ./run.sh "${tiny_opt[@]}" "${space_opt[@]}" --nas-data $bench_data --seed $first_seed --stage 4 \
-    --stop-stage 4 --warmup-config $warmup_config --warmup-dir $warmup --nj $nj < /dev/null > $bench/search/${space}_warmup.log 2>&1 \
-    || { echo "$0: warm-up failed: see $bench/search/${space}_warmup.log" >&2; exit 1; }
-  [ -f $warmup/done ] || { echo "$0: no finished warm-up in $warmup" >&2; exit 1; }
-  failed=0
-  for seed in $seeds; do
+  todo=()                       # the searches to run: neither a scored search dir nor a record has them
+  for seed in $seeds; do        # (records/: what BENCH.md takes from a search, kept in the export)
     for method in $methods; do
-      [ ! -f $bench/search/${space}_${method}_seed$seed/score/scores.json ] || continue
-      while [ "$(jobs -rp | wc -l)" -ge $parallel ]; do wait -n || failed=$((failed + 1)); done
-      [ $failed -eq 0 ] || break 2
-      one_search $method $seed &
+      n=${space}_${method}_seed$seed
+      [ -f $bench/search/$n/score/scores.json ] || [ -f $bench/records/$n.json ] || todo+=("$method $seed")
     done
   done
-  while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=$((failed + 1)); done
-  [ $failed -eq 0 ] || { echo "$0: $failed search(es) failed; fix and rerun (finished ones are kept)" >&2; exit 1; }
-  score $warmup $bench/search/${space}_warmup/score
-  if [ $space = cell ] && $transfer; then
+  warmup=$bench/search/${space}_warmup/warmup       # its score: search/${space}_warmup/score
+  if [ ${#todo[@]} -eq 0 ] && [ -f $bench/records/${space}_warmup.json ]; then
+    echo "=== $space: every search is scored (records in $bench/records)"
+  else
+    echo "=== $space: warm-up (seed $first_seed) in $warmup; ${#todo[@]} search(es) to run"
+    mkdir -p $bench/search/${space}_warmup
+    ./run.sh "${tiny_opt[@]}" "${space_opt[@]}" --nas-data $bench_data --seed $first_seed --stage 4 \
+      --stop-stage 4 --warmup-config $warmup_config --warmup-dir $warmup --nj $nj < /dev/null \
+      > $bench/search/${space}_warmup.log 2>&1 \
+      || { echo "$0: warm-up failed: see $bench/search/${space}_warmup.log" >&2; exit 1; }
+    [ -f $warmup/done ] || { echo "$0: no finished warm-up in $warmup" >&2; exit 1; }
+    failed=0
+    for job in "${todo[@]}"; do
+      read -r method seed <<< "$job"
+      while [ "$(jobs -rp | wc -l)" -ge $parallel ]; do wait -n || failed=$((failed + 1)); done
+      [ $failed -eq 0 ] || break
+      one_search $method $seed &
+    done
+    while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=$((failed + 1)); done
+    [ $failed -eq 0 ] || { echo "$0: $failed search(es) failed; fix and rerun (finished ones are kept)" >&2; exit 1; }
+    score $warmup $bench/search/${space}_warmup/score
+  fi
+  if [ $space = cell ] && $transfer && [ ! -f $bench/records/cell_transfer_seed$first_seed.json ]; then
     proxy=$data/${bench_data}_proxy
     if [ ! -s $proxy/feats.scp ]; then
       n=$(wc -l < $data/$bench_data/spk2utt)

@@ -19,9 +19,11 @@ memory does not leak into another's:
   darts           DARTS architecture step (softmax mixture of all candidates)
   snas            SNAS architecture step (Gumbel-softmax mixture of all candidates)
 
-Memory is the process's resident set (Linux VmHWM / VmRSS). Large blocks are made to go
-through mmap (MALLOC_MMAP_THRESHOLD_) so that freed tensors leave the resident set and the
-peak reflects live memory. Two figures per case: `peak` is the whole process's peak RSS
+On CPU, memory is the process's resident set (Linux VmHWM / VmRSS). Large blocks are made to
+go through mmap (MALLOC_MMAP_THRESHOLD_) so that freed tensors leave the resident set and the
+peak reflects live memory. With --device cuda it is the GPU memory torch allocates
+(torch.cuda.memory_allocated and max_memory_allocated, the paper's Table 1 measure), the step
+times synchronized. Two figures per case: `peak` is the whole process's peak RSS
 over the timed steps; `step` is that peak minus the RSS just before the timed steps (weights,
 optimizer state and the batch are resident then), i.e. what a step adds: activations kept for
 backward, gradients and temporaries. The ratios (and the targets) compare `step`: the
@@ -64,8 +66,31 @@ def _reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
+class _Memory:
+    """Resident and peak memory in KB: the process's (CPU) or torch's allocations on a GPU."""
+
+    def __init__(self, device: str):
+        import torch
+        self.torch, self.cuda = torch, device.startswith("cuda")
+
+    def before(self) -> int:
+        if self.cuda:
+            self.torch.cuda.synchronize()
+            self.torch.cuda.reset_peak_memory_stats()
+            return self.torch.cuda.memory_allocated() // 1024
+        rss = _status_kb("VmRSS")
+        _reset_peak()
+        return rss
+
+    def peak(self) -> int:
+        if self.cuda:
+            self.torch.cuda.synchronize()
+            return self.torch.cuda.max_memory_allocated() // 1024
+        return _status_kb("VmHWM")
+
+
 def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int,
-             space_name: str = "wsj") -> Dict[str, float]:
+             space_name: str = "wsj", device: str = "cpu") -> Dict[str, float]:
     import torch
     import torch.nn.functional as F
 
@@ -84,7 +109,9 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int,
     target_len = frames // SPACES[space_name]["stride"]     # well inside the subsampled output
     targets = torch.randint(1, tokens, (n, target_len))
     target_lengths = torch.full((n,), target_len, dtype=torch.long)
-    batch = Batch([f"u{i}" for i in range(n)], x, lengths, targets, target_lengths, torch.zeros(n))
+    batch = Batch([f"u{i}" for i in range(n)], x, lengths, targets, target_lengths, torch.zeros(n)).to(device)
+    x, lengths, targets, target_lengths = batch.feats, batch.lengths, batch.targets, batch.target_lengths
+    memory = _Memory(device)
 
     def ctc(log_probs, tgt, out_lengths, tgt_lengths, path_weights=None):
         return F.ctc_loss(log_probs.transpose(0, 1), tgt, out_lengths, tgt_lengths, zero_infinity=True)
@@ -95,16 +122,15 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int,
             step()
         runs = []
         for _ in range(timed):
-            rss_before = _status_kb("VmRSS")
-            _reset_peak()
+            resident = memory.before()
             t0 = time.perf_counter()
             step()
-            runs.append({"resident": rss_before, "peak": _status_kb("VmHWM"),
-                         "time": time.perf_counter() - t0, "params": params})
+            peak = memory.peak()                  # synchronizes a GPU first
+            runs.append({"resident": resident, "peak": peak, "time": time.perf_counter() - t0, "params": params})
         return runs
 
     def single_model(arch, timed: int) -> List[Dict[str, float]]:
-        net = SuperNet(space, feat_dim, tokens, arch=arch).train()
+        net = SuperNet(space, feat_dim, tokens, arch=arch).to(device).train()
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
         def step() -> float:
@@ -127,12 +153,12 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int,
     elif case == "tdnn_d":
         runs = single_model(json.loads(ARCH_JSON.read_text())["choices"], steps)
     else:
-        net = SuperNet(space, feat_dim, tokens).train()
+        net = SuperNet(space, feat_dim, tokens).to(device).train()
         method = "st" if case.startswith("st_") else case
         options = StrategyOptions()
         options.st.recompute = case != "st_arch_stored"
         options.snas.update = "alternate"          # its first update is then the architecture step alone
-        strategy = get_strategy(method, net, options, seed=seed)
+        strategy = get_strategy(method, net, options, seed=seed).to(torch.device(device))
         if case == "st_weight":
             opts = {"weights": torch.optim.Adam(net.parameters(), lr=1e-3)}
             def step() -> float:
@@ -147,7 +173,7 @@ def run_case(case: str, n: int, frames: int, steps: int, warmup: int, seed: int,
             "resident_mb": med(r["resident"] for r in runs) / 1024,
             "peak_mb": med(r["peak"] for r in runs) / 1024,
             "step_mb": med(r["peak"] - r["resident"] for r in runs) / 1024,
-            "median_s": med(r["time"] for r in runs), "threads": torch.get_num_threads()}
+            "median_s": med(r["time"] for r in runs), "threads": torch.get_num_threads(), "device": device}
 
 
 def main() -> None:
@@ -159,11 +185,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--space", default="wsj", choices=sorted(SPACES), help="the search space (see above)")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated subset of " + ",".join(CASES))
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda: GPU memory (torch's allocations) and times")
     ap.add_argument("--case", help=argparse.SUPPRESS)   # internal: run one case in this process
     args = ap.parse_args()
 
     if args.case:
-        print(json.dumps(run_case(args.case, args.n, args.frames, args.steps, args.warmup, args.seed, args.space)))
+        print(json.dumps(run_case(args.case, args.n, args.frames, args.steps, args.warmup, args.seed, args.space,
+                                  args.device)))
         return
     if args.space != "wsj" and "tdnn_d" in args.cases.split(","):
         if args.cases != ",".join(CASES):
@@ -177,14 +205,14 @@ def main() -> None:
             sys.exit(f"bench_search.py: unknown case {case!r}; known: {', '.join(CASES)}")
         cmd = [sys.executable, str(Path(__file__).resolve()), "--case", case, "--n", str(args.n),
                "--frames", str(args.frames), "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--seed", str(args.seed), "--space", args.space]
+               "--seed", str(args.seed), "--space", args.space, "--device", args.device]
         out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
         rows[case] = json.loads(out.strip().splitlines()[-1])
 
     base = rows.get("single")
     sp = SPACES[args.space]
     print(f"{sp['label']}, input {sp['feat_dim']}, {sp['tokens']} tokens, N={args.n}, T={args.frames}, CTC; "
-          f"median of {args.steps} steps, {next(iter(rows.values()))['threads']} threads")
+          f"median of {args.steps} steps, {next(iter(rows.values()))['threads']} threads, {args.device}")
     print(f"{'case':<14} {'params(M)':>9} {'resident MB':>11} {'peak MB':>8} {'step MB':>8} "
           f"{'x single':>8} {'step s':>7} {'x single':>8}")
     for case, r in rows.items():

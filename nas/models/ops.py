@@ -122,7 +122,7 @@ class Dropout(nn.Module):
         if x.device.type != "cpu":
             return nn.functional.dropout(x, self.p, True)
         n = x.numel()
-        bits = torch.randint(-2 ** 63, 2 ** 63 - 1, ((n + 3) // 4,), dtype=torch.int64)
+        bits = torch.randint(-2 ** 63, 2 ** 63 - 1, ((n + 3) // 4,), dtype=torch.int64, device=x.device)
         drop = bits.view(torch.int16)[:n].view(x.shape) < round(self.p * 65536) - 32768
         return _DropMask.apply(x, drop, 1.0 / (1.0 - self.p))
 

@@ -113,7 +113,9 @@ class SuperNet(nn.Module):
                 total = total * valid.unsqueeze(-1).to(total.dtype)
             values[node] = total
         last = self._plan[-1][0]
-        return torch.log_softmax(values[last], dim=-1), lens[last]
+        # float32 even under autocast: CPU autocast would leave a bfloat16 log-softmax, whose
+        # 8-bit mantissa the losses' sums over frames and paths cannot afford
+        return torch.log_softmax(values[last].float(), dim=-1), lens[last]
 
     def inherit_from(self, choice: List[int]) -> int:
         """Start every candidate from the weights of the chosen op of its block (Op.inherit):

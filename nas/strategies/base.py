@@ -142,23 +142,28 @@ class _STCombine(torch.autograd.Function):
     @staticmethod
     def forward(ctx, y_z, pi, x, block, ks, iz, *stored):
         ctx.block, ctx.ks, ctx.iz, ctx.n_stored = block, ks, iz, len(stored)
+        ctx.pi_dtype = pi.dtype
+        # the backward's recomputation runs under the forward's autocast (bf16 training), as
+        # torch.utils.checkpoint's does: autocast is off in the backward pass
+        ctx.autocast = (torch.is_autocast_enabled(x.device.type), torch.get_autocast_dtype(x.device.type))
         ctx.save_for_backward(y_z, x, *stored)
         return y_z.view_as(y_z)
 
     @staticmethod
     def backward(ctx, grad_y):
         y_z, x, *stored = ctx.saved_tensors
-        grad_pi = torch.empty(len(ctx.ks), dtype=grad_y.dtype, device=grad_y.device)
+        grad_pi = torch.empty(len(ctx.ks), dtype=ctx.pi_dtype, device=grad_y.device)
         others = iter(stored)
+        enabled, dtype = ctx.autocast
         for i, k in enumerate(ctx.ks):
             if i == ctx.iz:
                 out = y_z
             elif ctx.n_stored:
                 out = next(others)
             else:
-                with torch.no_grad():
+                with torch.no_grad(), torch.autocast(x.device.type, dtype=dtype, enabled=enabled):
                     out = ctx.block.ops[k](x)
-            grad_pi[i] = torch.sum(grad_y * out)
+            grad_pi[i] = torch.sum(grad_y.float() * out.float())
             del out
         return (grad_y, grad_pi, None, None, None, None) + (None,) * ctx.n_stored
 

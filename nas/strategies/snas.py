@@ -49,7 +49,7 @@ class SnasStrategy(Strategy):
         """A Gumbel-softmax sample per block: softmax((alpha + g) / tau), g = -log(-log u)."""
         out = []
         for a in self.alpha:
-            u = torch.rand(len(a), generator=self.generator).clamp_(1e-10, 1 - 1e-10)
+            u = torch.rand(len(a), generator=self.generator, device="cpu").clamp_(1e-10, 1 - 1e-10)  # CPU RNG
             gumbel = -torch.log(-torch.log(u)).to(a)
             logits = (a.detach() if detach else a) + gumbel
             out.append(torch.softmax(logits / self.tau, dim=0))

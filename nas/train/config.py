@@ -34,6 +34,8 @@ class TrainOptions:
     num_workers: int = option(0, "data loading processes")
     checkpoint_every: int = option(200, "steps between mid-epoch checkpoints (0: epoch ends only)")
     device: str = option("auto", "auto (cuda when there is one), cpu or cuda")
+    dtype: str = option("fp32", "the network's forward precision: bf16 runs it under autocast in bfloat16 "
+                                "(weights, optimizer and loss stay float32)", choices=("fp32", "bf16"))
     deterministic: bool = option(False, "torch.use_deterministic_algorithms")
     tensorboard: bool = option(True, "write TensorBoard scalars")
     plots: bool = option(True, "write PNG plots")

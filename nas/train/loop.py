@@ -39,7 +39,7 @@ from nas.train.losses import DenDir, StageLoss
 from nas.train.observe import Observer, history_entry, setup_logging
 from nas.train.plan import Plan
 from nas.train.metrics import greedy_token_errors
-from nas.train.step import apply_update
+from nas.train.step import apply_update, network_output
 
 log = logging.getLogger("nas")
 OUTPUTS = ("done", "checkpoint.pt", "best.pt", "final.pt", "probs.jsonl", "probs.txt", "probs.png", "loss.png",
@@ -260,7 +260,7 @@ class Loop:
             for batch in D.iterate(self.valid_data, self._shard(self.valid_batches), self.cfg.num_workers):
                 batch = batch.to(self.dist.device)
                 with self.net.mixing(mixer_of() if mixer_of is not None else None):
-                    log_probs, out_lengths = self.net(batch.feats, batch.lengths)
+                    log_probs, out_lengths = network_output(self.net, batch, self.cfg.dtype)
                 loss = self.loss(log_probs, batch.targets, out_lengths, batch.target_lengths, batch.path_weights)
                 total += float(loss) * len(batch)
                 count += len(batch)
@@ -303,7 +303,8 @@ class Loop:
         for update in self.plan.updates():
             b = next(heldout) if update.heldout else batch
             loss, applied = apply_update(update, b, self.net, self.loss, self.optimizers, self.forward_net,
-                                         self.dist.average if self.dist.enabled else None, self.cfg.grad_clip)
+                                         self.dist.average if self.dist.enabled else None, self.cfg.grad_clip,
+                                         self.cfg.dtype)
             if applied:
                 s = self.sums.setdefault(update.name, [0.0, 0])
                 s[0] += loss

@@ -17,7 +17,7 @@ def greedy_token_errors(log_probs: torch.Tensor, out_lengths: torch.Tensor, targ
     errors = tokens = 0
     for b in range(best.shape[0]):
         path = best[b, :int(out_lengths[b])]
-        keep = torch.ones(len(path), dtype=torch.bool)
+        keep = torch.ones(len(path), dtype=torch.bool, device=path.device)
         keep[1:] = path[1:] != path[:-1]
         hyp = path[keep & (path != 0)].tolist()
         ref = targets[b, :int(target_lengths[b])].tolist()

@@ -7,7 +7,8 @@
 #   run_nas_stage <kind> <exp-dir> <config> <options...>
 #                                      $nas_launcher -m nas.bin.<kind> (warmup, search, retrain) into
 #                                      <exp-dir>: skipped when finished (done), resumed when
-#                                      interrupted (checkpoint.pt)
+#                                      interrupted (checkpoint.pt); $device and $dtype, when set,
+#                                      are passed as --device / --dtype
 
 recipe_abs_paths() {
   local out="" p
@@ -33,9 +34,11 @@ run_nas_stage() {
     echo "$kind: $dir is finished; skipping"
     return 0
   fi
-  local resume=false
+  local resume=false extra=()
   [ -f "$dir/checkpoint.pt" ] && resume=true
+  [ -z "${device:-}" ] || extra+=(--device "$device")       # the recipe's --device / --dtype, when set,
+  [ -z "${dtype:-}" ] || extra+=(--dtype "$dtype")          # over the stage config's
   # shellcheck disable=SC2086
   ${nas_launcher:-${nas_python:-python3}} -m nas.bin.$kind --config "$config" --seed "$seed" --resume $resume \
-    --num-workers "${num_workers:-1}" "$@" "$dir"
+    --num-workers "${num_workers:-1}" "${extra[@]}" "$@" "$dir"
 }

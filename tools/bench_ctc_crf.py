@@ -62,8 +62,10 @@ def timed(fn: Callable[[], None], repeat: int) -> Tuple[float, float]:
 def sparse_forward_backward(graph: DenGraph, log_probs: torch.Tensor, lengths: torch.Tensor):
     """The same forward-backward with torch.sparse CSR products (probability domain, per-frame
     scaling), returning log Z and the occupancy gradient: the baseline the kernel must beat.
-    Written for speed within torch: int32 CSR indices, emissions gathered once for all frames."""
+    Written for speed within torch: int32 CSR indices, emissions gathered once for all frames.
+    Runs on the device of `log_probs` (the graph is moved there)."""
     warnings.filterwarnings("ignore", message="Sparse")
+    graph = graph.to(log_probs.device)
     g = graph.tensors(log_probs.dtype)
     n, t_max, v = log_probs.shape
     s = graph.num_states
@@ -74,11 +76,13 @@ def sparse_forward_backward(graph: DenGraph, log_probs: torch.Tensor, lengths: t
     tiny = torch.finfo(log_probs.dtype).tiny
     shift = log_probs.max(-1, keepdim=True).values                   # (N, T, 1)
     emit = (log_probs - shift).exp()[:, :, label].permute(1, 2, 0).contiguous()   # (T, S, N), max 1
-    active = torch.arange(t_max)[:, None] < lengths[None, :]        # (T, N)
-    alphas = torch.empty(t_max, s, n, dtype=log_probs.dtype)
-    alpha = torch.zeros(s, n, dtype=log_probs.dtype)
+    dev = log_probs.device
+    lengths = lengths.to(dev)
+    active = torch.arange(t_max, device=dev)[:, None] < lengths[None, :]        # (T, N)
+    alphas = torch.empty(t_max, s, n, dtype=log_probs.dtype, device=dev)
+    alpha = torch.zeros(s, n, dtype=log_probs.dtype, device=dev)
     alpha[graph.start] = 1.0
-    log_scale = torch.zeros(n, dtype=torch.float64)
+    log_scale = torch.zeros(n, dtype=torch.float64, device=dev)
     for t in range(t_max):
         a = torch.sparse.mm(fwd, alpha).mul_(emit[t])
         norm = a.sum(0).clamp_min_(tiny)
@@ -87,7 +91,7 @@ def sparse_forward_backward(graph: DenGraph, log_probs: torch.Tensor, lengths: t
         alpha = torch.where(active[t], a, alpha)
         alphas[t] = alpha
     log_z = log_scale + (alpha * final).sum(0).double().log()
-    occ = torch.empty(t_max, s, n, dtype=log_probs.dtype)
+    occ = torch.empty(t_max, s, n, dtype=log_probs.dtype, device=dev)
     beta = torch.where(active[-1], final, 0.0)
     for t in range(t_max - 1, -1, -1):
         if t < t_max - 1:
@@ -96,7 +100,7 @@ def sparse_forward_backward(graph: DenGraph, log_probs: torch.Tensor, lengths: t
             beta = torch.where(active[t + 1], b, torch.where(active[t], final, beta))
         o = alphas[t] * beta
         occ[t] = o.div_(o.sum(0).clamp_min_(tiny))
-    grad = torch.zeros(t_max, v, n, dtype=log_probs.dtype).index_add_(1, label, occ)
+    grad = torch.zeros(t_max, v, n, dtype=log_probs.dtype, device=dev).index_add_(1, label, occ)
     grad = grad.permute(2, 0, 1) * active.T[:, :, None]
     return log_z.to(log_probs.dtype), grad
 

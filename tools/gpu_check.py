@@ -32,6 +32,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -122,7 +123,9 @@ def step_env(c: Check) -> dict:
     from ctc_crf import has_kernel
     res = {"python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
            "cuda_available": torch.cuda.is_available(), "cpu_kernel": has_kernel("cpu"),
-           "threads": torch.get_num_threads()}
+           "threads": torch.get_num_threads(),
+           # what the recipe's scripts call (utils/run.pl is Perl): a bare image may lack one
+           "programs": {x: shutil.which(x) is not None for x in ("bash", "perl", "awk", "sed", "sort", "nvcc")}}
     if torch.cuda.is_available():
         p = torch.cuda.get_device_properties(0)
         res.update(gpu=p.name, capability=f"{p.major}.{p.minor}", gpu_memory_gib=round(p.total_memory / 2 ** 30, 1),

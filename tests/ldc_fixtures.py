@@ -222,8 +222,8 @@ def ulaw_encode(x: np.ndarray) -> np.ndarray:
 
 
 def write_ulaw_sphere(path: Path, samples: np.ndarray, rate: int = 8000) -> Path:
-    """Two-channel (n, 2) int16 samples as interleaved mu-law SPHERE, uncompressed (LDC97S62's are
-    Shorten-compressed mu-law; no mu-law Shorten encoder is at hand here)."""
+    """Two-channel (n, 2) int16 samples as interleaved mu-law SPHERE, uncompressed (the eval2000
+    speech here; LDC97S62's discs are Shorten-compressed mu-law, written with write_sphere)."""
     n, ch = samples.shape
     fields = [("database_id", "-s29", "Switchboard-1 Telephone Speech"), ("sample_count", "-i", str(n)),
               ("sample_rate", "-i", str(rate)), ("channel_count", "-i", str(ch)),
@@ -347,8 +347,11 @@ def make_swbd(root: Path, seconds: float = 4.0) -> Dict[str, Path]:
     000204 (2.05 * 100 is 204.999... in floating point). Tests make the faults themselves.
     """
     swbd = root / "LDC97S62"
-    for i, name in enumerate(("sw02001", "sw02005")):
-        write_ulaw_sphere(swbd / f"swb1_d1/data/{name}.sph", _tone(seconds, 8000, 10 + i, channels=2))
+    for i, name in enumerate(("sw02001", "sw02005")):    # Shorten-compressed mu-law, as the discs have it
+        path = swbd / f"swb1_d{i + 1}/data/{name}.sph"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_sphere(path, ulaw_encode(_tone(seconds, 8000, 10 + i, channels=2)), 8000, shorten=True, ulaw=True,
+                     extra_fields={"database_id": "Switchboard-1 Telephone Speech"})
     ms98 = root / "swb_ms98_transcriptions"
     for side, segs in MS98_TRANS.items():
         conv = side[:-1]

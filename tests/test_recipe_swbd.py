@@ -328,3 +328,17 @@ def test_segment_past_the_audio_stops(tmp_path):
     assert "1 lines of" in r.stdout
     assert "and rain" not in (tmp_path / "eval2000/stm").read_text()
     assert "sw_4390-A_000360" not in (tmp_path / "eval2000/segments").read_text()
+
+
+def test_stage_0_decodes_the_start_of_every_disc(tmp_path):
+    """The first file of each LDC97S62 disc and of the eval2000 speech is probed at stage 0, so an
+    unreadable stream fails in seconds naming the file and its disc, not at feature extraction."""
+    c = make_swbd(tmp_path / "ldc")
+    r = run_module("nas.bin.ldc_swbd", "check", *corpus_args(c))
+    assert r.returncode == 0, r.stderr
+    assert "the first file of each of 3 discs decode (LDC97S62/swb1_d1, LDC97S62/swb1_d2, LDC2002S09)" in r.stdout
+    bad = c["swbd"] / "swb1_d2/data/sw02005.sph"
+    bad.write_bytes(bad.read_bytes()[:1024] + bytes(range(256)) * 8)        # the header kept, no Shorten stream
+    r = run_module("nas.bin.ldc_swbd", "check", *corpus_args(c))
+    assert r.returncode == 1
+    assert f"{bad}: cannot decode the first audio file of LDC97S62 disc LDC97S62/swb1_d2: " in r.stderr, r.stderr

@@ -66,6 +66,23 @@ def test_pcm_every_ldc_coding(tmp_path, compression, byte_order, version, nmean)
     np.testing.assert_array_equal(y, x.astype(np.float32))
 
 
+@pytest.mark.parametrize("ulaw", [False, True])
+@pytest.mark.parametrize("version", [1, 2])
+def test_probe_decodes_only_the_start(tmp_path, version, ulaw):
+    """read_audio(first=N), stage 0's probe of a disc: the first N samples of the full decode, from a
+    decoder that stopped early (at the block that reaches N)."""
+    x = speech_like(20000, channels=2, seed=7)
+    x = ulaw_encode(x) if ulaw else x
+    p = write_ldc(tmp_path / "sw02001.sph", x, f"{'ulaw' if ulaw else 'pcm'},embedded-shorten-v2.00", version,
+                  ulaw=ulaw, blocksize=256)
+    full, _ = read_audio(str(p))
+    head, rate = read_audio(str(p), first=400)
+    np.testing.assert_array_equal(head, full[:400])
+    stream = p.read_bytes()[1024:]
+    frames, _ = shorten.decode(stream, first=400)
+    assert 400 <= len(frames) <= 400 + 256 < len(full)
+
+
 @pytest.mark.parametrize("version", [1, 2])
 @pytest.mark.parametrize("byte_order", ["01", "10", "1"])
 @pytest.mark.parametrize("compression", LDC_CODINGS)

@@ -11,9 +11,9 @@ from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
-from nas.data.ldc import CorpusError, Report, split_paths
-from nas.data.ldc_swbd import (PROG, clean_stm, find_swbd, fisher_sentences, normalize_transcript, prepare_eval2000,
-                               prepare_lexicon, prepare_train)
+from nas.data.ldc import PROBE_SAMPLES, CorpusError, Report, split_paths
+from nas.data.ldc_swbd import (PROG, check_audio, clean_stm, find_eval2000, find_sph, find_swbd, fisher_sentences,
+                               normalize_transcript, prepare_eval2000, prepare_lexicon, prepare_train)
 
 PARTIAL_HELP = ("go on when MS98 side transcripts, eval2000 recordings or in-range segments are missing: "
                 "report them, and leave their stm segments out of scoring (default: stop, naming them)")
@@ -66,6 +66,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                 dd, stm, glm, left_out = prepare_eval2000(a.eval2000_audio, a.eval2000_text, report,
                                                           allow_partial=a.allow_partial)
                 print(f"{PROG}: eval2000: {len(dd.text)} segments in {len(dd.wav)} conversation sides; {stm}; {glm}")
+                root = find_eval2000(a.eval2000_audio, a.eval2000_text)[0]
+                eval_sph = list(find_sph([root], "the eval2000 speech", Report(), "LDC2002S09").values())
+            else:
+                eval_sph = []
+            probed = check_audio(split_paths(a.swbd), sph, eval_sph)
+            print(f"{PROG}: audio: the first {PROBE_SAMPLES} samples of the first file of each of {len(probed)} "
+                  f"discs decode ({', '.join(probed)})")
             for _ in fisher_sentences(split_paths(a.fisher), report):
                 break
             for line in report.lines(f"{PROG}: "):

@@ -60,12 +60,13 @@ def wav_shortfall(data: bytes) -> Optional[Tuple[int, int]]:
     return None
 
 
-def _soundfile_read(data: bytes) -> Tuple[np.ndarray, int]:
-    samples, rate = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=True)
+def _soundfile_read(data: bytes, first: Optional[int] = None) -> Tuple[np.ndarray, int]:
+    samples, rate = soundfile.read(io.BytesIO(data), frames=-1 if first is None else first, dtype="int16",
+                                   always_2d=True)
     return samples.astype(np.float32), int(rate)
 
 
-def _read_sphere(data: bytes, what: str) -> Tuple[np.ndarray, int]:
+def _read_sphere(data: bytes, what: str, first: Optional[int] = None) -> Tuple[np.ndarray, int]:
     """SPHERE libsndfile cannot read: Shorten-compressed (by stream version, desphere or
     nas.data.shorten) or another coding desphere knows (ulaw, alaw)."""
     from desphere import SphereHeader, transcode_bytes  # uses its Rust accelerator when installed
@@ -78,11 +79,11 @@ def _read_sphere(data: bytes, what: str) -> Tuple[np.ndarray, int]:
     base, _, compression = (t.strip().lower() for t in coding.partition(","))
     try:
         if not compression:
-            return _soundfile_read(transcode_bytes(data))
+            return _soundfile_read(transcode_bytes(data), first)
         if compression not in SHORTEN_CODINGS or base not in SHORTEN_BASES:
             raise AudioError(f"{what}: cannot read SPHERE sample_coding {coding!r} (compressed SPHERE is read as "
                              f"pcm or ulaw with {', '.join(SHORTEN_CODINGS)})")
-        return _read_shorten(header, data[header.header_size:], base, what), header.sample_rate
+        return _read_shorten(header, data[header.header_size:], base, what, first), header.sample_rate
     except DesphereError as e:
         raise AudioError(f"{what}: bad SPHERE audio (sample_coding {coding!r}): {e}") from e
 
@@ -95,8 +96,10 @@ def _desphere_decodes(info: shorten.StreamInfo) -> bool:
     return info.version == 2 and info.nmean == 0
 
 
-def _read_shorten(header: "SphereHeader", stream: bytes, base: str, what: str) -> np.ndarray:
-    """Samples (n, channels) of a Shorten stream, checked against its SPHERE header."""
+def _read_shorten(header: "SphereHeader", stream: bytes, base: str, what: str,
+                  first: Optional[int] = None) -> np.ndarray:
+    """Samples (n, channels) of a Shorten stream, checked against its SPHERE header (with
+    `first`, only its first samples: nas.data.shorten's decoder stops there)."""
     try:
         info = shorten.stream_info(stream)
         if info.ftype not in SHORTEN_BASES[base]:
@@ -104,6 +107,10 @@ def _read_shorten(header: "SphereHeader", stream: bytes, base: str, what: str) -
         if info.nchan != header.channel_count:
             raise shorten.ShortenError(f"the stream has {info.nchan} channels, the header "
                                        f"{header.channel_count}")
+        if first is not None:
+            frames, _ = shorten.decode(stream, max_frames=header.sample_count + info.blocksize + (1 << 16),
+                                       first=min(first, header.sample_count))
+            return frames[:first].astype(np.float32)
         if _desphere_decodes(info):
             from desphere.codecs import ShortenCodec
             frames = np.frombuffer(ShortenCodec.decode(header, stream)[1], dtype="<i2").reshape(-1, info.nchan)
@@ -117,11 +124,12 @@ def _read_shorten(header: "SphereHeader", stream: bytes, base: str, what: str) -
     return frames[:header.sample_count].astype(np.float32)
 
 
-def _decode_bytes(data: bytes, what: str) -> Tuple[np.ndarray, int]:
-    """Decode a whole audio file: soundfile first (wav, flac, plain SPHERE), then _read_sphere
-    for the SPHERE codings libsndfile lacks (Shorten, as WSJ and Switchboard ship them)."""
+def _decode_bytes(data: bytes, what: str, first: Optional[int] = None) -> Tuple[np.ndarray, int]:
+    """Decode a whole audio file (its first `first` samples, if given): soundfile first (wav,
+    flac, plain SPHERE), then _read_sphere for the SPHERE codings libsndfile lacks (Shorten, as
+    WSJ and Switchboard ship them)."""
     try:
-        out = _soundfile_read(data)
+        out = _soundfile_read(data, first)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
         error = e
     else:
@@ -131,13 +139,15 @@ def _decode_bytes(data: bytes, what: str) -> Tuple[np.ndarray, int]:
                         "reading what is there", what, short[0], short[1], 100.0 * short[1] / short[0])
         return out
     if data.startswith(SPHERE_MAGIC):
-        return _read_sphere(data, what)
+        return _read_sphere(data, what, first)
     reason = str(error).split(">: ", 1)[-1]  # drop soundfile's "Error opening <BytesIO ...>: "
     raise AudioError(f"{what}: cannot decode audio ({len(data)} bytes): {reason}") from error
 
 
-def read_audio(entry: str) -> Tuple[np.ndarray, int]:
-    """Read one wav.scp value (a path or a `command |`) -> (samples (n, channels), rate)."""
+def read_audio(entry: str, first: Optional[int] = None) -> Tuple[np.ndarray, int]:
+    """Read one wav.scp value (a path or a `command |`) -> (samples (n, channels), rate). With
+    `first`, a file is decoded only as far as its first `first` samples (stage 0's probe of a
+    disc: its header and coding read in milliseconds); a command's output is read whole."""
     entry = entry.strip()
     if is_pipe(entry):
         cmd = entry[:-1].strip()
@@ -148,12 +158,12 @@ def read_audio(entry: str) -> Tuple[np.ndarray, int]:
             raise AudioError(f"command failed (exit {proc.returncode}): {cmd}: {' / '.join(err)}")
         if not proc.stdout:
             raise AudioError(f"command wrote no audio: {cmd}")
-        return _decode_bytes(proc.stdout, f"output of '{cmd}'")
+        return _decode_bytes(proc.stdout, f"output of '{cmd}'", first)
     if not os.path.isfile(entry):
         raise AudioError(f"no such file: {entry}")
     with open(entry, "rb") as f:
         data = f.read()
-    return _decode_bytes(data, entry)
+    return _decode_bytes(data, entry, first)
 
 
 def select_channel(samples: np.ndarray, channel: int, what: str) -> np.ndarray:

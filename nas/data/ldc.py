@@ -104,6 +104,23 @@ def sphere_seconds(path: PathLike) -> float:
         raise CorpusError(f"{path}: cannot read its SPHERE header ({e})") from None
 
 
+PROBE_SAMPLES = 400             # what stage 0 decodes of a disc's first audio file: header, coding, first blocks
+
+
+def probe_audio(files: Dict[str, Path], unit: str) -> None:
+    """Decode the first PROBE_SAMPLES samples of each `unit`'s file ({disc: its first audio file}):
+    a wrong coding, an unreadable stream or a file that is not audio fails here, in milliseconds
+    per disc, with a CorpusError naming the file and the disc, instead of at feature extraction."""
+    from nas.data.audio import AudioError, read_audio
+    for name, path in files.items():                 # in the caller's order
+        try:
+            samples, _ = read_audio(str(path), first=PROBE_SAMPLES)
+        except (AudioError, OSError, ValueError) as e:
+            raise CorpusError(f"{path}: cannot decode the first audio file of {unit} {name}: {e}") from None
+        if len(samples) == 0:
+            raise CorpusError(f"{path}: the first audio file of {unit} {name} decodes to no samples")
+
+
 def sph_pipe(path: PathLike, channel: Optional[int] = None) -> str:
     """The wav.scp value reading SPHERE `path` (plain or Shorten), one channel (1-based) if given."""
     ch = f"-c {channel} " if channel else ""

@@ -59,11 +59,11 @@ import inspect
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterator, List, Sequence, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Sequence, Set, Tuple
 
 from nas.data.audio import cut_segment
-from nas.data.ldc import (CorpusError, DataDir, FileIndex, PathLike, Report, require_dir, require_file, sph_pipe,
-                          sphere_seconds)
+from nas.data.ldc import (CorpusError, DataDir, FileIndex, PathLike, Report, probe_audio, require_dir, require_file,
+                          sph_pipe, sphere_seconds)
 
 PROG = "swbd_data_prep"
 MS98_URL = "http://www.openslr.org/resources/5/switchboard_word_alignments.tar.gz"
@@ -141,6 +141,35 @@ def find_sph(paths: Sequence[PathLike], what: str, report: Report, key: str) -> 
         if not out:
             raise CorpusError(f"{root}: no .sph files in it or below (expected {what})")
     return out
+
+
+def first_per_disc(roots: Sequence[PathLike], files: Iterable[Path]) -> Dict[str, Path]:
+    """{disc: its first SPHERE file by name}: a disc is the top directory under the root a file
+    was found in (LDC97S62's swb1_d1 ... swb1_d4), or that root when the file lies in it."""
+    out: Dict[str, Path] = {}
+    resolved = [Path(r).resolve() for r in roots]
+    for f in sorted(files, key=lambda x: x.name.lower()):
+        fr = f.resolve()
+        for r in resolved:
+            if fr.is_relative_to(r):
+                rel = fr.relative_to(r).parts
+                disc = str(Path(r.name) / rel[0]) if len(rel) > 1 else r.name
+                out.setdefault(disc, f)
+                break
+    return dict(sorted(out.items()))
+
+
+def check_audio(swbd: Sequence[PathLike], sph: Dict[str, Path], eval2000_sph: Sequence[Path] = ()) -> Dict[str, Path]:
+    """Stage 0's probe of the audio: the first SPHERE file of every LDC97S62 disc, and of the
+    eval2000 speech, decodes (nas.data.ldc.probe_audio: a CorpusError names the file). Returns
+    the files probed."""
+    files = first_per_disc(swbd, sph.values())
+    probe_audio(files, "LDC97S62 disc")
+    if eval2000_sph:
+        first = {"LDC2002S09": sorted(eval2000_sph, key=lambda x: x.name.lower())[0]}
+        probe_audio(first, "the eval2000 speech")
+        files.update(first)
+    return files
 
 
 def utt_id(reco: str, start: float, end: float) -> str:

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from nas.data.ldc import CorpusError, DataDir, FileIndex, PathLike, Report, require_dir, sph_pipe
+from nas.data.ldc import CorpusError, DataDir, FileIndex, PathLike, Report, probe_audio, require_dir, sph_pipe
 
 PROG = "wsj_data_prep"
 NOISE_WORD = "<NOISE>"
@@ -289,7 +289,6 @@ def check_audio(corpus: Corpus, sets: Sequence[str], report: Report, allow_parti
     CorpusError naming each missing CD with the sets and entries on it; with `allow_partial` a
     report line instead), and the first indexed audio file of each CD decodes (its SPHERE
     header and coding; a CorpusError naming the file otherwise). Returns the file checked per CD."""
-    from nas.data.audio import AudioError, read_audio
     missing: Dict[str, Counter] = {}
     first: Dict[str, Path] = {}
     total: Counter = Counter()
@@ -317,13 +316,7 @@ def check_audio(corpus: Corpus, sets: Sequence[str], report: Report, allow_parti
                                               " (a partial copy: --allow-partial true leaves those entries out)"))
         report.add("CD directories the indices name that are not here (their entries left out)",
                    f"{disk} ({where})", sum(by_set.values()))
-    for disk, path in sorted(first.items(), key=lambda kv: cd_key(kv[0])):
-        try:
-            samples, rate = read_audio(str(path))
-        except (AudioError, OSError, ValueError) as e:
-            raise CorpusError(f"{path}: cannot decode the first audio file of CD {disk}: {e}") from None
-        if len(samples) == 0:
-            raise CorpusError(f"{path}: the first audio file of CD {disk} decodes to no samples")
+    probe_audio(dict(sorted(first.items(), key=lambda kv: cd_key(kv[0]))), "CD")
     return first
 
 

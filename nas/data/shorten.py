@@ -363,11 +363,14 @@ def _to_linear(x: np.ndarray, ftype: int, bitshift: int) -> np.ndarray:
 
 # ------------------------------------------------------------------------------- stream
 
-def decode(stream: bytes, max_frames: Optional[int] = None) -> Tuple[np.ndarray, StreamInfo]:
+def decode(stream: bytes, max_frames: Optional[int] = None,
+           first: Optional[int] = None) -> Tuple[np.ndarray, StreamInfo]:
     """Decode a whole Shorten stream (version 1 or 2) -> (int16 samples (n, nchan), StreamInfo).
 
     Mu-law comes back G.711-expanded. Channels are cut to the shortest; decoding stops with an
     error past `max_frames` per channel (a corrupt stream of ZERO blocks is otherwise endless).
+    With `first`, decoding stops once every channel has that many samples: a probe of the
+    stream's start (its header, coding and first blocks) in milliseconds.
     """
     bits, version = _open(stream)
     info = _read_header(bits, version)
@@ -408,6 +411,8 @@ def decode(stream: bytes, max_frames: Optional[int] = None) -> Tuple[np.ndarray,
             if done[chan] > limit:
                 raise ShortenError(f"Shorten stream runs past {limit} samples per channel")
             chan = (chan + 1) % info.nchan
+            if first is not None and min(done) >= first:
+                break
         else:
             raise ShortenError(f"bad Shorten stream: unknown command {cmd}")
     n = min(done)

@@ -18,6 +18,7 @@ lmwt_step=0.1
 mode=auto
 lattice_beam=8.0
 frame_shift=0.03
+nbest=0
 data=""
 scoring_opts=""
 help_message="Usage: $0 [options] <graph-dir> <logprob-scp-or-dir> <decode-dir>
@@ -38,6 +39,8 @@ Options:
   --mode <auto|lattice|redecode>  one lattice pass, rescored per weight, or one search per
                             weight; auto: redecode for up to 3 weights, else lattice ($mode)
   --lattice-beam <x>        lattice pruning beam, mode lattice ($lattice_beam)
+  --nbest <n>               also keep each utterance's n best distinct word sequences of its lattice
+                            in <decode-dir>/nbest.txt, for steps/lmrescore.sh (mode lattice; $nbest: none)
   --frame-shift <s>         seconds per network output frame, for the RTF ($frame_shift)
   --data <data-dir>         score against <data-dir>/text afterwards (local/score.sh if the
                             current directory has one, else steps/score.sh)
@@ -73,7 +76,7 @@ nutt=$(wc -l < "$scp")
 if [ "$nj" -gt "$nutt" ]; then echo "$0: --nj $nj is more than the $nutt utterances; using $nutt"; nj=$nutt; fi
 
 mkdir -p "$dir/log" "$dir/scoring" "$dir/split$nj"
-rm -f "$dir"/scoring/*.tra "$dir"/scoring/*.txt "$dir"/log/decode.*.log
+rm -f "$dir"/scoring/*.tra "$dir"/scoring/*.txt "$dir"/log/decode.*.log "$dir"/nbest.txt
 split_files=()
 for n in $(seq "$nj"); do split_files+=("$dir/split$nj/logprobs.$n.scp"); done
 "$utils/split_scp.pl" "$scp" "${split_files[@]}"
@@ -83,7 +86,7 @@ start=$(date +%s.%N)
 $cmd JOB=1:"$nj" "$dir/log/decode.JOB.log" \
   "$nas_python" -m nas.bin.decode_wfst --beam "$beam" --max-active "$max_active" --min-active "$min_active" \
     --acwt "$acwt" --lm-weights "$weights" --mode "$mode" --lattice-beam "$lattice_beam" \
-    --frame-shift "$frame_shift" --job JOB "$graph" "$dir/split$nj/logprobs.JOB.scp" "$dir/scoring" \
+    --frame-shift "$frame_shift" --nbest "$nbest" --job JOB "$graph" "$dir/split$nj/logprobs.JOB.scp" "$dir/scoring" \
   || { echo "$0: decoding failed; see $dir/log/decode.*.log" >&2; exit 1; }
 wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.2f", e - s}')
 
@@ -94,6 +97,11 @@ for w in $weights; do
 done
 
 # real-time factor: the jobs' decoding time (one core each) and the wall clock, over audio time
+if [ "$nbest" -gt 0 ]; then            # the jobs' lists, utterances in order, each one's ranks in order
+  for n in $(seq "$nj"); do cat "$dir/scoring/nbest.$n.txt"; done | LC_ALL=C sort -s -k1,1 > "$dir/nbest.txt"
+  rm -f "$dir"/scoring/nbest.*.txt
+fi
+
 cat "$dir"/log/decode.*.log | awk -v wall="$wall" -v nj="$nj" '
   /^decode_wfst: RTF/ { for (i = 1; i <= NF; i++) { if ($i == "decode") d += $(i+1) + 0; if ($i == "audio") a += $(i+1) + 0 } }
   END {

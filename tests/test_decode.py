@@ -112,3 +112,51 @@ def test_greedy_decoding_and_per(run, setup, tmp_path):
     assert hyp["spk1-u2"] == "N OW EY T" and hyp["spk2-u4"] == "AH N"
     # references spelled by first pronunciations: u5 "READ <NOISE>" is R EH D <SPN> (<NOISE> is OOV: <UNK>)
     assert proc.stdout.splitlines()[0] == "%PER 13.33 [ 2 / 15, 0 ins, 1 del, 1 sub ]"   # EH->IY, <SPN> missed
+
+
+def test_nbest_lists_and_lm_rescoring(run, setup, tmp_path):
+    """decode.sh --nbest keeps each lattice's distinct word sequences with their costs; lmrescore.sh
+    with the first pass's own LM gives back the first pass, and with another LM changes what that LM
+    prefers, by exactly the LMs' cost difference."""
+    from graph_fixtures import BIGRAMS, UNIGRAMS, arpa_cost, write_arpa
+    from nas.decoding.rescore import ArpaScorer, read_nbest
+    import graph_fixtures
+    d, graph, _ = setup
+    dec = tmp_path / "dec"
+    args = ["--min-lmwt", "0.1", "--max-lmwt", "1.1", "--lmwt-step", "0.5"]
+    run("steps/decode.sh", "--nj", "2", "--mode", "lattice", "--nbest", "20", *args, graph, d / "lp", dec, check=True)
+    lists = {g[0].utt: g for g in read_nbest(dec / "nbest.txt")}
+    assert sorted(lists) == sorted(UTTS)
+    words = dict(line.split()[::-1] for line in (graph / "words.txt").read_text().splitlines())
+    for utt, g in lists.items():
+        assert [e.rank for e in g] == list(range(1, len(g) + 1))
+        texts = [tuple(words[str(w)] for w in e.words) for e in g]
+        assert len(set(texts)) == len(texts)                       # distinct word sequences
+        totals = [0.6 * e.graph_cost + e.am_cost for e in g]       # the lattice pass's weight: the middle one
+        assert totals == sorted(totals)
+    u4 = {tuple(words[str(w)] for w in e.words): e for e in lists["spk2-u4"]}
+    assert u4[("A",)].graph_cost == pytest.approx(arpa_cost(["A"]), abs=1e-3)   # G's cost is the ARPA's
+    # the same LM in and out: the first pass, weight by weight
+    same = tmp_path / "same"
+    run("steps/lmrescore.sh", *args, d / "lm.arpa", d / "lm.arpa", graph, dec, same, check=True)
+    for w in ("0.1", "0.6", "1.1"):
+        assert (same / f"scoring/{w}.tra").read_text() == (dec / f"scoring/{w}.tra").read_text(), w
+    # an LM that prefers AN to A: spk2-u4 ("A" at weight 1.1 in the first pass) becomes AN
+    assert (dec / "scoring/1.1.txt").read_text().count("spk2-u4 A\n") == 1
+    new_arpa = tmp_path / "new.arpa"
+    orig = dict(UNIGRAMS), dict(BIGRAMS)
+    try:
+        graph_fixtures.UNIGRAMS.update({"A": (-3.0, -0.3), "AN": (-0.2, -0.3)})
+        del graph_fixtures.BIGRAMS[("<s>", "A")]
+        write_arpa(new_arpa)
+    finally:
+        graph_fixtures.UNIGRAMS.clear(), graph_fixtures.UNIGRAMS.update(orig[0])
+        graph_fixtures.BIGRAMS.clear(), graph_fixtures.BIGRAMS.update(orig[1])
+    new = tmp_path / "new"
+    p = run("steps/lmrescore.sh", *args, "--data", d / "data", d / "lm.arpa", new_arpa, graph, dec, new, check=True)
+    assert "spk2-u4 AN\n" in (new / "scoring/1.1.txt").read_text()
+    assert "the best hypothesis changed in" in p.stdout and (new / "best_wer").is_file()
+    old_lm, new_lm = ArpaScorer(d / "lm.arpa"), ArpaScorer(new_arpa)
+    for text in (["A"], ["AN"], ["A", "NO"]):
+        assert old_lm.cost(text) == pytest.approx(arpa_cost(text), abs=1e-4)
+    assert new_lm.cost(["AN"]) < new_lm.cost(["A"]) and old_lm.cost(["AN"]) > old_lm.cost(["A"])

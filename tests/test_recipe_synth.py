@@ -70,7 +70,7 @@ def test_corpus_grammar_and_voices():
 
 
 def test_tiny_recipe_end_to_end(run, tmp_path):
-    """run.sh --tiny true: every stage 0-8 runs and leaves its outputs, and a rerun skips them all."""
+    """run.sh --tiny true: every stage 0-9 runs and leaves its outputs, and a rerun skips them all."""
     d = recipe_copy(tmp_path)
     r = run(str(d / "run.sh"), "--tiny", "true")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
@@ -87,6 +87,11 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     assert (exp / "retrain" / "decode_dev" / "best_wer").read_text().strip().endswith(f"/wer_{m.group(1)}")
     assert m.group(2) in (exp / "retrain" / "decode_test" / f"wer_{m.group(1)}").read_text()
     assert re.search(r"^test PER \(greedy\): %PER [\d.]+", r.stdout, re.M)
+    # stage 9: the bigram first pass's n-best lists rescored with the 4-gram, both scored at dev's weight
+    rescored = (exp / "retrain" / "RESULTS_rescore").read_text()
+    assert len(re.findall(r"^test WER at LM weight [\d.]+ \(best on dev\): %WER", rescored, re.M)) == 2, rescored
+    assert (exp / "retrain" / "decode_test_bg" / "nbest.txt").stat().st_size > 0
+    assert "ngram 4=" in (d / "data_tiny" / "local" / "lm_o4" / "lm.arpa").read_text()
     arch = json.loads((exp / "derive" / "arch.json").read_text())
     assert arch["features"] == {"apply_cmvn": True, "norm_vars": True, "delta_order": 2, "delta_window": 2,
                                 "subsample": 1, "subsample_offset": 0}          # recorded by the search
@@ -94,7 +99,7 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     assert r.returncode == 0
     for what in ("corpus_tiny is complete", "warmup: exp/tiny_warmup_seed0 is finished", "arch.json is up to date",
                  "TLG.fst is up to date", "den_meta is up to date", "decode_dev is up to date",
-                 "decode_test is up to date"):
+                 "decode_test is up to date", "decode_test_bg_4g is up to date"):
         assert what in r.stdout, what
 
     # NAS-Bench-ASR's cell space in the same engine: stages 4-8 with ST-NAS over its tied blocks,

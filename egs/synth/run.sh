@@ -3,7 +3,7 @@
 # runs with no licensed data and no GPU. Stages as in every recipe of this toolkit:
 #   0 corpus   1 data dirs, lang dir, word LM, TLG   2 speed perturbation, fbank, CMVN
 #   3 den graph   4 NAS warm-up   5 architecture search   6 derivation   7 CTC-CRF retraining
-#   8 log-probabilities, WFST decoding, scoring
+#   8 log-probabilities, WFST decoding, scoring   9 LM rescoring (bigram first pass, 4-gram n-best rescoring)
 # Each stage skips what is already complete; an interrupted training stage resumes.
 # Outputs: data/, fbank/, exp/warmup_seed$seed (shared by all search methods of a seed),
 # exp/nas_${method}_seed$seed/{search,derive,retrain,retrain/decode_{dev,test},retrain/RESULTS};
@@ -35,6 +35,7 @@ Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted on
   6  derivation of the top-1 architecture to arch.json
   7  retraining of it with $retrain_loss (conf/retrain.yaml); with --arch, of that arch.json
   8  log-probabilities, WFST decoding of $dev_set and $test_set, $test_set WER at the LM weight best on $dev_set
+  9  LM rescoring: a word bigram first pass (lattices, $rescore_nbest-best lists), rescored with a 4-gram
 Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):
   --stage <n> ($stage)   --stop-stage <n> ($stop_stage)
 $(recipe_option_help "$recipe/conf/recipe.conf")"
@@ -60,6 +61,7 @@ if $tiny; then
   num_voices=8; num_dev_voices=1; num_test_voices=1; utts_per_voice=12
   # an untrained-looking network gives flat outputs: one narrow search per LM weight
   decode_opts="--mode redecode --beam 10 --max-active 1000 --min-lmwt 0.6 --max-lmwt 1.2 --lmwt-step 0.2"
+  rescore_decode_opts="--beam 8 --lattice-beam 4"; rescore_lmwts="--min-lmwt 0.6 --max-lmwt 1.2 --lmwt-step 0.2"
 fi
 data=data
 fbank=fbank
@@ -201,6 +203,40 @@ if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   done
   steps/report_wer.sh --dev-set $dev_set $retrain $test_set > $retrain/RESULTS
   cat $retrain/RESULTS
+fi
+
+if [ $stage -le 9 ] && [ $stop_stage -ge 9 ]; then
+  echo "=== stage 9: LM rescoring: word bigram first pass ($rescore_nbest-best lists of its lattices), 4-gram rescoring"
+  lm=$data/local/lm             # stage 1's LM text; the bigram and the 4-gram come from the same text
+  for o in 2 4; do
+    if [ ! -s $data/local/lm_o$o/lm.arpa ] || [ $data/local/lm_o$o/lm.arpa -ot $lm/text ]; then
+      steps/train_word_lm.sh --order $o --dev-text $data/$dev_set/text $lang $lm/text $data/local/lm_o$o
+    fi
+  done
+  bg=${lang}_bg                 # the bigram's lang dir and graph
+  if [ ! -f $bg/graph/TLG.fst ] || [ $bg/graph/TLG.fst -ot $data/local/lm_o2/lm.arpa ]; then
+    utils/format_lm.sh $lang $data/local/lm_o2/lm.arpa $bg
+    utils/mkgraph.sh $bg $bg/graph
+  fi
+  for x in $dev_set $test_set; do
+    [ -s $retrain/logprobs_$x/logprobs.scp ] || { echo "$0: no $retrain/logprobs_$x: run stage 8 first" >&2; exit 1; }
+    if [ -s $retrain/decode_${x}_bg_4g/best_wer ] && [ $retrain/decode_${x}_bg_4g/best_wer -nt $retrain/logprobs_$x/logprobs.scp ]; then
+      echo "stage 9: $retrain/decode_${x}_bg_4g is up to date; skipping"
+      continue
+    fi
+    # shellcheck disable=SC2086
+    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts $rescore_decode_opts $rescore_lmwts --mode lattice \
+      --nbest $rescore_nbest $bg/graph $retrain/logprobs_$x $retrain/decode_${x}_bg
+    local/score.sh $data/$x $bg/graph $retrain/decode_${x}_bg
+    # shellcheck disable=SC2086
+    steps/lmrescore.sh $rescore_lmwts --data $data/$x $data/local/lm_o2/lm.arpa $data/local/lm_o4/lm.arpa $bg/graph \
+      $retrain/decode_${x}_bg $retrain/decode_${x}_bg_4g
+  done
+  { echo "# first pass with the word bigram (lattice mode, $rescore_nbest-best lists kept):"
+    steps/report_wer.sh --dev-set $dev_set --tag bg $retrain $dev_set $test_set
+    echo "# its $rescore_nbest-best lists rescored with the word 4-gram (bigram out, 4-gram in):"
+    steps/report_wer.sh --dev-set $dev_set --tag bg_4g $retrain $dev_set $test_set; } > $retrain/RESULTS_rescore
+  cat $retrain/RESULTS_rescore
 fi
 
 echo "$0: stages $stage..$stop_stage done in $(( $(date +%s) - start_time ))s"

@@ -1,7 +1,9 @@
 """Decode log-probability matrices with TLG.fst: one word sequence per LM weight (one job of steps/decode.sh).
 
 Writes <out-dir>/<lmwt>.<job>.tra (`utt word-id ...`) for each LM weight and logs
-the real-time factor: decoding time over audio time (frames x --frame-shift).
+the real-time factor: decoding time over audio time (frames x --frame-shift). With --nbest N it
+also writes <out-dir>/nbest.<job>.txt, the N best distinct word sequences of each utterance's
+lattice with their graph and acoustic costs (nas.decoding.rescore: the input of LM rescoring).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Dict, List, Optional, TextIO
 
 from nas.data.table import TableError
 from nas.decoding.logprobs import iter_logprobs, num_outputs, resolve_scp
+from nas.decoding.rescore import write_nbest
 from nas.decoding.wfst import DecoderConfig, WfstDecoder, load_graph
 from nas.lang.symbols import invert, read_symbols
 
@@ -50,6 +53,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--lattice-beam", type=float, default=8.0)
     p.add_argument("--lattice-lmwt", type=float, default=None,
                    help="LM weight of the lattice pass (default: the middle of --lm-weights)")
+    p.add_argument("--nbest", type=int, default=0, help="also write the N best word sequences of each lattice "
+                   "(mode lattice; 0: none)")
     p.add_argument("--frame-shift", type=float, default=0.03, help="seconds per network output frame")
     p.add_argument("--job", default="1", help="job id in the output file names")
     p.add_argument("--verbose", action="store_true", help="log each utterance's hypothesis")
@@ -65,6 +70,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         config = DecoderConfig(beam=a.beam, max_active=a.max_active, min_active=a.min_active, acwt=a.acwt,
                                lattice_beam=a.lattice_beam, lattice_lmwt=lattice_lmwt, mode=mode)
         config.check()
+        if a.nbest < 0 or (a.nbest and mode != "lattice"):
+            raise ValueError(f"--nbest {a.nbest}: n-best lists come from the lattice pass (--mode lattice), "
+                             f"and N must be positive")
         words = invert(read_symbols(graph / "words.txt"))
         v = num_outputs(read_symbols(graph / "tokens.txt"))
         scp = resolve_scp(a.logprobs)
@@ -81,6 +89,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     files: Dict[float, TextIO] = {w: open(out / f"{lmwt_name(w)}.{a.job}.tra", "w", encoding="utf-8")
                                   for w in weights}
+    nbest_file = open(out / f"nbest.{a.job}.txt", "w", encoding="utf-8") if a.nbest else None
     n_utt = n_frames = n_not_final = 0
     decode_s = 0.0
     try:
@@ -96,6 +105,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                       f"or the utterance is not in the graph's language); keeping the best partial path")
             for w, h in hyps.items():
                 files[w].write(" ".join([utt] + [str(i) for i in h.words]) + "\n")
+            if nbest_file is not None:
+                t = time.perf_counter()
+                write_nbest(nbest_file, utt, decoder.nbest(x, a.nbest))
+                decode_s += time.perf_counter() - t
             if a.verbose:
                 w = lattice_lmwt if lattice_lmwt in hyps else weights[0]
                 print(f"{utt} " + " ".join(words.get(i, str(i)) for i in hyps[w].words))
@@ -103,7 +116,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{PROG}: ERROR: {e}", file=sys.stderr)
         return 1
     finally:
-        for f in files.values():
+        for f in list(files.values()) + ([nbest_file] if nbest_file is not None else []):
             f.close()
     audio_s = n_frames * a.frame_shift
     rtf = decode_s / audio_s if audio_s else 0.0

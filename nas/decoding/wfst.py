@@ -65,6 +65,35 @@ def load_graph(path: str) -> kaldifst.StdFst:
     return kaldifst.StdConstFst(fst)
 
 
+def _lattice_arcs(lat: kaldifst.Lattice) -> Tuple[List[Tuple[int, int, int, int, float, float]],
+                                                  Dict[int, Tuple[float, float]]]:
+    """A Lattice's arcs (src, dst, ilabel, olabel, graph cost, acoustic cost) and final weights,
+    read from its AT&T text form (kaldifst iterates only tropical FSTs' arcs)."""
+    arcs, finals = [], {}
+    for line in lat.to_str(show_weight_one=True).splitlines():
+        f = line.split()
+        if len(f) >= 4:
+            g, a = (float(v) for v in (f[4] if len(f) > 4 else "0,0").split(","))
+            arcs.append((int(f[0]), int(f[1]), int(f[2]), int(f[3]), g, a))
+        elif f:
+            g, a = (float(v) for v in (f[1] if len(f) > 1 else "0,0").split(","))
+            finals[int(f[0])] = (g, a)
+    return arcs, finals
+
+
+def _project_output(fst: kaldifst.StdVectorFst) -> kaldifst.StdVectorFst:
+    """An acceptor of `fst`'s output labels, with its weights."""
+    out = kaldifst.StdVectorFst()
+    for _ in range(fst.num_states):
+        out.add_state()
+    out.start = fst.start
+    for st in range(fst.num_states):
+        for arc in kaldifst.ArcIterator(fst, st):
+            out.add_arc(st, kaldifst.StdArc(arc.olabel, arc.olabel, arc.weight, arc.nextstate))
+        out.set_final(st, fst.final(st))
+    return out
+
+
 def _linear(lattice: kaldifst.Lattice) -> Tuple[List[int], List[int], float, float]:
     ok, ilabels, olabels, weight = kaldifst.get_linear_symbol_sequence(lattice)
     if not ok:
@@ -106,6 +135,59 @@ class WfstDecoder:
             return Hypothesis([], [], float("inf"), float("inf"), False)
         words, tokens, graph_cost, am = _linear(best)
         return Hypothesis([w for w in words if w], [t for t in tokens if t], graph_cost, am / scale, reached)
+
+    def nbest(self, logprobs: np.ndarray, n: int) -> List[Hypothesis]:
+        """The `n` best distinct word sequences of one lattice pass (at `lattice_lmwt`), best
+        first, each with its best alignment's graph and acoustic costs: what LM rescoring needs
+        (nas.decoding.rescore), the n-best of Kaldi's lattice-to-nbest on a determinized lattice.
+
+        The raw lattice becomes a tropical FST whose input labels number its arcs (final weights
+        become arcs to one super-final state); its word projection, without epsilons and
+        determinized, gives the distinct word sequences in order of their best total cost, and
+        each sequence's best path (the lattice composed with the sequence) gives back, through the
+        arc numbers, its graph and acoustic costs."""
+        x = np.ascontiguousarray(logprobs, dtype=np.float32)
+        if x.ndim != 2 or x.shape[0] == 0 or n < 1:
+            return []
+        c = self.config
+        w0 = c.lattice_lmwt
+        scale = c.acwt / w0
+        cfg = kaldi_decoder.LatticeSimpleDecoderConfig(beam=c.beam / w0, lattice_beam=c.lattice_beam / w0)
+        dec = kaldi_decoder.LatticeSimpleDecoder(self.graph, cfg)
+        dec.decode(kaldi_decoder.DecodableCtc(x * scale))
+        ok, raw = dec.get_raw_lattice()
+        if not ok or raw.num_states == 0:
+            return []
+        costs: List[Tuple[float, float, int]] = [(0.0, 0.0, 0)]     # arc number -> (graph, scaled am, token)
+        fst = kaldifst.StdVectorFst()
+        for _ in range(raw.num_states + 1):
+            fst.add_state()
+        final = raw.num_states
+        fst.start = raw.start
+        fst.set_final(final, kaldifst.TropicalWeight(0.0))
+        arcs, finals = _lattice_arcs(raw)
+        for src, dst, ilabel, olabel, g, a in arcs:
+            costs.append((g, a, ilabel))
+            fst.add_arc(src, kaldifst.StdArc(len(costs) - 1, olabel, kaldifst.TropicalWeight(g + a), dst))
+        for st, (g, a) in finals.items():
+            costs.append((g, a, 0))
+            fst.add_arc(st, kaldifst.StdArc(len(costs) - 1, 0, kaldifst.TropicalWeight(g + a), final))
+        kaldifst.arcsort(fst, sort_type="olabel")          # for the compositions below
+        words = _project_output(fst)
+        kaldifst.rmepsilon(words)
+        words = kaldifst.determinize(words)
+        out: List[Hypothesis] = []
+        for path in kaldifst.convert_nbest_to_vector(kaldifst.shortest_path(words, n=n)):
+            _, seq, _, _ = kaldifst.get_linear_symbol_sequence(path)
+            seq = [w for w in seq if w]
+            best = kaldifst.shortest_path(kaldifst.compose(fst, kaldifst.make_linear_acceptor(seq)))
+            found, ids, _, _ = kaldifst.get_linear_symbol_sequence(best)
+            if not found:
+                raise RuntimeError(f"n-best: the lattice has no path for its own word sequence {seq}")
+            graph = sum(costs[i][0] for i in ids)
+            am = sum(costs[i][1] for i in ids)
+            out.append(Hypothesis(seq, [costs[i][2] for i in ids if costs[i][2]], graph, am / scale, True))
+        return out
 
     def _lattice(self, x: np.ndarray, lm_weights: Sequence[float]) -> Dict[float, Hypothesis]:
         c = self.config

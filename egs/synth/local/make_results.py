@@ -6,8 +6,9 @@ Usage: local/make_results.py [--seeds "0 1 2"] <exp-dir> <RESULTS.md>
 Rows (each over the seeds found): ST-NAS (its derived architecture retrained with CTC-CRF),
 random search, TDNN-D, and ST-NAS's architecture retrained with CTC. Columns: test WER (TLG,
 at the LM weight best on dev, from retrain/RESULTS) and greedy PER, as mean, sample standard deviation and the per-seed values;
-then the derived architectures, the measured run times and the search's probability plot
-(copied next to RESULTS.md as results/probs_st_seed<S>.png).
+then the derived architectures, the measured run times, the search's probability plot
+(copied next to RESULTS.md as results/probs_st_seed<S>.png) and stage 9's LM rescoring
+(--only-rescore rewrites that section alone).
 """
 from __future__ import annotations
 
@@ -74,14 +75,58 @@ def stage_seconds(d: Path) -> float:
     return sum(float(m.group(1)) for m in re.finditer(r"time_s ([\d.]+)", log.read_text()))
 
 
+RESCORE_TITLE = "## LM rescoring (stage 9), ST-NAS"
+
+
+def rescore_section(exp: Path, seeds: List[str]) -> List[str]:
+    """The first pass with the word bigram against its n-best lists rescored with the 4-gram, per
+    seed with a retrain/RESULTS_rescore (stage 9), dev and test at the LM weight best on dev."""
+    rows = []
+    for s in seeds:
+        f = exp / f"nas_st_seed{s}" / "retrain" / "RESULTS_rescore"
+        if not f.is_file():
+            continue
+        found = re.findall(r"^(dev|test) WER at LM weight ([\d.]+) \(best on dev\): %WER ([\d.]+)", f.read_text(), re.M)
+        if len(found) != 4:
+            continue
+        (_, w1, d1), (_, _, t1), (_, w2, d2), (_, _, t2) = found
+        rows.append(f"| st seed {s} | {d1} | {t1} (LM weight {w1}) | {d2} | {t2} (LM weight {w2}) | "
+                    f"{float(t2) - float(t1):+.2f} |")
+    if not rows:
+        return []
+    return ["", RESCORE_TITLE, "",
+            "The retrained model's log-probabilities decoded with a word bigram (lattice mode; the 100 best "
+            "distinct word sequences of each lattice kept), then those lists rescored with a word 4-gram (the "
+            "bigram's cost out, the 4-gram's in; docs/decoding.md), both LMs on stage 1's LM text; the LM weight "
+            "of each pass chosen on dev. From retrain/RESULTS_rescore (`./run.sh --stage 9`).", "",
+            "| run | dev WER %, bigram | test WER %, bigram | dev WER %, 4-gram rescored | test WER %, 4-gram rescored "
+            "| test change |", "|---|---|---|---|---|---|"] + rows
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", default="0 1 2")
+    p.add_argument("--only-rescore", action="store_true",
+                   help="only (re)write the LM rescoring section of an existing RESULTS.md, before its Notes")
     p.add_argument("exp_dir")
     p.add_argument("results")
     args = p.parse_args()
     exp, out = Path(args.exp_dir), Path(args.results)
     seeds = args.seeds.split()
+    if args.only_rescore:
+        section = rescore_section(exp, seeds)
+        if not section:
+            raise SystemExit(f"make_results: no nas_st_seedS/retrain/RESULTS_rescore in {exp} (run ./run.sh --stage 9)")
+        text = out.read_text()
+        if RESCORE_TITLE in text:                      # replace the old section, up to the next one
+            a = text.index("\n" + RESCORE_TITLE)
+            b = text.find("\n## ", a + 1)
+            text = text[:a] + text[b:] if b >= 0 else text[:a]
+        a = text.find("\n## Notes")
+        text = (text[:a] + "\n".join(section) + "\n" + text[a:]) if a >= 0 else text + "\n".join(section) + "\n"
+        out.write_text(text)
+        print(f"{out}: LM rescoring section written")
+        return 0
 
     lines = ["# Results of the default recipe (egs/synth)", "",
              f"Written by `local/make_results.py` on {time.strftime('%Y-%m-%d')} from the exp dirs of "
@@ -156,6 +201,7 @@ def main() -> int:
     if plots:
         lines += ["", "## The search's probabilities (ST-NAS)", ""]
         lines += [f"![seed {s}]({rel})" for s, rel in plots]
+    lines += rescore_section(exp, seeds)
     lines += ["", "## Notes", "",
               "- The schedule is scaled for a 2-core CPU (conf/*.yaml, batches of 16): warm-up and search on "
               "the unperturbed training set, two epochs on the anchor sub-graph (TDNN-D) whose ops then seed "

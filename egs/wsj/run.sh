@@ -24,7 +24,7 @@ Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted on
   5  architecture search ($search_conf, --method)
   6  derivation of the top-1 architecture to arch.json
   7  retraining of it with CTC-CRF ($retrain_conf); with --arch, of that arch.json (4-6 skipped)
-  8  log-probabilities, WFST decoding of $test_sets, WER at the LM weight best on $dev_set
+  8  log-probabilities, WFST decoding of $test_sets (tgpr; with --rescore-nbest N its N-best lists rescored with the unpruned trigram), WER at the LM weight best on $dev_set
 Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):
   --stage <n> ($stage)   --stop-stage <n> ($stop_stage)
 $(recipe_option_help "$recipe/conf/recipe.conf")"
@@ -137,11 +137,24 @@ if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   for x in $test_sets; do
     steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $exp/retrain $data/$x $lang $exp/retrain/logprobs_$x
     # shellcheck disable=SC2086
-    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts --min-lmwt $min_lmwt --max-lmwt $max_lmwt \
-      --lmwt-step $lmwt_step $graph $exp/retrain/logprobs_$x $exp/retrain/decode_${x}_tgpr
+    lmwts=(--min-lmwt $min_lmwt --max-lmwt $max_lmwt --lmwt-step $lmwt_step)
+    nbest_opts=()                # lattices' n-best lists for the rescoring with the unpruned trigram
+    [ "$rescore_nbest" -eq 0 ] || nbest_opts=(--mode lattice --nbest $rescore_nbest)
+    # shellcheck disable=SC2086
+    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts "${lmwts[@]}" "${nbest_opts[@]}" \
+      $graph $exp/retrain/logprobs_$x $exp/retrain/decode_${x}_tgpr
     local/score.sh --ignore-words "$score_ignore_words" $data/$x $graph $exp/retrain/decode_${x}_tgpr
+    if [ "$rescore_nbest" -gt 0 ]; then
+      steps/lmrescore.sh "${lmwts[@]}" $lm_dir/lm_tgpr.arpa.gz $lm_dir/lm_tg.arpa.gz $graph \
+        $exp/retrain/decode_${x}_tgpr $exp/retrain/decode_${x}_tg
+      local/score.sh --ignore-words "$score_ignore_words" $data/$x $graph $exp/retrain/decode_${x}_tg
+    fi
   done
-  steps/report_wer.sh --dev-set $dev_set --tag tgpr $exp/retrain $test_sets | tee $exp/retrain/RESULTS
+  { steps/report_wer.sh --dev-set $dev_set --tag tgpr $exp/retrain $test_sets
+    if [ "$rescore_nbest" -gt 0 ]; then
+      echo "# rescored with the unpruned trigram ($rescore_nbest-best lists of the tgpr lattices):"
+      steps/report_wer.sh --dev-set $dev_set --tag tg $exp/retrain $test_sets
+    fi; } | tee $exp/retrain/RESULTS
 fi
 
 echo "$0: stages $stage..$stop_stage done in $(( $(date +%s) - start_time ))s"

@@ -158,8 +158,8 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
                 continue
             run = rec["run"]
             wers.setdefault(method, []).append(run["test_wer"])
-            if rec.get("scores"):
-                scored[f"{method} seed {seed}"] = rec["scores"]
+            if rec.get("scores") and method != "random":     # random search trains no weights: its
+                scored[f"{method} seed {seed}"] = rec["scores"]  # scores are the warm-up's
             st = standing(run["test_wer"], test)
             vec = codec.from_choices(rec["choices"])
             cost = "-" if rec["search_s"] is None else f"{rec['search_s'] / train_s:.1f}x"
@@ -227,7 +227,8 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
     if corr_rows:
         lines.append("### Does the super-network rank architectures as stand-alone training does?\n")
         lines.append("Held-out loss with the super-network's weights against stand-alone test WER (95% bootstrap "
-                     "intervals over the architectures):\n")
+                     "intervals over the architectures; random search trains no weights, so its scores are the "
+                     "warm-up's row):\n")
         lines.append(markdown_table(["weights", "architectures", "Kendall tau", "Spearman rho",
                                      "Kendall tau, the better half (stand-alone WER at most the median)"], corr_rows))
         png = f"bench_{space}_scatter.png"

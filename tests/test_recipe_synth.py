@@ -104,7 +104,7 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
 
     # NAS-Bench-ASR's cell space in the same engine: stages 4-8 with ST-NAS over its tied blocks,
     # then the derived cell retrained one cell deeper per stage
-    r = run(str(d / "run.sh"), "--tiny", "true", "--space", "nb_asr_small", "--stage", "4",
+    r = run(str(d / "run.sh"), "--tiny", "true", "--space", "nb_asr_small", "--stage", "4", "--stop-stage", "8",
             "--retrain-space-params", "cells=[1,1,2,2]")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     exp = d / "exp" / "tiny_nb_asr_small_nas_st_seed0"

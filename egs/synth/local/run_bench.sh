@@ -83,7 +83,7 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     t0=$(date +%s)
     echo "=== bench job $n/$total: $id ($space) seed $seed"
     if [ $parallel -gt 1 ]; then export OMP_NUM_THREADS=1; fi
-    if ./run.sh "${tiny_opt[@]}" --arch $bench/archs/$id.arch.json --seed $seed --stage 7 --nj $job_nj \
+    if ./run.sh "${tiny_opt[@]}" --arch $bench/archs/$id.arch.json --seed $seed --stage 7 --stop-stage 8 --nj $job_nj \
          --exp-dir $run --retrain-data $bench_data --retrain-config $config --decode-opts "$decode_opts" \
          < /dev/null > $run.log 2>&1; then
       echo "$id $seed $(( $(date +%s) - t0 ))" >> $bench/times.txt

@@ -93,7 +93,7 @@ one_search() {                  # one_search <method> <seed>: search, derive, tr
   ./run.sh "${tiny_opt[@]}" "${space_opt[@]}" --nas-data $bench_data --method $method --seed $seed \
     --warmup-dir $warmup --search-config $search_config --stage 5 --stop-stage 6 --exp-dir $s --nj $job_nj < /dev/null > $s.log 2>&1 \
     || { echo "$0: search failed: see $s.log" >&2; return 1; }
-  ./run.sh "${tiny_opt[@]}" --arch $s/derive/arch.json --seed $table_seed --stage 7 --nj $job_nj --exp-dir $d \
+  ./run.sh "${tiny_opt[@]}" --arch $s/derive/arch.json --seed $table_seed --stage 7 --stop-stage 8 --nj $job_nj --exp-dir $d \
     "${bench_opts[@]}" < /dev/null > $d.log 2>&1 \
     || { echo "$0: stand-alone training of the derived architecture failed: see $d.log" >&2; return 1; }
   score $s/search $s/score
@@ -159,7 +159,7 @@ for space in $spaces; do
       --warmup-dir $t/warmup --search-config $search_config --nj $nj < /dev/null > $t.log 2>&1 \
       || { echo "$0: the proxy search failed: see $t.log" >&2; exit 1; }
     d=$bench/derived/cell_transfer_seed$first_seed
-    ./run.sh "${tiny_opt[@]}" --arch $t/derive/arch.json --seed $table_seed --stage 7 --nj $nj --exp-dir $d \
+    ./run.sh "${tiny_opt[@]}" --arch $t/derive/arch.json --seed $table_seed --stage 7 --stop-stage 8 --nj $nj --exp-dir $d \
       "${bench_opts[@]}" --retrain-space-params width=0.1 < /dev/null > $d.log 2>&1 \
       || { echo "$0: retraining the transferred cell failed: see $d.log" >&2; exit 1; }
   fi

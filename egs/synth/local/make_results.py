@@ -90,17 +90,27 @@ def rescore_section(exp: Path, seeds: List[str]) -> List[str]:
         if len(found) != 4:
             continue
         (_, w1, d1), (_, _, t1), (_, w2, d2), (_, _, t2) = found
+        stage8 = read_rate(f.parent / "RESULTS", "test WER at LM weight")
         rows.append(f"| st seed {s} | {d1} | {t1} (LM weight {w1}) | {d2} | {t2} (LM weight {w2}) | "
-                    f"{float(t2) - float(t1):+.2f} |")
+                    f"{float(t2) - float(t1):+.2f} | {'-' if stage8 is None else f'{stage8[0]:.2f}'} |")
     if not rows:
         return []
+    ppl = []                             # the LMs' dev perplexities (steps/train_word_lm.sh's logs)
+    for name, d in (("bigram", "lm_o2"), ("4-gram", "lm_o4"), ("stage 1's trigram", "lm")):
+        log = exp.parent / "data" / "local" / d / "log" / "train_word_lm.log"
+        m = re.search(r" ppl= ([\d.]+)", log.read_text()) if log.is_file() else None
+        if m:
+            ppl.append(f"{name} {m.group(1)}")
+    note = [f"Perplexity of the dev text: {', '.join(ppl)}."] if ppl else []
     return ["", RESCORE_TITLE, "",
             "The retrained model's log-probabilities decoded with a word bigram (lattice mode; the 100 best "
             "distinct word sequences of each lattice kept), then those lists rescored with a word 4-gram (the "
             "bigram's cost out, the 4-gram's in; docs/decoding.md), both LMs on stage 1's LM text; the LM weight "
-            "of each pass chosen on dev. From retrain/RESULTS_rescore (`./run.sh --stage 9`).", "",
+            f"of each pass chosen on dev. From retrain/RESULTS_rescore (`./run.sh --stage 9`), written on "
+            f"{time.strftime('%Y-%m-%d')}; the last column is the same run's stage 8 (the trigram TLG), which "
+            "may be a later run of the seed than the table above.", "",
             "| run | dev WER %, bigram | test WER %, bigram | dev WER %, 4-gram rescored | test WER %, 4-gram rescored "
-            "| test change |", "|---|---|---|---|---|---|"] + rows
+            "| test change | test WER %, stage 8 (trigram) |", "|---|---|---|---|---|---|---|"] + rows + ([""] + note if note else [])
 
 
 def main() -> int:

@@ -48,6 +48,7 @@ Options:
 
 . "$utils/parse_options.sh"
 . "$utils/lib/nas_python.sh"
+. "$utils/lib/lm_weights.sh"
 
 if [ $# -ne 3 ]; then echo "$help_message" >&2; exit 1; fi
 graph=$1
@@ -66,10 +67,8 @@ else
 fi
 [ -z "$data" ] || [ -f "$data/text" ] || { echo "$0: no such file: $data/text (from --data)" >&2; exit 1; }
 
-weights=$(awk -v a="$min_lmwt" -v b="$max_lmwt" -v s="$lmwt_step" 'BEGIN {
-  if (s <= 0 || a <= 0 || b < a) { print "bad" ; exit }
-  n = int((b - a) / s + 0.5); for (i = 0; i <= n; i++) printf "%s%g", (i ? " " : ""), a + i * s }')
-[ "$weights" != bad ] || { echo "$0: bad LM weight range --min-lmwt $min_lmwt --max-lmwt $max_lmwt --lmwt-step $lmwt_step" >&2; exit 1; }
+weights=$(lm_weight_list "$min_lmwt" "$max_lmwt" "$lmwt_step") \
+  || { echo "$0: bad LM weight range --min-lmwt $min_lmwt --max-lmwt $max_lmwt --lmwt-step $lmwt_step" >&2; exit 1; }
 
 nutt=$(wc -l < "$scp")
 [ "$nutt" -gt 0 ] || { echo "$0: $scp is empty" >&2; exit 1; }

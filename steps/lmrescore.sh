@@ -23,6 +23,7 @@ scoring_opts=""
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 . "$utils/parse_options.sh"
 . "$utils/lib/nas_python.sh"
+. "$utils/lib/lm_weights.sh"
 if [ $# -ne 5 ]; then echo "$help_message" >&2; exit 1; fi
 old_lm=$1
 new_lm=$2
@@ -33,10 +34,8 @@ for f in "$old_lm" "$new_lm" "$graph/words.txt"; do
   [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
 done
 [ -f "$in/nbest.txt" ] || { echo "$0: no such file: $in/nbest.txt (decode with steps/decode.sh --mode lattice --nbest N)" >&2; exit 1; }
-weights=$(awk -v a="$min_lmwt" -v b="$max_lmwt" -v s="$lmwt_step" 'BEGIN {
-  if (s <= 0 || a <= 0 || b < a) { print "bad" ; exit }
-  n = int((b - a) / s + 0.5); for (i = 0; i <= n; i++) printf "%s%g", (i ? " " : ""), a + i * s }')
-[ "$weights" != bad ] || { echo "$0: bad LM weight range $min_lmwt:$lmwt_step:$max_lmwt" >&2; exit 1; }
+weights=$(lm_weight_list "$min_lmwt" "$max_lmwt" "$lmwt_step") \
+  || { echo "$0: bad LM weight range --min-lmwt $min_lmwt --max-lmwt $max_lmwt --lmwt-step $lmwt_step" >&2; exit 1; }
 mkdir -p "$dir/log" "$dir/scoring"
 rm -f "$dir"/scoring/*.tra "$dir"/scoring/*.txt
 "$nas_python" -m nas.bin.lmrescore --lm-weights "$weights" --acwt "$acwt" "$old_lm" "$new_lm" "$graph/words.txt" \

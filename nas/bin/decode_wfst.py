@@ -95,7 +95,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         for utt, x in iter_logprobs(scp, v):
             t = time.perf_counter()
-            hyps = decoder.decode(x, weights)
+            hyps, nbest = decoder.decode_nbest(x, weights, a.nbest)
             decode_s += time.perf_counter() - t
             n_utt += 1
             n_frames += x.shape[0]
@@ -106,9 +106,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             for w, h in hyps.items():
                 files[w].write(" ".join([utt] + [str(i) for i in h.words]) + "\n")
             if nbest_file is not None:
-                t = time.perf_counter()
-                write_nbest(nbest_file, utt, decoder.nbest(x, a.nbest))
-                decode_s += time.perf_counter() - t
+                write_nbest(nbest_file, utt, nbest)
             if a.verbose:
                 w = lattice_lmwt if lattice_lmwt in hyps else weights[0]
                 print(f"{utt} " + " ".join(words.get(i, str(i)) for i in hyps[w].words))

@@ -19,7 +19,7 @@ Two ways to get several weights (see docs/decoding.md for the measurements):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import kaldi_decoder
 import kaldifst
@@ -111,16 +111,27 @@ class WfstDecoder:
 
     def decode(self, logprobs: np.ndarray, lm_weights: Sequence[float]) -> Dict[float, Hypothesis]:
         """Best hypothesis per LM weight; an utterance with no frames gives empty hypotheses."""
+        return self.decode_nbest(logprobs, lm_weights, 0)[0]
+
+    def decode_nbest(self, logprobs: np.ndarray, lm_weights: Sequence[float],
+                     nbest: int) -> Tuple[Dict[float, Hypothesis], List[Hypothesis]]:
+        """decode()'s hypotheses and, with `nbest` > 0 (mode lattice), the n-best list of the same
+        lattice pass (nbest_of): one search for both."""
         x = np.ascontiguousarray(logprobs, dtype=np.float32)
         if x.ndim != 2:
             raise ValueError(f"log-probabilities must be a (frames, outputs) matrix, got shape {x.shape}")
         if any(w <= 0 for w in lm_weights):
             raise ValueError("LM weights must be positive")
+        if nbest and self.config.mode != "lattice":
+            raise ValueError("n-best lists come from the lattice pass: mode must be 'lattice'")
         if x.shape[0] == 0:
-            return {w: Hypothesis([], [], 0.0, 0.0, True) for w in lm_weights}
+            return {w: Hypothesis([], [], 0.0, 0.0, True) for w in lm_weights}, []
         if self.config.mode == "redecode":
-            return {w: self._faster(x, w) for w in lm_weights}
-        return self._lattice(x, lm_weights)
+            return {w: self._faster(x, w) for w in lm_weights}, []
+        raw = self._raw_lattice(x)
+        if raw is None:
+            return {w: Hypothesis([], [], float("inf"), float("inf"), False) for w in lm_weights}, []
+        return self._best_per_weight(raw, lm_weights), (self.nbest_of(raw, nbest) if nbest > 0 else [])
 
     def _faster(self, x: np.ndarray, lmwt: float) -> Hypothesis:
         c = self.config
@@ -136,28 +147,28 @@ class WfstDecoder:
         words, tokens, graph_cost, am = _linear(best)
         return Hypothesis([w for w in words if w], [t for t in tokens if t], graph_cost, am / scale, reached)
 
-    def nbest(self, logprobs: np.ndarray, n: int) -> List[Hypothesis]:
-        """The `n` best distinct word sequences of one lattice pass (at `lattice_lmwt`), best
-        first, each with its best alignment's graph and acoustic costs: what LM rescoring needs
-        (nas.decoding.rescore), the n-best of Kaldi's lattice-to-nbest on a determinized lattice.
+    def _raw_lattice(self, x: np.ndarray) -> Optional[kaldifst.Lattice]:
+        """One LatticeSimpleDecoder pass at `lattice_lmwt`: its raw lattice (arcs: graph cost, and
+        acoustic cost scaled by acwt / lattice_lmwt), or None when it found none."""
+        c = self.config
+        w0 = c.lattice_lmwt
+        cfg = kaldi_decoder.LatticeSimpleDecoderConfig(beam=c.beam / w0, lattice_beam=c.lattice_beam / w0)
+        dec = kaldi_decoder.LatticeSimpleDecoder(self.graph, cfg)
+        dec.decode(kaldi_decoder.DecodableCtc(x * (c.acwt / w0)))
+        ok, raw = dec.get_raw_lattice()
+        return raw if ok and raw.num_states > 0 else None
+
+    def nbest_of(self, raw: kaldifst.Lattice, n: int) -> List[Hypothesis]:
+        """The `n` best distinct word sequences of a raw lattice of this decoder, best first (at
+        `lattice_lmwt`), each with its best alignment's graph and acoustic costs: what LM rescoring
+        needs (nas.decoding.rescore), the n-best of Kaldi's lattice-to-nbest on a determinized lattice.
 
         The raw lattice becomes a tropical FST whose input labels number its arcs (final weights
         become arcs to one super-final state); its word projection, without epsilons and
         determinized, gives the distinct word sequences in order of their best total cost, and
         each sequence's best path (the lattice composed with the sequence) gives back, through the
         arc numbers, its graph and acoustic costs."""
-        x = np.ascontiguousarray(logprobs, dtype=np.float32)
-        if x.ndim != 2 or x.shape[0] == 0 or n < 1:
-            return []
-        c = self.config
-        w0 = c.lattice_lmwt
-        scale = c.acwt / w0
-        cfg = kaldi_decoder.LatticeSimpleDecoderConfig(beam=c.beam / w0, lattice_beam=c.lattice_beam / w0)
-        dec = kaldi_decoder.LatticeSimpleDecoder(self.graph, cfg)
-        dec.decode(kaldi_decoder.DecodableCtc(x * scale))
-        ok, raw = dec.get_raw_lattice()
-        if not ok or raw.num_states == 0:
-            return []
+        scale = self.config.acwt / self.config.lattice_lmwt
         costs: List[Tuple[float, float, int]] = [(0.0, 0.0, 0)]     # arc number -> (graph, scaled am, token)
         fst = kaldifst.StdVectorFst()
         for _ in range(raw.num_states + 1):
@@ -189,17 +200,10 @@ class WfstDecoder:
             out.append(Hypothesis(seq, [costs[i][2] for i in ids if costs[i][2]], graph, am / scale, True))
         return out
 
-    def _lattice(self, x: np.ndarray, lm_weights: Sequence[float]) -> Dict[float, Hypothesis]:
-        c = self.config
-        w0 = c.lattice_lmwt
-        scale = c.acwt / w0
-        cfg = kaldi_decoder.LatticeSimpleDecoderConfig(beam=c.beam / w0, lattice_beam=c.lattice_beam / w0)
-        dec = kaldi_decoder.LatticeSimpleDecoder(self.graph, cfg)
-        dec.decode(kaldi_decoder.DecodableCtc(x * scale))
-        ok, raw = dec.get_raw_lattice()
+    def _best_per_weight(self, raw: kaldifst.Lattice, lm_weights: Sequence[float]) -> Dict[float, Hypothesis]:
+        w0 = self.config.lattice_lmwt
+        scale = self.config.acwt / w0
         out: Dict[float, Hypothesis] = {}
-        if not ok or raw.num_states == 0:
-            return {w: Hypothesis([], [], float("inf"), float("inf"), False) for w in lm_weights}
         # lattice arcs hold (graph cost, acwt/w0-scaled acoustic cost); score w*graph + acwt*am,
         # i.e. (w/w0)-scaled graph cost against the stored acoustic cost, up to the factor w0
         for w in lm_weights:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
 
 from nas.data.table import TableError
 from nas.decoding.greedy import greedy_ctc
@@ -39,8 +41,8 @@ def spell(refs: Dict[str, List[str]], lex: Dict[str, List[int]], oov: Optional[s
     return out
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options and arguments of a graph-free decoder: lang dir, log-probabilities, output, scoring."""
     p.add_argument("--ref-text", help="Kaldi text of reference words, to score against")
     p.add_argument("--ref-is-units", action="store_true", help="--ref-text already holds units")
     p.add_argument("--ignore-units", default="", help="units removed from both sides before scoring")
@@ -48,7 +50,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("lang_dir", help="has tokens.txt (and lexicon_numbers.txt, oov.txt for --ref-text)")
     p.add_argument("logprobs", help="scp, or a directory with logprobs.scp")
     p.add_argument("out_text", help="hypotheses in units")
-    a = p.parse_args(argv)
+
+
+def decode_and_score(prog: str, a: argparse.Namespace, decode: Callable[[np.ndarray], List[int]]) -> int:
+    """Decode every matrix with `decode` (a matrix -> token ids), write `utt unit ...` lines in scp
+    order and, with --ref-text, print the error-rate and %SER lines; returns the exit status."""
     lang = Path(a.lang_dir)
     try:
         tokens = read_symbols(lang / "tokens.txt")
@@ -56,10 +62,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         hyps: Dict[str, List[str]] = {}
         with open(a.out_text, "w", encoding="utf-8") as f:
             for utt, x in iter_logprobs(resolve_scp(a.logprobs), num_outputs(tokens)):
-                hyps[utt] = [units[t] for t in greedy_ctc(x)]
+                hyps[utt] = [units[t] for t in decode(x)]
                 f.write(" ".join([utt] + hyps[utt]) + "\n")
         if not a.ref_text:
-            print(f"{PROG}: {len(hyps)} utterances decoded to {a.out_text}")
+            print(f"{prog}: {len(hyps)} utterances decoded to {a.out_text}")
             return 0
         refs = read_text(a.ref_text)
         if not a.ref_is_units:
@@ -67,17 +73,23 @@ def main(argv: Optional[List[str]] = None) -> int:
             oov = oov_file.read_text(encoding="utf-8").strip() if oov_file.exists() else None
             refs = spell(refs, read_lexicon_numbers(lang / "lexicon_numbers.txt"), oov, units, a.ref_text)
     except (TableError, OSError) as e:
-        print(f"{PROG}: ERROR: {e}", file=sys.stderr)
+        print(f"{prog}: ERROR: {e}", file=sys.stderr)
         return 1
     drop = a.ignore_units.split()
     counts, _ = score({u: normalize(w, drop) for u, w in refs.items()},
                       {u: normalize(w, drop) for u, w in hyps.items()})
     if counts.missing:
-        print(f"{PROG}: WARNING: {len(counts.missing)} reference utterances have no log-probabilities "
+        print(f"{prog}: WARNING: {len(counts.missing)} reference utterances have no log-probabilities "
               f"(scored as deletions): {' '.join(counts.missing[:5])}", file=sys.stderr)
     print(counts.wer_line().replace("%WER", f"%{a.label}", 1))
     print(counts.ser_line())
     return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    add_arguments(p)
+    return decode_and_score(PROG, p.parse_args(argv), greedy_ctc)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ class TrainOptions:
     max_batch_frames: int = option(0, "and at most this many padded frames per batch (0: no cap)")
     max_frames: int = option(0, "drop training utterances longer than this (0: keep all)")
     lr: float = option(1e-3, "Adam learning rate of the weights")
+    adam_eps: float = option(1e-8, "Adam epsilon of the weights' optimizer (NAS-Bench-ASR: 1e-7, TensorFlow's default)")
+    loss_norm: str = option("utterance", "the loss per utterance, or per utterance divided by its output frames "
+                                         "(NAS-Bench-ASR), before the mean over the batch", choices=("utterance", "frames"))
     grad_clip: float = option(0.0, "clip the global norm of the weights' gradient to this (0: off)")
     max_epochs: int = option(100, "epoch cap")
     seed: int = option(0, "random seed (initialization, batch order, sampling)")

@@ -138,7 +138,7 @@ class Loop:
         space, self.pipeline = plan.space(), plan.features()
         self._check_inputs(self.pipeline)
         den = DenDir(Path(c.den_dir)) if c.den_dir else None          # its files checked above
-        self.loss = StageLoss(c.loss, den, c.lamb, dev)
+        self.loss = StageLoss(c.loss, den, c.lamb, dev, c.loss_norm)
         if self.dist.main:
             log.info("%s", space.summary())
         self.train_data, self.valid_data = self._datasets(self.pipeline, space.out_frames,
@@ -158,7 +158,8 @@ class Loop:
                  len(self.train_data), len(self.valid_data), self.dist.world)
         plan.prepare(self.dir, self.dist.main)
         plan.start()
-        self.optimizers: Dict[str, torch.optim.Optimizer] = {"weights": torch.optim.Adam(self.net.parameters(), lr=c.lr)}
+        self.optimizers: Dict[str, torch.optim.Optimizer] = {"weights": torch.optim.Adam(self.net.parameters(), lr=c.lr,
+                                                                                   eps=c.adam_eps)}
         self.optimizers.update(plan.optimizers())
         world = self.dist.world
         self.train_batches = D.make_batches([u.frames for u in self.train_data.utts], c.batch_size * world,
@@ -238,6 +239,21 @@ class Loop:
 
     def _shard(self, batches: List[List[int]]) -> List[List[int]]:
         return [D.shard(b, self.dist.rank, self.dist.world) for b in batches]
+
+    def _epoch_batches(self, epoch: int) -> List[List[int]]:
+        """The training batches of `epoch`: all of them, or under the plan's frame limit those of
+        the shorter utterances, batched anew (a function of the epoch alone, so resume sees them)."""
+        limit = self.plan.frame_limit(epoch)
+        if not limit:
+            return self.train_batches
+        keep = [i for i, u in enumerate(self.train_data.utts) if u.frames < limit]
+        if not keep:
+            raise SystemExit(f"{self.plan.kind}: epoch {epoch + 1} keeps only utterances shorter than {limit} "
+                             f"frames, and {self.cfg.data} has none")
+        world = self.dist.world
+        batches = D.make_batches([self.train_data.utts[i].frames for i in keep], self.cfg.batch_size * world,
+                                 self.cfg.max_batch_frames * world)
+        return [[keep[j] for j in b] for b in batches]
 
     def _heldout_stream(self) -> Iterator[D.Batch]:
         """Held-out batches for the updates that ask for them, cycled, from the saved cursor on."""
@@ -324,8 +340,9 @@ class Loop:
         heldout = self._heldout_stream()
         while not self.stopped and self.epoch < plan.epochs:
             plan.begin_epoch(self.epoch)
-            order = D.epoch_order(len(self.train_batches), c.seed, self.epoch)
-            todo = self._shard([self.train_batches[i] for i in order[self.pos:]])
+            batches = self._epoch_batches(self.epoch)
+            order = D.epoch_order(len(batches), c.seed, self.epoch)
+            todo = self._shard([batches[i] for i in order[self.pos:]])
             t0 = time.time()
             bar = self.obs.progress(len(order), self.pos, f"{plan.kind} epoch {self.epoch + 1}")
             for batch in D.iterate(self.train_data, todo, c.num_workers):
@@ -350,7 +367,8 @@ class Loop:
     def _end_epoch(self, seconds: float) -> None:
         valid = self.evaluate(self.plan.eval_mixer)
         lr = self.lr
-        end = self.plan.end_epoch(self.epoch, valid, lr)
+        value = valid if self.plan.monitor == "loss" else self.valid_ter
+        end = self.plan.end_epoch(self.epoch, valid if value is None else value, lr)
         self.epoch += 1
         self.pos = 0
         names = sorted(self.sums)

@@ -1,7 +1,8 @@
 """Training losses: CTC, or CTC-CRF + lambda * CTC over the stage-3 denominator graph.
 
 Both take torch's CTC argument order, (log_probs (N, T, V), targets (N, S), input_lengths,
-target_lengths, path_weights), and return the mean per utterance. CTC-CRF gives
+target_lengths, path_weights), and return the mean per utterance; with norm="frames" each
+utterance's loss is first divided by its output frames (NAS-Bench-ASR's CTC). CTC-CRF gives
 -log p(l | x) of CAT's formulation, the path weights (log p_LM(l), constants per utterance
 that do not change gradients) included; CTC ignores them.
 """
@@ -43,21 +44,26 @@ class StageLoss:
     """`kind` is "ctc" or "ctc-crf"; CTC-CRF needs the den dir of stage 3."""
 
     def __init__(self, kind: str = "ctc", den: Optional[DenDir] = None, lamb: float = 0.01,
-                 device: Union[str, torch.device] = "cpu"):
+                 device: Union[str, torch.device] = "cpu", norm: str = "utterance"):
         if kind not in ("ctc", "ctc-crf"):
             raise ValueError(f"loss must be 'ctc' or 'ctc-crf', got {kind!r}")
-        self.kind, self.lamb = kind, float(lamb)
+        if norm not in ("utterance", "frames"):
+            raise ValueError(f"loss norm must be 'utterance' or 'frames', got {norm!r}")
+        self.kind, self.lamb, self.norm = kind, float(lamb), norm
         self.crf = None
         if kind == "ctc-crf":
             from ctc_crf import CTCCRFLoss, DenGraph
             if den is None:
                 raise ValueError("the CTC-CRF loss needs the den graph dir of stage 3 (--den-dir)")
-            self.crf = CTCCRFLoss(DenGraph.from_file(den.graph, device=device), lamb=self.lamb)
+            self.crf = CTCCRFLoss(DenGraph.from_file(den.graph, device=device), lamb=self.lamb, reduction="none")
 
     def __call__(self, log_probs: torch.Tensor, targets: torch.Tensor, input_lengths: torch.Tensor,
                  target_lengths: torch.Tensor, path_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
         if self.crf is not None:
-            return self.crf(log_probs, targets, input_lengths, target_lengths, path_weights)
-        # per-utterance -log p(l|x), averaged over utterances (torch's "mean" also divides by label counts)
-        return F.ctc_loss(log_probs.transpose(0, 1).float(), targets, input_lengths, target_lengths,
-                          blank=0, reduction="none").mean()
+            per_utt = self.crf(log_probs, targets, input_lengths, target_lengths, path_weights)
+        else:   # per-utterance -log p(l|x) (torch's "mean" would divide by label counts)
+            per_utt = F.ctc_loss(log_probs.transpose(0, 1).float(), targets, input_lengths, target_lengths,
+                                 blank=0, reduction="none")
+        if self.norm == "frames":
+            per_utt = per_utt / input_lengths.to(per_utt.dtype).clamp(min=1)
+        return per_utt.mean()

@@ -11,8 +11,10 @@ below, which the loop calls in this order:
   optimizers()                 optimizers besides the loop's "weights" (Adam over the network)
   prepare(exp_dir, main)       files the exp dir gets before training (retrain: arch.json)
   start()                      initial weights from elsewhere (search: the warm-up's best.pt)
-  per epoch: begin_epoch(epoch); per training batch: updates(), after_step(step, observer);
-             then eval_mixer() per held-out batch, end_epoch(epoch, loss, lr) -> EpochEnd
+  per epoch: frame_limit(epoch) (a curriculum: only shorter utterances), begin_epoch(epoch);
+             per training batch: updates(), after_step(step, observer); then eval_mixer() per
+             held-out batch, end_epoch(epoch, value, lr) -> EpochEnd, where value is the held-out
+             loss or, when `monitor` is "ter", the greedy token error rate
   finish(evaluate)             entries for final.pt (search: the derived architecture)
 
 and state_dict() / load_state_dict() for what a checkpoint must keep of the plan.
@@ -40,6 +42,7 @@ class Plan:
     description = ""            # --help's first line
     example = ""                # --help's example arguments
     find_unused_parameters = True   # DistributedDataParallel: not every op runs in every step
+    monitor = "loss"                # what end_epoch() judges the epoch by: held-out "loss" or "ter"
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -72,6 +75,10 @@ class Plan:
 
     def start(self) -> None:
         pass
+
+    def frame_limit(self, epoch: int) -> int:
+        """Train this epoch only on utterances of fewer input frames than this (0: all of them)."""
+        return 0
 
     def begin_epoch(self, epoch: int) -> None:
         pass

@@ -3,8 +3,13 @@
 The input features are the arch.json's (the search's, written by derive); the feature
 dimension and the output count come from the data and lang dir, so an architecture searched
 on one corpus retrains on another. CTC-CRF + lambda * CTC by default; the lr decays on a
-held-out plateau and the stage stops below `stop_lr`. The exp dir gets a copy of the
-arch.json, so that it alone is enough for inference (nas.bin.infer).
+held-out plateau and the stage stops below `stop_lr`, or (schedule exponential) decays by a
+fixed factor per epoch for a fixed number of epochs. The exp dir gets a copy of the arch.json, so
+that it alone is enough for inference (nas.bin.infer).
+
+NAS-Bench-ASR's protocol (egs/timit/conf/retrain_nb_asr.yaml) is these options together:
+a curriculum of short-utterance epochs first, the exponential schedule, an L2 penalty on the
+conv kernels, the best epoch chosen by held-out token error rate, CTC per output frame.
 
 --space and --space-params rebuild the arch.json's choices in another macro network: a cell
 searched on a small proxy (nb_asr_small) stacked deeper and wider for the target (He, Su, Yu),
@@ -16,7 +21,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
+
+import torch
+from torch import nn
 
 from nas.features.pipeline import FeaturePipeline
 from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
@@ -27,7 +35,9 @@ from nas.strategies.update import Update
 from nas.train.arch import Arch, read_arch
 from nas.train.config import PlateauOptions, SpaceParamsOption, TrainOptions
 from nas.train.plan import Plan
-from nas.train.schedule import EpochEnd, LrPlateau
+from nas.train.schedule import EpochEnd, ExpDecay, LrPlateau
+
+FRAMES_PER_SECOND = 100         # the curriculum's limits are in seconds of 10 ms feature frames
 
 
 @dataclass
@@ -38,6 +48,17 @@ class RetrainConfig(SpaceParamsOption, PlateauOptions, TrainOptions):
     loss: str = restate(TrainOptions, "loss", "ctc-crf")
     plateau_epochs: int = restate(PlateauOptions, "plateau_epochs", 1)
     stop_lr: float = restate(PlateauOptions, "stop_lr", 1e-5)
+    schedule: str = option("plateau", "plateau: lr x lr_decay on a held-out plateau, stop below stop_lr; exponential: "
+                                      "max_epochs epochs, lr x lr_decay after each from decay_from on",
+                           choices=("plateau", "exponential"))
+    decay_from: int = option(5, "exponential: the first epoch (1-based, after the curriculum) after which the lr decays")
+    curriculum: str = option("", "epochs run before the counted ones, each only on the training utterances shorter "
+                                 "than its limit in seconds, e.g. 1,1,2,2 (NAS-Bench-ASR); they neither decay the "
+                                 "lr nor count as the best epoch")
+    conv_l2: float = option(0.0, "add this times the sum of the L2 norms (not squared) of every conv kernel to the "
+                                 "training loss (NAS-Bench-ASR: 0.01)")
+    select_by: str = option("loss", "the best epoch (best.pt) and the plateau by held-out loss, or by held-out greedy "
+                                    "token error rate (ter)", choices=("loss", "ter"))
 
 
 class RetrainPlan(Plan):
@@ -59,7 +80,23 @@ class RetrainPlan(Plan):
             raise SystemExit(f"--arch: {e}") from None
         if cfg.space or cfg.space_params:
             self.arch = self._transfer(self.arch, cfg)
-        self.rule = LrPlateau(cfg.plateau_epochs, cfg.lr_decay, cfg.stop_lr)
+        try:
+            self.limits = [float(x) for x in cfg.curriculum.replace(",", " ").split()]
+        except ValueError:
+            raise SystemExit(f"--curriculum {cfg.curriculum!r}: expected seconds separated by commas, e.g. 1,1,2,2") from None
+        if any(x <= 0 for x in self.limits):
+            raise SystemExit(f"--curriculum {cfg.curriculum!r}: every limit must be > 0 seconds")
+        self.rule = (ExpDecay(cfg.decay_from, cfg.lr_decay) if cfg.schedule == "exponential"
+                     else LrPlateau(cfg.plateau_epochs, cfg.lr_decay, cfg.stop_lr))
+        self.monitor = cfg.select_by
+        self.net: Optional[SuperNet] = None
+
+    @property
+    def epochs(self) -> int:
+        return len(self.limits) + self.cfg.max_epochs
+
+    def frame_limit(self, epoch: int) -> int:
+        return round(self.limits[epoch] * FRAMES_PER_SECOND) if epoch < len(self.limits) else 0
 
     @staticmethod
     def _transfer(arch: Arch, cfg: RetrainConfig) -> Arch:
@@ -81,17 +118,29 @@ class RetrainPlan(Plan):
         return self.arch.pipeline()
 
     def build(self, input_dim: int, num_outputs: int) -> SuperNet:
-        return self.arch.build(input_dim, num_outputs)
+        self.net = self.arch.build(input_dim, num_outputs)
+        return self.net
+
+    def _conv_penalty(self) -> torch.Tensor:
+        kernels = [m.weight for m in self.net.modules() if isinstance(m, nn.modules.conv._ConvNd)]
+        if not kernels:
+            return torch.zeros((), device=next(self.net.parameters()).device)
+        return self.cfg.conv_l2 * torch.stack([k.float().norm() for k in kernels]).sum()
 
     def prepare(self, exp_dir: Path, main: bool) -> None:
         if main:
             self.arch.write(exp_dir / "arch.json")
 
     def updates(self) -> Iterator[Update]:
-        yield Update("train_loss", None)
+        yield Update("train_loss", None, extra=self._conv_penalty if self.cfg.conv_l2 > 0 else None)
 
-    def end_epoch(self, epoch: int, valid_loss: float, lr: float) -> EpochEnd:
-        return self.rule.update(valid_loss, lr)
+    def end_epoch(self, epoch: int, valid: float, lr: float) -> EpochEnd:
+        counted = epoch + 1 - len(self.limits)
+        if counted <= 0:
+            return EpochEnd(False, lr, note=f"curriculum epoch {epoch + 1}: utterances under {self.limits[epoch]:g} s")
+        if isinstance(self.rule, ExpDecay):
+            return self.rule.update(valid, lr, counted)
+        return self.rule.update(valid, lr)
 
     def state_dict(self) -> dict:
         return {"rule": self.rule.state_dict()}

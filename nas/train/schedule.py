@@ -50,6 +50,19 @@ class EarlyStop(_Best):
         return EpochEnd(improved, lr)
 
 
+class ExpDecay(_Best):
+    """A fixed number of epochs, the lr x `decay` after each epoch from epoch `start` on (1-based):
+    NAS-Bench-ASR's schedule (x0.9 after every epoch from the 5th)."""
+
+    def __init__(self, start: int, decay: float):
+        super().__init__()
+        self.start, self.decay = start, decay
+
+    def update(self, value: float, lr: float, epoch: int) -> EpochEnd:
+        improved = self._update(value)
+        return EpochEnd(improved, lr * self.decay if epoch >= self.start else lr)
+
+
 class LrPlateau(_Best):
     """lr x `decay` after `epochs` epochs without improvement (the count then restarts); stop once
     the lr is below `stop_lr` (the ST-NAS search and retraining)."""

@@ -92,6 +92,16 @@ def test_cli_info_with_a_table_and_search(capsys, tmp_path):
     out = run_cli(capsys, "info", "--arch-vec", vector_string(vec), "--table", str(tmp_path / "t"), "--epochs", "5")
     assert out["table"]["model_hash"] == out["hash"] and out["table"]["test_per"] == pytest.approx(table.test(vec))
     assert out["table"]["seed"].startswith("mean of")
+    assert bench.main(["info", "--arch-vec", vector_string(vec), "--table", str(tmp_path / "t"), "--epochs", "5",
+                       "--brief", "--features", '{"delta_order": 0}', "--write-arch", str(tmp_path / "b.json")]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line == (f"arch: NAS-Bench-ASR vector {vector_string(vec)}, model hash {out['hash']}; {tmp_path / 't'}: "
+                    f"test PER {100 * out['table']['test_per']:.2f}%, best dev PER {100 * out['table']['val_per']:.2f}% "
+                    f"({out['table']['seed']}, 5 epochs)")
+    assert read_arch(tmp_path / "b.json").pipeline().delta_order == 0
+    with pytest.raises(SystemExit, match="a JSON object of feature options"):
+        bench.main(["info", "--arch-vec", vector_string(vec), "--features", '{"delta": 0}',
+                    "--write-arch", str(tmp_path / "c.json")])
     out = run_cli(capsys, "search", "--table", str(tmp_path / "t"), "--epochs", "5", "--method", "random,rea",
                   "--runs", "3", "--budget-queries", "10", "--out", str(tmp_path / "s"))
     assert set(out["summary"]["methods"]) == {"random", "rea"}

@@ -4,7 +4,8 @@ and tabular search methods compared on a benchmark table.
   info    one architecture (--arch-vec "[[1,0],[1,0,0],[1,0,0,0]]" or --arch arch.json): its model
           hash, its parameter counts (the benchmark's published convention and this toolkit's
           model), its arch.json choices; with --table DIR, its entry there; --write-arch FILE
-          writes an arch.json that `nas.bin.retrain --arch` trains.
+          writes an arch.json that `nas.bin.retrain --arch` trains (--features: its input
+          pipeline); --brief prints one line (vector, hash, the table's PERs) instead.
   space   the vector and model counts of the cell space and the space's blocks and params.
   search  repeated runs of tabular search methods on a table: regret curves (mean, 95% interval)
           to regret.png and regret.csv, and summary.json, in --out.
@@ -15,7 +16,7 @@ and tabular search methods compared on a benchmark table.
   pending the jobs of a bench dir still to train, one "<id> <seed> <space>" line each (what
           local/run_bench.sh trains next).
   report  BENCH.md from a bench dir after egs/synth/local/score_search.sh (nas.bench.summary).
-Every command but pending prints one JSON object on stdout.
+Every command but pending (and info --brief) prints one JSON object on stdout.
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def _vector(args, space) -> List[List[int]]:
         raise SystemExit(f"{args.arch or '--arch-vec'}: {e}") from None
 
 
-def cmd_info(args) -> dict:
+def cmd_info(args) -> Optional[dict]:
     space = _space(args)
     vec = _vector(args, space)
     h = model_hash(vec)
@@ -79,10 +80,26 @@ def cmd_info(args) -> dict:
         except BenchFileError as e:
             raise SystemExit(str(e)) from None
     if args.write_arch:
+        from nas.features.pipeline import FeaturePipeline
         from nas.train.arch import Arch
-        Arch(space, choices, description=f"NAS-Bench-ASR cell {vector_string(vec)} (model hash {h})",
+        try:
+            features = json.loads(args.features) if args.features else None
+            FeaturePipeline(**(features or {}))
+        except (ValueError, TypeError) as e:
+            raise SystemExit(f"--features {args.features}: {e} (a JSON object of feature options, "
+                             f"e.g. '{{\"delta_order\": 0}}')") from None
+        Arch(space, choices, features, description=f"NAS-Bench-ASR cell {vector_string(vec)} (model hash {h})",
              source={"arch_vec": vector_string(vec), "model_hash": h}).write(args.write_arch)
         out["written"] = args.write_arch
+    if args.brief:
+        line = f"{args.arch or 'arch'}: NAS-Bench-ASR vector {out['arch_vec']}, model hash {h}"
+        if args.table:
+            t = out["table"]
+            line += (f"; {args.table}: not in the table" if t is None else
+                     f"; {args.table}: test PER {100 * t['test_per']:.2f}%, best dev PER {100 * t['val_per']:.2f}% "
+                     f"({t['seed']}, {t['epoch']} epochs)")
+        print(line)
+        return None
     return out
 
 
@@ -193,6 +210,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     q.add_argument("--table", default="", help="a benchmark folder: add the architecture's entry")
     q.add_argument("--epochs", type=int, default=40, help="the table's training length (its files' e{E})")
     q.add_argument("--write-arch", default="", metavar="FILE", help="write the architecture as an arch.json")
+    q.add_argument("--features", default="", help='with --write-arch: its input pipeline as JSON, e.g. \'{"delta_order": 0}\'')
+    q.add_argument("--brief", action="store_true", help="one line: the vector, the hash, the table's PERs")
     q.set_defaults(run=cmd_info)
 
     q = sub.add_parser("space", help="vectors and unique models of the cell space")

@@ -18,11 +18,14 @@ Options:
 if [ $# -ne 1 ]; then echo "$help_message" >&2; exit 1; fi
 dir=$1
 echo "# PER after folding to 39 phones (the %WER lines count phones); the model: $dir/best.pt"
-sclite_lines() {       # sclite's count at the LM weight report_wer.sh chose on dev
+sclite_lines() {       # sclite's count, and the benchmark's averaging, at the LM weight chosen on dev
   local tag=$1 w x
   w=$(sed -n 's:.*/wer_\([0-9.]*\)$:\1:p' "$dir/decode_dev_$tag/best_wer")
   for x in dev test; do
     echo "$x sclite at LM weight $w: $(head -n 1 "$dir/decode_${x}_$tag/scoring/sclite/wer_$w")"
+    awk -v x="$x" -v w="$w" '$2 == "#csid" { n++; r = $3 + $4 + $6; s += r ? ($4 + $5 + $6) / r : ($5 > 0) }
+      END { if (n) printf "%s mean of per-utterance PERs at LM weight %s (NAS-Bench-ASR'"'"'s averaging): %.2f%% over %d utterances\n", x, w, 100 * s / n, n }' \
+      "$dir/decode_${x}_$tag/scoring/wer_details/per_utt_$w"
   done
 }
 echo "# CTC prefix beam search, width $beam, no LM:"

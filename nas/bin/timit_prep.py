@@ -35,8 +35,11 @@ def _check(utts, sets, missing, report: Report, allow_partial: bool) -> List[str
         except TimitError as e:
             report.add("unreadable audio headers", str(e))
     for kind in sorted(report.counts):
+        line = f"{kind}: {report.counts[kind]}; e.g. {', '.join(report.examples.get(kind, []))}"
         if kind.startswith(("utterances without", "unreadable", "sentences without")):
-            problems.append(f"{kind}: {report.counts[kind]}; e.g. {', '.join(report.examples.get(kind, []))}")
+            problems.append(line)
+        else:                       # unexpected directories: named, not fatal
+            print(f"{PROG}: WARNING: {line}", file=sys.stderr)
     for name, us in sets.items():
         if not us:
             raise TimitError(f"no {name} utterances found (is this TIMIT? expected e.g. TIMIT/TRAIN/DR1/FCJF0/SX37.WAV)")
@@ -76,6 +79,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"{PROG}: WARNING: {line}", file=sys.stderr)
             return 0
         out = Path(a.data)
+        for line in report.lines(f"{PROG}: WARNING: "):       # what the tree lacks or has in excess
+            print(line, file=sys.stderr)
         for name, us in sets.items():
             r = Report()
             dd = data_dir(us, phones, r)

@@ -22,6 +22,8 @@ def test_rank_correlations_and_their_intervals():
     assert str(same).startswith("+1.00 [+1.00, +1.00] (n=40)")
     with pytest.raises(ValueError, match="at least 3"):
         rank_correlations([1, 2], [1, 2])
+    few, _ = rank_correlations([1, 2, 3], [1, 3, 2], resamples=200)
+    assert str(few) == "+0.33 (n=3: no interval, resamples of so few tie)" and few.value == pytest.approx(1 / 3)
 
 
 def test_standing_and_noise_floor():

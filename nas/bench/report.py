@@ -10,6 +10,7 @@ seeds), against which every difference is to be read.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -26,13 +27,17 @@ class Correlation:
     n: int
 
     def __str__(self) -> str:
+        if np.isnan(self.low) or np.isnan(self.high):
+            return f"{self.value:+.2f} (n={self.n}: no interval, resamples of so few tie)"
         return f"{self.value:+.2f} [{self.low:+.2f}, {self.high:+.2f}] (n={self.n})"
 
 
 def rank_correlations(x: Sequence[float], y: Sequence[float], resamples: int = 2000,
                       seed: int = 0) -> Tuple[Correlation, Correlation]:
     """Kendall's tau and Spearman's rho of paired scores (lower is better in both), each with a
-    95% percentile-bootstrap interval over the pairs (scipy.stats.bootstrap, paired)."""
+    95% percentile-bootstrap interval over the pairs (scipy.stats.bootstrap, paired). With a
+    handful of pairs some resamples repeat one pair throughout, their statistic is undefined and
+    the interval is nan: printed as "no interval", not as bounds."""
     from scipy import stats
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
@@ -43,8 +48,10 @@ def rank_correlations(x: Sequence[float], y: Sequence[float], resamples: int = 2
     for name, fn in (("kendall", lambda a, b: stats.kendalltau(a, b).statistic),
                      ("spearman", lambda a, b: stats.spearmanr(a, b).statistic)):
         value = float(fn(x, y))
-        res = stats.bootstrap((x, y), fn, paired=True, vectorized=False, n_resamples=resamples,
-                              confidence_level=0.95, method="percentile", random_state=seed)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")      # scipy warns of the undefined statistic of a tied resample
+            res = stats.bootstrap((x, y), fn, paired=True, vectorized=False, n_resamples=resamples,
+                                  confidence_level=0.95, method="percentile", random_state=seed)
         low, high = res.confidence_interval
         out.append(Correlation(name, value, float(low), float(high), len(x)))
     return out[0], out[1]

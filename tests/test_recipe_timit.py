@@ -15,7 +15,7 @@ from conftest import REPO, script_env
 from ldc_fixtures import recipe_copy, run_module
 from nas.data.audio import load_utterance
 from nas.data.timit import read_phone_map, read_speaker_list
-from timit_fixtures import full_lists, make_timit, timit_expected
+from timit_fixtures import full_lists, make_timit, timit_expected, utt_file
 
 CONF = REPO / "egs" / "timit" / "conf"
 
@@ -129,6 +129,21 @@ def test_stage0_names_what_is_missing(tmp_path):
     (tmp_path / "empty").mkdir()
     p = run_recipe(recipe, "--timit", tmp_path / "empty", "--stop-stage", 0, check=False)
     assert p.returncode != 0 and "expected TRAIN/ and TEST/" in p.stderr
+
+
+def test_stage0_names_unreadable_audio_headers(tmp_path):
+    top = make_timit(tmp_path / "ldc", train_speakers=1, dev_speakers=1, core_speakers=1, other_test_speakers=0,
+                     seconds=0.4)
+    splits = timit_expected(top).splits
+    broken = utt_file(top, splits["train"][0], "wav")
+    broken.write_bytes(b"NIST_1A\n   1024\nsample_count -i many\nend_head\n".ljust(1024) + b"\0" * 64)
+    other = utt_file(top, splits["dev"][0], "wav")
+    other.write_bytes(b"not audio at all")
+    recipe = recipe_copy(tmp_path, "timit")
+    p = run_recipe(recipe, "--timit", top, "--allow-partial", "true", "--stop-stage", 0, check=False)
+    assert "unreadable audio headers: 2" in p.stderr
+    assert f"{broken}: cannot read its SPHERE header" in p.stderr
+    assert f"{other}: neither NIST SPHERE nor RIFF" in p.stderr
 
 
 def test_bad_phn_files_are_reported(tmp_path):

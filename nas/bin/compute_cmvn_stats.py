@@ -62,7 +62,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 continue
             writer(spk, stats)
             done += 1
-    print(f"{PROG}: wrote {'global ' if fixed is not None else ''}stats for {done} speakers; {len(missing_spk)} speakers without features, "
+    kind = "global stats" if fixed is not None else "stats"
+    print(f"{PROG}: wrote {kind} for {done} speakers; {len(missing_spk)} speakers without features, "
           f"{missing_utt} utterances without features", file=sys.stderr)
     return 0 if done else 1
 

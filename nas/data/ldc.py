@@ -87,9 +87,9 @@ class FileIndex:
         return [p for name, paths in self.by_name.items() if name.endswith(sfx) for p in paths]
 
 
-def sphere_seconds(path: PathLike) -> float:
-    """The length of a SPHERE file from its header (sample_count / sample_rate), without reading the
-    samples: enough to tell, before any work starts, which segments lie past the audio's end."""
+def sphere_header(path: PathLike):
+    """A SPHERE file's parsed header (desphere's SphereHeader), without reading the samples; a
+    CorpusError names the file when it has none."""
     from desphere import SphereHeader
     from desphere.errors import DesphereError
     try:
@@ -98,10 +98,18 @@ def sphere_seconds(path: PathLike) -> float:
             size = head.split(b"\n", 2)[1].strip() if head.startswith(b"NIST_1A\n") else b""
             if size.isdigit() and int(size) > len(head):
                 head += f.read(int(size) - len(head))
-        header = SphereHeader.parse(head)
-        return header.sample_count / header.sample_rate
-    except (DesphereError, OSError, IndexError, TypeError, ZeroDivisionError) as e:
+        return SphereHeader.parse(head)
+    except (DesphereError, OSError, IndexError, TypeError) as e:
         raise CorpusError(f"{path}: cannot read its SPHERE header ({e})") from None
+
+
+def sphere_seconds(path: PathLike) -> float:
+    """The length of a SPHERE file from its header (sample_count / sample_rate), without reading the
+    samples: enough to tell, before any work starts, which segments lie past the audio's end."""
+    header = sphere_header(path)
+    if not header.sample_rate:
+        raise CorpusError(f"{path}: cannot read its SPHERE header (sample_rate 0)")
+    return header.sample_count / header.sample_rate
 
 
 PROBE_SAMPLES = 400             # what stage 0 decodes of a disc's first audio file: header, coding, first blocks

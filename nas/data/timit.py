@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from nas.data.ldc import CorpusError, DataDir, PathLike, Report, sph_pipe
+from nas.data.ldc import CorpusError, DataDir, PathLike, Report, sph_pipe, sphere_header
 
 SETS = ("train", "test")
 EXPECTED = {"train": 3696, "dev": 400, "test": 192}         # utterances of the full corpus' splits
@@ -211,16 +211,10 @@ def audio_samples(path: Path) -> Tuple[int, str]:
     with open(path, "rb") as f:
         head = f.read(1024)
     if head.startswith(b"NIST_1A"):
-        from desphere import SphereHeader
-        from desphere.errors import DesphereError
         try:
-            size = int(head.split(b"\n", 2)[1].strip())
-            if size > len(head):
-                with open(path, "rb") as f:
-                    head = f.read(size)
-            return int(SphereHeader.parse(head).sample_count), "sphere"
-        except (DesphereError, IndexError, ValueError, TypeError) as e:
-            raise TimitError(f"{path}: cannot read its SPHERE header ({e})") from None
+            return int(sphere_header(path).sample_count), "sphere"
+        except CorpusError as e:
+            raise TimitError(str(e)) from None
     if head.startswith(b"RIFF"):
         import soundfile
         try:

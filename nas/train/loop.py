@@ -367,8 +367,8 @@ class Loop:
     def _end_epoch(self, seconds: float) -> None:
         valid = self.evaluate(self.plan.eval_mixer)
         lr = self.lr
-        value = valid if self.plan.monitor == "loss" else self.valid_ter
-        end = self.plan.end_epoch(self.epoch, valid if value is None else value, lr)
+        value = self.valid_ter if self.plan.monitor == "ter" and self.valid_ter is not None else valid
+        end = self.plan.end_epoch(self.epoch, value, lr)
         self.epoch += 1
         self.pos = 0
         names = sorted(self.sums)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, List
 
 import torch
 from torch import nn
@@ -89,7 +89,7 @@ class RetrainPlan(Plan):
         self.rule = (ExpDecay(cfg.decay_from, cfg.lr_decay) if cfg.schedule == "exponential"
                      else LrPlateau(cfg.plateau_epochs, cfg.lr_decay, cfg.stop_lr))
         self.monitor = cfg.select_by
-        self.net: Optional[SuperNet] = None
+        self.kernels: List[torch.Tensor] = []          # the conv kernels conv_l2 penalizes (build)
 
     @property
     def epochs(self) -> int:
@@ -118,14 +118,15 @@ class RetrainPlan(Plan):
         return self.arch.pipeline()
 
     def build(self, input_dim: int, num_outputs: int) -> SuperNet:
-        self.net = self.arch.build(input_dim, num_outputs)
-        return self.net
+        net = self.arch.build(input_dim, num_outputs)
+        self.kernels = [m.weight for m in net.modules() if isinstance(m, nn.modules.conv._ConvNd)]
+        if self.cfg.conv_l2 > 0 and not self.kernels:
+            raise SystemExit(f"--conv-l2 {self.cfg.conv_l2}: the architecture of {self.cfg.arch} has no conv layers")
+        return net
 
     def _conv_penalty(self) -> torch.Tensor:
-        kernels = [m.weight for m in self.net.modules() if isinstance(m, nn.modules.conv._ConvNd)]
-        if not kernels:
-            return torch.zeros((), device=next(self.net.parameters()).device)
-        return self.cfg.conv_l2 * torch.stack([k.float().norm() for k in kernels]).sum()
+        """conv_l2 times the sum of the kernels' L2 norms (NAS-Bench-ASR's regularizer)."""
+        return self.cfg.conv_l2 * torch.stack([k.float().norm() for k in self.kernels]).sum()
 
     def prepare(self, exp_dir: Path, main: bool) -> None:
         if main:

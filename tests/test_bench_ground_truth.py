@@ -147,3 +147,19 @@ def test_collected_rows_outlive_their_run_dirs(tmp_path):
     noise = load_folder(tmp_path / "tables" / "cell_noise", epochs=2)        # seed 0 from the table, 1 from its run
     assert noise.seeds == (0, 1) and noise.query(entries[0].vec)["test_wer"] == pytest.approx(0.15)
     assert pending_jobs(tmp_path) == [("cell_002", 0, "cell")]
+
+
+def test_a_partial_test_wer_is_never_a_table_entry(tmp_path):
+    """A run whose test set was scored in part (utterances without hypotheses) is refused, naming
+    the RESULTS file, instead of entering the table as if it covered the whole set."""
+    from nas.bench.ground_truth import read_run
+    r = tmp_path / "run" / "retrain"
+    r.mkdir(parents=True)
+    torch.save({"history": [{"valid_ter": 0.5, "valid_loss": 2.0, "time_s": 3.0}]}, r / "final.pt")
+    line = "test WER at LM weight 0.8 (best on dev): %WER 7.50 [ 30 / 400, 1 ins, 9 del, 20 sub ]"
+    (r / "RESULTS").write_text(line + "\n")
+    assert read_run(tmp_path / "run")["test_wer"] == pytest.approx(0.075)
+    (r / "RESULTS").write_text(line + " over 40 utterances (PARTIAL: 2 without hypothesis, scored as all "
+                               "deletions; see x/scoring/partial_0.8)\n")
+    with pytest.raises(ValueError, match=r"RESULTS: the test WER is over part of the test set"):
+        read_run(tmp_path / "run")

@@ -44,7 +44,9 @@ def test_corpus_counts_missing_hypotheses_and_empty_references():
     counts, _ = score(refs, hyps)
     assert (counts.ins, counts.dels, counts.subs, counts.ref_words) == (2, 3, 1, 7)
     assert counts.missing == ["u4"]                                    # counted as 2 deletions
-    assert counts.wer_line() == "%WER 85.71 [ 6 / 7, 2 ins, 3 del, 1 sub ]"
+    assert counts.wer_line() == ("%WER 85.71 [ 6 / 7, 2 ins, 3 del, 1 sub ] over 5 utterances (PARTIAL: 1 without "
+                                 "hypothesis, scored as all deletions; 1 hypothesis without reference, not scored; "
+                                 "named on stderr)")
     assert counts.ser_line() == "%SER 80.00 [ 4 / 5 ]"                 # u5 (empty, empty) is correct
 
 
@@ -71,7 +73,9 @@ def test_compute_wer_script(run, tmp_path):
     (tmp_path / "ref").write_text("u1 a b c\nu2 d e\nu3\nu4 x y\n")
     (tmp_path / "hyp").write_text("u1 a x c d\nu2 e\nu3 f\nu9 z\n")
     p = run("utils/compute_wer.py", "--details", tmp_path / "det", tmp_path / "ref", tmp_path / "hyp", check=True)
-    assert p.stdout.splitlines() == ["%WER 85.71 [ 6 / 7, 2 ins, 3 del, 1 sub ]", "%SER 100.00 [ 4 / 4 ]",
+    assert p.stdout.splitlines() == ["%WER 85.71 [ 6 / 7, 2 ins, 3 del, 1 sub ] over 4 utterances (PARTIAL: 1 "
+                                     "without hypothesis, scored as all deletions; 1 hypothesis without reference, "
+                                     "not scored; named on stderr)", "%SER 100.00 [ 4 / 4 ]",
                                      "Scored 4 sentences, 1 not present in hyp."]
     assert "u4" in p.stderr and "u9" in p.stderr                       # missing and extra utterances named
     assert "u4 op   D D" in (tmp_path / "det").read_text()

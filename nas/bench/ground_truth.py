@@ -206,9 +206,12 @@ def read_run(run: Path, retrain_dir: str = "retrain") -> Optional[dict]:
         return None
     state = torch.load(retrain / "final.pt", map_location="cpu", weights_only=False)
     hist = state["history"]
-    m = re.search(r"at LM weight ([\d.]+) \(best on dev\): %WER\s+([\d.]+)", results.read_text())
+    m = re.search(r"at LM weight ([\d.]+) \(best on dev\): %WER\s+([\d.]+).*$", results.read_text(), re.M)
     if not m or any("valid_ter" not in h for h in hist):
         return None
+    if "PARTIAL" in m.group(0):         # a WER over part of the test set is no table entry
+        raise ValueError(f"{results}: the test WER is over part of the test set ({m.group(0)}); "
+                         f"redo the run's stage 8 (see its decode dirs' scoring/partial_* lists)")
     return {"val_per": [float(h["valid_ter"]) for h in hist], "dev_loss": [float(h["valid_loss"]) for h in hist],
             "train_time": float(sum(h.get("time_s", 0.0) for h in hist)),
             "dev_wer": _rate(retrain / "decode_dev" / "best_wer"), "test_wer": float(m.group(2)) / 100,

@@ -1,8 +1,10 @@
 """Word error rate of a hypothesis text against a reference text (Kaldi text files: utt word ...).
 
-Prints Kaldi's `%WER` and `%SER` lines and how many utterances were scored. Every
-reference utterance is scored: a missing hypothesis counts as all deletions and
-is reported; hypotheses without a reference are reported and ignored.
+Prints Kaldi's `%WER` and `%SER` lines and how many utterances were scored. A reference
+utterance without a hypothesis counts as all deletions (--mode all, the default; Kaldi's
+compute-wer --mode present skips it, --mode strict fails); hypotheses without a reference are
+not scored. Either way the %WER line says PARTIAL, over how many utterances, and where they are
+named (--partial-list FILE, else stderr).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import List, Optional
 
 from nas.data.table import TableError
 from nas.decoding.texts import read_text
-from nas.decoding.wer import SCLITE_COSTS, UNIT_COSTS, normalize, score
+from nas.decoding.wer import MODES, SCLITE_COSTS, UNIT_COSTS, normalize, partial_warnings, score
 
 PROG = "compute_wer"
 
@@ -24,6 +26,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="alignment costs: plain edit distance (Kaldi) or sclite's 3/3/4 weights")
     p.add_argument("--details", help="write per-utterance alignments (ref / hyp / op / #csid) here")
     p.add_argument("--label", default="WER", help="name in the first line, e.g. PER or TER")
+    p.add_argument("--mode", choices=MODES, default="all",
+                   help="a reference without hypothesis: all deletions (all), not scored (present), an error (strict)")
+    p.add_argument("--partial-list", metavar="FILE",
+                   help="write '<utt> no-hypothesis|no-reference' here when the scoring is partial")
     p.add_argument("ref")
     p.add_argument("hyp")
     a = p.parse_args(argv)
@@ -35,22 +41,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     drop = a.ignore_words.split()
     refs = {u: normalize(w, drop) for u, w in refs.items()}
     hyps = {u: normalize(w, drop) for u, w in hyps.items()}
-    counts, details = score(refs, hyps, SCLITE_COSTS if a.costs == "sclite" else UNIT_COSTS)
-    extra = sorted(set(hyps) - set(refs))
-    if counts.missing:
-        print(f"{PROG}: WARNING: {len(counts.missing)} utterances of {a.ref} have no hypothesis in {a.hyp} "
-              f"(counted as deletions): {' '.join(counts.missing[:10])}{' ...' if len(counts.missing) > 10 else ''}",
-              file=sys.stderr)
-    if extra:
-        print(f"{PROG}: WARNING: {len(extra)} hypotheses of {a.hyp} have no reference (ignored): "
-              f"{' '.join(extra[:10])}{' ...' if len(extra) > 10 else ''}", file=sys.stderr)
+    try:
+        counts, details = score(refs, hyps, SCLITE_COSTS if a.costs == "sclite" else UNIT_COSTS, a.mode)
+    except ValueError as e:
+        print(f"{PROG}: ERROR: {a.hyp}: {e}", file=sys.stderr)
+        return 1
+    if a.partial_list and counts.partial_lines():
+        counts.partial_list = a.partial_list
+        with open(a.partial_list, "w", encoding="utf-8") as f:
+            f.write("\n".join(counts.partial_lines()) + "\n")
+    for line in partial_warnings(counts, a.ref, a.hyp):
+        print(f"{PROG}: WARNING: {line}", file=sys.stderr)
     if a.details:
         with open(a.details, "w", encoding="utf-8") as f:
             for d in details:
                 f.write("\n".join(d.detail_lines()) + "\n")
     print(counts.wer_line().replace("%WER", f"%{a.label}", 1))
     print(counts.ser_line())
-    print(f"Scored {counts.sentences} sentences, {len(counts.missing)} not present in hyp.")
+    print(counts.scored_line())
     return 0
 
 

@@ -18,7 +18,7 @@ from nas.data.table import TableError
 from nas.decoding.greedy import greedy_ctc
 from nas.decoding.logprobs import iter_logprobs, num_outputs, resolve_scp
 from nas.decoding.texts import read_text
-from nas.decoding.wer import normalize, score
+from nas.decoding.wer import normalize, partial_warnings, score
 from nas.lang.lexicon import read_lexicon_numbers
 from nas.lang.symbols import invert, read_symbols
 
@@ -78,9 +78,8 @@ def decode_and_score(prog: str, a: argparse.Namespace, decode: Callable[[np.ndar
     drop = a.ignore_units.split()
     counts, _ = score({u: normalize(w, drop) for u, w in refs.items()},
                       {u: normalize(w, drop) for u, w in hyps.items()})
-    if counts.missing:
-        print(f"{prog}: WARNING: {len(counts.missing)} reference utterances have no log-probabilities "
-              f"(scored as deletions): {' '.join(counts.missing[:5])}", file=sys.stderr)
+    for line in partial_warnings(counts, a.ref_text, f"{a.logprobs} (decoded)"):
+        print(f"{prog}: WARNING: {line}", file=sys.stderr)
     print(counts.wer_line().replace("%WER", f"%{a.label}", 1))
     print(counts.ser_line())
     return 0

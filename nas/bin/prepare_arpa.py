@@ -19,9 +19,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Dict, Iterator, List, Optional
+from typing import IO, Dict, Iterator, List, Optional, Tuple
 
-from nas.lm.word_lm import arpa_counts, format_counts, prune_arpa
+from nas.lm.arpa import ArpaChecker
+from nas.lm.word_lm import format_counts, prune_arpa
 
 PROG = "prepare_arpa_lm"
 
@@ -43,11 +44,14 @@ def read_lines(path: Path) -> Iterator[str]:
             yield from f
 
 
-def copy_arpa(src: Path, out: IO[str]) -> int:
-    """Write `src` from its \\data\\ line on; returns the number of header lines skipped."""
-    skipped = 0
+def copy_arpa(src: Path, out: IO[str]) -> Tuple[int, Dict[int, int]]:
+    """Write `src` from its \\data\\ line on, validating it as it goes (nas.lm.arpa: errors name
+    the line of `src`); returns the number of header lines skipped and the n-gram counts."""
+    skipped = lineno = 0
     started = False
-    for line in read_lines(src):
+    checker = ArpaChecker(str(src))
+    for lineno, line in enumerate(read_lines(src), 1):
+        checker.line(lineno, line)
         if not started:
             if line.strip() == "\\data\\":
                 started = True
@@ -55,9 +59,7 @@ def copy_arpa(src: Path, out: IO[str]) -> int:
                 skipped += 1
                 continue
         out.write(line if line.endswith("\n") else line + "\n")
-    if not started:
-        raise ValueError(f"{src}: no '\\data\\' line: not an ARPA LM")
-    return skipped
+    return skipped, checker.finish(lineno).counts
 
 
 def _write_final(plain: Path, out: Path) -> None:
@@ -88,8 +90,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     pruned = None
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            skipped = copy_arpa(src, f)
-        counts: Dict[int, int] = arpa_counts(tmp)
+            skipped, counts = copy_arpa(src, f)
         if skipped:
             print(f"{PROG}: {src}: skipped {skipped} header lines before \\data\\")
         print(f"{PROG}: {src}: {format_counts(counts)}")

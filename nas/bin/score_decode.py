@@ -5,6 +5,10 @@ Per LM weight writes <dir>/wer_<lmwt> (Kaldi's %WER / %SER lines),
 <dir>/scoring/<lmwt>.trn (with <dir>/scoring/ref.trn, for sclite); prints one
 `%WER ... <dir>/wer_<lmwt>` line per weight. With --sclite, also runs sclite on
 the trn files (reports under <dir>/scoring/sclite/) and prints its counts.
+
+A partial score (a reference without hypothesis, a hypothesis without reference) is never
+silent: the %WER line says 'over N of M utterances (PARTIAL: ...)' and the utterances are
+named in <dir>/scoring/partial_<lmwt> (see --mode for what a missing hypothesis counts for).
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from typing import Dict, List, Optional
 from nas.data.table import TableError, read_dict
 from nas.decoding.sclite import find_sclite, run_sclite, write_trn
 from nas.decoding.texts import read_text
-from nas.decoding.wer import SCLITE_COSTS, UNIT_COSTS, ErrorCounts, normalize, score
+from nas.decoding.wer import MODES, SCLITE_COSTS, UNIT_COSTS, ErrorCounts, normalize, partial_warnings, score
 
 PROG = "score_decode"
 HYP_NAME = re.compile(r"^(\d+(?:\.\d+)?)\.filt\.txt$")
@@ -29,11 +33,24 @@ def find_weights(scoring: Path) -> List[str]:
     return sorted(names, key=float)
 
 
+def write_partial_list(counts: ErrorCounts, path: Path) -> None:
+    """<decode-dir>/scoring/partial_<lmwt>: the utterances a partial score left out or counted
+    as deletions (removed when the score is complete)."""
+    lines = counts.partial_lines()
+    if lines:
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        counts.partial_list = str(path)
+    elif path.exists():
+        path.unlink()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--ignore-words", default="", help="space-separated words removed from ref and hyp")
     p.add_argument("--costs", choices=("levenshtein", "sclite"), default="levenshtein")
     p.add_argument("--sclite", action="store_true", help="also score with sclite (Debian's sctk)")
+    p.add_argument("--mode", choices=MODES, default="all",
+                   help="a reference without hypothesis: all deletions (all), not scored (present), an error (strict)")
     p.add_argument("--utt2spk", help="speakers for the trn ids (spk-utt)")
     p.add_argument("ref_text")
     p.add_argument("decode_dir")
@@ -64,21 +81,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         except (TableError, OSError) as e:
             print(f"{PROG}: ERROR: {e}", file=sys.stderr)
             return 1
-        counts, details = score(refs, hyps, costs)
-        extra = set(hyps) - set(refs)
+        try:
+            counts, details = score(refs, hyps, costs, a.mode)
+        except ValueError as e:
+            print(f"{PROG}: ERROR: {scoring / f'{w}.filt.txt'}: {e}", file=sys.stderr)
+            return 1
+        write_partial_list(counts, scoring / f"partial_{w}")
         with open(d / f"wer_{w}", "w", encoding="utf-8") as f:
-            f.write(counts.wer_line() + "\n" + counts.ser_line() + "\n")
-            f.write(f"Scored {counts.sentences} sentences, {len(counts.missing)} not present in hyp.\n")
+            f.write(counts.wer_line() + "\n" + counts.ser_line() + "\n" + counts.scored_line() + "\n")
         with open(details_dir / f"per_utt_{w}", "w", encoding="utf-8") as f:
             for u in details:
                 f.write("\n".join(u.detail_lines()) + "\n")
         write_trn(scoring / f"{w}.trn", hyps, utt2spk, utts)
-        if counts.missing:
-            print(f"{PROG}: WARNING: LM weight {w}: {len(counts.missing)} utterances have no hypothesis "
-                  f"(scored as deletions): {' '.join(counts.missing[:5])}", file=sys.stderr)
-        if extra:
-            print(f"{PROG}: WARNING: LM weight {w}: {len(extra)} hypotheses have no reference (ignored)",
-                  file=sys.stderr)
+        for line in partial_warnings(counts, a.ref_text, str(scoring / f"{w}.filt.txt")):
+            print(f"{PROG}: WARNING: LM weight {w}: {line}", file=sys.stderr)
         print(counts.wer_line(str(d / f"wer_{w}")))
         if sclite:
             try:

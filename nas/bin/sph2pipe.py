@@ -17,7 +17,7 @@ from typing import List, Optional
 import numpy as np
 import soundfile
 
-from nas.data.audio import AudioError, read_audio
+from nas.data.audio import AudioError, read_audio_checked
 
 
 def _range(spec: str, scale: float, n: int) -> slice:
@@ -25,6 +25,15 @@ def _range(spec: str, scale: float, n: int) -> slice:
     b = int(round(float(beg) * scale)) if beg else 0
     e = int(round(float(end) * scale)) if end else n
     return slice(max(0, b), min(n, e))
+
+
+def _declare_length(wav: bytes, data_bytes: int) -> bytes:
+    """`wav` with its data chunk's size (and the RIFF size) set to `data_bytes`."""
+    pos = wav.index(b"data", 12)
+    out = bytearray(wav)
+    out[pos + 4:pos + 8] = data_bytes.to_bytes(4, "little")
+    out[4:8] = (pos + 8 + data_bytes - 8).to_bytes(4, "little")
+    return bytes(out)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -39,7 +48,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("output", nargs="?", default="-")
     a = p.parse_args(argv)
     try:
-        x, rate = read_audio(a.input)
+        x, rate, short = read_audio_checked(a.input)
     except AudioError as e:
         print(f"sph2pipe: {e}", file=sys.stderr)
         return 1
@@ -48,10 +57,17 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"sph2pipe: {a.input}: channel {a.channel} requested, file has {x.shape[1]}", file=sys.stderr)
             return 1
         x = x[:, a.channel - 1:a.channel]
+    n_present = len(x)
+    # a truncated input: the header keeps the length it declares, as LDC's sph2pipe writes it, so
+    # that the reader of the pipe (compute_fbank) sees the shortfall instead of a whole short file
+    n_declared = n_present if short is None else n_present * short.declared // max(short.present, 1)
+    sel = slice(0, n_declared)
     if a.time:
-        x = x[_range(a.time, rate, len(x))]
+        sel = _range(a.time, rate, n_declared)
     elif a.samples:
-        x = x[_range(a.samples, 1, len(x))]
+        sel = _range(a.samples, 1, n_declared)
+    x = x[sel]
+    n_header = sel.stop - sel.start
     pcm = x.astype(np.int16)
     if a.fmt == "raw":
         data = pcm.tobytes()
@@ -59,6 +75,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         buf = io.BytesIO()
         soundfile.write(buf, pcm, rate, format="WAV", subtype="PCM_16")
         data = buf.getvalue()
+        if short is not None and n_header > len(pcm):
+            print(f"sph2pipe: WARNING: {a.input}: {short.describe()}", file=sys.stderr)
+            data = _declare_length(data, n_header * pcm.shape[1] * 2)
     if a.output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

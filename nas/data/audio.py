@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import subprocess
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
@@ -32,6 +33,7 @@ SHORTEN_CODINGS = ("embedded-shorten-v1.09", "embedded-shorten-v1.1", "embedded-
 SHORTEN_BASES = {"pcm": shorten.PCM_TYPES, "ulaw": shorten.ULAW_TYPES, "mu-law": shorten.ULAW_TYPES,
                  "mulaw": shorten.ULAW_TYPES}
 log = logging.getLogger("nas")
+Decoded = Tuple[np.ndarray, int, Optional["Shortfall"]]
 
 
 class AudioError(RuntimeError):
@@ -40,6 +42,24 @@ class AudioError(RuntimeError):
 
 def is_pipe(entry: str) -> bool:
     return entry.rstrip().endswith("|")
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """An audio file that stops before the end its header declares: half an utterance under the
+    whole transcript is a wrong training target, so readers say so (compute_fbank drops it)."""
+    kind: str            # "WAV" or "SPHERE"
+    declared: int        # bytes of samples the header declares
+    present: int         # bytes of samples the file holds
+
+    @property
+    def missing(self) -> float:
+        """The share of the declared samples that is not there (0..1)."""
+        return 1.0 - self.present / self.declared
+
+    def describe(self) -> str:
+        return (f"truncated {self.kind}: its header declares {self.declared} bytes of samples, the file holds "
+                f"{self.present} ({100.0 * self.present / self.declared:.0f}%)")
 
 
 def wav_shortfall(data: bytes) -> Optional[Tuple[int, int]]:
@@ -58,6 +78,29 @@ def wav_shortfall(data: bytes) -> Optional[Tuple[int, int]]:
             return (size, there) if there < size else None
         pos += 8 + size + (size & 1)
     return None
+
+
+def sphere_shortfall(data: bytes) -> Optional[Tuple[int, int]]:
+    """(bytes of samples a plain (uncompressed) SPHERE header declares, bytes there) when the file
+    stops short, else None; libsndfile reads such a file to its end without a word."""
+    from desphere import SphereHeader
+    from desphere.errors import DesphereError
+    try:
+        h = SphereHeader.parse(data)
+        declared = h.sample_count * h.channel_count * h.sample_n_bytes
+    except (DesphereError, AttributeError, TypeError, ValueError):
+        return None
+    there = len(data) - h.header_size
+    return (declared, there) if 0 <= there < declared else None
+
+
+def audio_shortfall(data: bytes) -> Optional[Shortfall]:
+    """How far a WAV or plain SPHERE file stops short of its header's length, or None."""
+    if data.startswith(SPHERE_MAGIC):
+        short, kind = sphere_shortfall(data), "SPHERE"
+    else:
+        short, kind = wav_shortfall(data), "WAV"
+    return Shortfall(kind, *short) if short else None
 
 
 def _soundfile_read(data: bytes, first: Optional[int] = None) -> Tuple[np.ndarray, int]:
@@ -124,22 +167,18 @@ def _read_shorten(header: "SphereHeader", stream: bytes, base: str, what: str,
     return frames[:header.sample_count].astype(np.float32)
 
 
-def _decode_bytes(data: bytes, what: str, first: Optional[int] = None) -> Tuple[np.ndarray, int]:
+def _decode_bytes(data: bytes, what: str, first: Optional[int] = None) -> Decoded:
     """Decode a whole audio file (its first `first` samples, if given): soundfile first (wav,
     flac, plain SPHERE), then _read_sphere for the SPHERE codings libsndfile lacks (Shorten, as
-    WSJ and Switchboard ship them)."""
+    WSJ and Switchboard ship them; a Shorten stream cut short is an AudioError there)."""
     try:
-        out = _soundfile_read(data, first)
+        samples, rate = _soundfile_read(data, first)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
         error = e
     else:
-        short = wav_shortfall(data)
-        if short is not None:
-            log.warning("%s: truncated WAV: its header declares %d bytes of samples, the file holds %d (%.0f%%); "
-                        "reading what is there", what, short[0], short[1], 100.0 * short[1] / short[0])
-        return out
+        return samples, rate, audio_shortfall(data)
     if data.startswith(SPHERE_MAGIC):
-        return _read_sphere(data, what, first)
+        return (*_read_sphere(data, what, first), None)
     reason = str(error).split(">: ", 1)[-1]  # drop soundfile's "Error opening <BytesIO ...>: "
     raise AudioError(f"{what}: cannot decode audio ({len(data)} bytes): {reason}") from error
 
@@ -147,7 +186,17 @@ def _decode_bytes(data: bytes, what: str, first: Optional[int] = None) -> Tuple[
 def read_audio(entry: str, first: Optional[int] = None) -> Tuple[np.ndarray, int]:
     """Read one wav.scp value (a path or a `command |`) -> (samples (n, channels), rate). With
     `first`, a file is decoded only as far as its first `first` samples (stage 0's probe of a
-    disc: its header and coding read in milliseconds); a command's output is read whole."""
+    disc: its header and coding read in milliseconds); a command's output is read whole. A file
+    shorter than its header says is read as far as it goes, with a warning (read_audio_checked
+    lets the caller decide)."""
+    samples, rate, short = read_audio_checked(entry, first)
+    if short is not None:
+        log.warning("%s: %s; reading what is there", entry.strip(), short.describe())
+    return samples, rate
+
+
+def read_audio_checked(entry: str, first: Optional[int] = None) -> Decoded:
+    """read_audio's (samples, rate) and the file's Shortfall (None when it is whole)."""
     entry = entry.strip()
     if is_pipe(entry):
         cmd = entry[:-1].strip()

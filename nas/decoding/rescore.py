@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Sequence, TextIO, Tuple
 
+from nas.lm.arpa import validate_arpa
+
 LN10 = math.log(10.0)
 
 
@@ -75,6 +77,7 @@ class ArpaScorer:
     def __init__(self, arpa: Path, unk: str = "<unk>"):
         from kaldingram.prune import ArpaParser
         self.path = Path(arpa)
+        validate_arpa(self.path)            # kaldingram stops on a corrupt number with a bare "Exception: -2.18x"
         self.lm = ArpaParser().loadf(str(arpa), encoding="utf-8")[0]
         self.order = self.lm.order()
         self.unk = unk if self.lm.contains_word(unk) else None

@@ -71,7 +71,10 @@ class ErrorCounts:
     subs: int = 0
     sentences: int = 0
     sent_errors: int = 0
-    missing: List[str] = field(default_factory=list)     # utterances with no hypothesis
+    missing: List[str] = field(default_factory=list)     # reference utterances with no hypothesis
+    extra: List[str] = field(default_factory=list)       # hypotheses with no reference (never scored)
+    mode: str = "all"                                    # how `missing` were scored (see MODES)
+    partial_list: str = ""                               # the file that names them, for the note
 
     @property
     def errors(self) -> int:
@@ -103,10 +106,38 @@ class ErrorCounts:
             self.sent_errors += 1
         return c
 
+    def partial_note(self) -> str:
+        """'' when every reference and every hypothesis was scored; else what was not, e.g.
+        'over 9 of 12 utterances (PARTIAL: 3 without hypothesis, not scored; see F)'."""
+        if not self.missing and not self.extra:
+            return ""
+        n_ref = self.sentences + (len(self.missing) if self.mode == "present" else 0)
+        parts = []
+        if self.missing:
+            how = "scored as all deletions" if self.mode == "all" else "not scored"
+            parts.append(f"{len(self.missing)} without hypothesis, {how}")
+        if self.extra:
+            n = len(self.extra)
+            parts.append(f"{n} {'hypothesis' if n == 1 else 'hypotheses'} without reference, not scored")
+        parts.append(f"see {self.partial_list}" if self.partial_list else "named on stderr")
+        over = f"{self.sentences} of {n_ref}" if self.sentences != n_ref else f"{n_ref}"
+        return f"over {over} utterances (PARTIAL: {'; '.join(parts)})"
+
     def wer_line(self, name: str = "") -> str:
+        """Kaldi's %WER line; a partial score says so before the name (utils/best_wer.sh and
+        steps/report_wer.sh carry the mark to best_wer and RESULTS)."""
         s = (f"%WER {self.wer:.2f} [ {self.errors} / {self.ref_words}, {self.ins} ins, "
              f"{self.dels} del, {self.subs} sub ]")
-        return f"{s} {name}" if name else s
+        note = self.partial_note()
+        return " ".join(x for x in (s, note, name) if x)
+
+    def scored_line(self) -> str:
+        """Kaldi's third line."""
+        return f"Scored {self.sentences} sentences, {len(self.missing)} not present in hyp."
+
+    def partial_lines(self) -> List[str]:
+        """'<utt> no-hypothesis' / '<utt> no-reference' for the partial list file."""
+        return [f"{u} no-hypothesis" for u in self.missing] + [f"{u} no-reference" for u in self.extra]
 
     def ser_line(self) -> str:
         return f"%SER {self.ser:.2f} [ {self.sent_errors} / {self.sentences} ]"
@@ -128,19 +159,49 @@ class UttAlignment:
                 f"{self.utt} op   {ops}".rstrip(), f"{self.utt} #csid {c['C']} {c['S']} {c['I']} {c['D']}"]
 
 
-def score(refs: Dict[str, List[str]], hyps: Dict[str, List[str]],
-          costs: Tuple[int, int, int] = UNIT_COSTS) -> Tuple[ErrorCounts, List[UttAlignment]]:
-    """Score every reference utterance (sorted); a missing hypothesis counts as all deletions."""
-    counts = ErrorCounts()
+# What a reference utterance without a hypothesis counts for, as Kaldi's compute-wer --mode:
+# all (our default): all deletions, so a decode that lost utterances cannot look better;
+# present (Kaldi's local/score.sh): not scored, the WER is over the others; strict: an error.
+MODES = ("all", "present", "strict")
+
+
+def score(refs: Dict[str, List[str]], hyps: Dict[str, List[str]], costs: Tuple[int, int, int] = UNIT_COSTS,
+          mode: str = "all") -> Tuple[ErrorCounts, List[UttAlignment]]:
+    """Score the reference utterances (sorted) with their hypotheses; `mode` (MODES) says what a
+    missing hypothesis counts for. Missing and extra utterances are recorded in the counts, whose
+    %WER line then says PARTIAL."""
+    if mode not in MODES:
+        raise ValueError(f"scoring mode must be one of {', '.join(MODES)}, not {mode!r}")
+    counts = ErrorCounts(mode=mode, extra=sorted(set(hyps) - set(refs)))
     details: List[UttAlignment] = []
     for utt in sorted(refs):
         hyp = hyps.get(utt)
         if hyp is None:
             counts.missing.append(utt)
+            if mode != "all":
+                continue
             hyp = []
         pairs = align(refs[utt], hyp, costs)
         details.append(UttAlignment(utt, pairs, counts.add(pairs)))
+    if mode == "strict" and counts.missing:
+        raise ValueError(f"{len(counts.missing)} reference utterances have no hypothesis (--mode strict): "
+                         f"{' '.join(counts.missing[:10])}{' ...' if len(counts.missing) > 10 else ''}")
     return counts, details
+
+
+def partial_warnings(counts: ErrorCounts, ref: str, hyp: str) -> List[str]:
+    """What a partial score left out or counted as deletions, naming the utterances (for stderr)."""
+    def some(utts: List[str]) -> str:
+        return " ".join(utts[:10]) + (" ..." if len(utts) > 10 else "")
+    out = []
+    if counts.missing:
+        how = "counted as deletions" if counts.mode == "all" else "not scored"
+        out.append(f"{len(counts.missing)} utterances of {ref} have no hypothesis in {hyp} ({how}): "
+                   f"{some(counts.missing)}")
+    if counts.extra:
+        out.append(f"{len(counts.extra)} hypotheses of {hyp} have no reference in {ref} (not scored): "
+                   f"{some(counts.extra)}")
+    return out
 
 
 def normalize(words: Sequence[str], remove: Iterable[str] = ()) -> List[str]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
+from nas.lm.arpa import validate_arpa
+
 if TYPE_CHECKING:
     from kaldingram.train import NgramCounts
 
@@ -120,6 +122,7 @@ def prune_arpa(in_arpa: PathLike, out_arpa: PathLike, threshold: float, min_orde
     """Entropy-prune (relative perplexity change below `threshold`) n-grams of order >= min_order."""
     from kaldingram.prune import ArpaParser, prune
 
+    validate_arpa(in_arpa)
     parser = ArpaParser()
     lm = parser.loadf(str(in_arpa), encoding="utf-8")[0]
     prune(lm, threshold, min_order)
@@ -150,6 +153,7 @@ def perplexity(arpa: PathLike, sentences: Iterable[Sequence[str]]) -> Perplexity
     """
     from kaldingram.prune import ArpaParser
 
+    validate_arpa(arpa)
     lm = ArpaParser().loadf(str(arpa), encoding="utf-8")[0]
     order = lm.order()
     n_sent = n_words = n_oov = 0

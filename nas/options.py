@@ -12,6 +12,10 @@ become flags too, named with the section's prefix (none by default: `--delta-ord
 under the section's field name. `restate(Base, "batch_size", 64)` gives a subclass another
 default for an inherited option while keeping its help. Unknown keys, wrong types and values
 outside `choices` are errors that name the file or flag, so a typo never falls back to a default.
+A numeric option may carry a `check` (a Range: POSITIVE, NON_NEGATIVE, FRACTION, AT_LEAST_1, ...):
+a value outside it, from a flag or a config file, is refused where it is parsed, before any work
+(`--lr 0` -> "argument --lr: 0: must be a finite number > 0"), so that a zero, negative or NaN
+learning rate never trains silently.
 
 Precedence: dataclass defaults < the --config file < the flags given on the command line.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
@@ -27,16 +32,52 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, T
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric option may take: finite, and within the bounds given (None: unbounded)."""
+    lo: Optional[float] = None
+    hi: Optional[float] = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def describe(self, kind: Any = float) -> str:
+        what = "an integer" if kind is int else "a finite number"
+        if self.lo is not None and self.hi is not None:
+            return (f"{what} in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}"
+                    f"{')' if self.hi_open else ']'}")
+        if self.lo is not None:
+            return f"{what} {'>' if self.lo_open else '>='} {self.lo:g}"
+        if self.hi is not None:
+            return f"{what} {'<' if self.hi_open else '<='} {self.hi:g}"
+        return what
+
+    def error(self, value: Any, kind: Any = float) -> Optional[str]:
+        """None when `value` is in range, else what it must be ("must be a finite number > 0")."""
+        v = float(value)
+        bad = (not math.isfinite(v)
+               or (self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo))
+               or (self.hi is not None and (v >= self.hi if self.hi_open else v > self.hi)))
+        return f"must be {self.describe(kind)}" if bad else None
+
+
+POSITIVE = Range(0, None, lo_open=True)          # learning rates, epsilons, temperatures
+NON_NEGATIVE = Range(0)                          # weights of extra loss terms, caps where 0 means off
+FRACTION = Range(0, 1, lo_open=True, hi_open=True)
+AT_LEAST_1 = Range(1)                            # counts: epochs, batch sizes
+
+
 def option(default: Any, help: str, *, type: Optional[Callable[[str], Any]] = None,
-           choices: Optional[Sequence[Any]] = None, required: bool = False) -> Any:
-    """A dataclass field that is an option. `type` is needed only when the default is None."""
-    return field(default=default, metadata={"help": help, "type": type,
+           choices: Optional[Sequence[Any]] = None, required: bool = False, check: Optional[Range] = None) -> Any:
+    """A dataclass field that is an option. `type` is needed only when the default is None;
+    `check` is the Range every given value must be in."""
+    return field(default=default, metadata={"help": help, "type": type, "check": check,
                                             "choices": tuple(choices) if choices else None, "required": required})
 
 
-def restate(cls: type, name: str, default: Any) -> Any:
-    """The option `name` of the options class `cls` with another default (its help kept)."""
-    return field(default=default, metadata=cls.__dataclass_fields__[name].metadata)
+def restate(cls: type, name: str, default: Any, **meta: Any) -> Any:
+    """The option `name` of the options class `cls` with another default (its help kept), and
+    optionally other metadata (`check=NON_NEGATIVE` where the new default is 0)."""
+    return field(default=default, metadata={**cls.__dataclass_fields__[name].metadata, **meta})
 
 
 def section(cls: type, prefix: str = "") -> Any:
@@ -80,6 +121,25 @@ class Flag:
     def choices(self) -> Optional[Tuple[Any, ...]]:
         return self.field.metadata.get("choices")
 
+    @property
+    def check(self) -> Optional[Range]:
+        return self.field.metadata.get("check")
+
+    def parser_type(self) -> Callable[[str], Any]:
+        """The flag's argparse type: the conversion, then the range check (an argparse error names the flag)."""
+        kind, check = self.kind, self.check
+        if check is None:
+            return kind
+
+        def convert(text: str) -> Any:
+            value = kind(text)
+            err = check.error(value, kind)
+            if err:
+                raise argparse.ArgumentTypeError(f"{text}: {err}")
+            return value
+        convert.__name__ = getattr(kind, "__name__", "value")
+        return convert
+
 
 def flags(cls: type, prefix: str = "", path: Tuple[str, ...] = ()) -> List[Flag]:
     """Every leaf option of an options dataclass, sections expanded; names are checked unique."""
@@ -110,9 +170,11 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type) -> None:
         extra = f"; one of {', '.join(map(str, fl.choices))}" if fl.choices else ""
         if fl.field.metadata.get("required"):
             extra += "; required"
+        if fl.check is not None:
+            extra += f"; {fl.check.describe(kind)}"
         shown = f"default: {fl.default}{extra}" if fl.default is not None else extra.lstrip("; ")
-        parser.add_argument("--" + fl.name.replace("_", "-"), dest=fl.name, default=None, type=kind, metavar=meta,
-                            help=f"{fl.help} ({shown})" if shown else fl.help)
+        parser.add_argument("--" + fl.name.replace("_", "-"), dest=fl.name, default=None, type=fl.parser_type(),
+                            metavar=meta, help=f"{fl.help} ({shown})" if shown else fl.help)
 
 
 def read_config_file(path: str) -> Dict[str, Any]:
@@ -167,6 +229,9 @@ def _coerce(fl: Flag, value: Any, where: str) -> Any:
                          f"got {value!r}") from None
     if fl.choices and v not in fl.choices:
         raise SystemExit(f"{where}: option {fl.name}: {v!r} is not one of {', '.join(map(str, fl.choices))}")
+    err = fl.check.error(v, kind) if fl.check is not None else None
+    if err:
+        raise SystemExit(f"{where}: option {fl.name}: {v!r}: {err}")
     return v
 
 

@@ -83,19 +83,20 @@ def test_temporary_files_have_unique_names(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "mkstemp", spy)
     for _ in range(3):
         save_checkpoint(tmp_path / "checkpoint.pt", {"x": 1})
-    assert len(set(names)) == 3 and all(Path(n).parent == tmp_path for n in names)
-    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+    assert len(set(names)) == len(names) == 6 and all(Path(n).parent == tmp_path for n in names)   # and the sums'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "checkpoint.pt.sha256"]
 
 
 # ---------------------------------------------------------------------------- kills
 
 def test_a_stop_decided_before_a_kill_is_kept_on_resume(corpus, tmp_path, monkeypatch):
     """Killed between the last checkpoint and final.pt: the resumed stage finishes at once instead of
-    training on. lr 0 makes the held-out loss flat, so the plateau rule stops after epoch 2."""
+    training on. An lr of 1e-30 leaves the weights as they are (lr 0 is refused), so the held-out loss is
+    flat and the plateau rule stops after epoch 2."""
     from nas.train.loop import Loop
     c = corpus
     Arch(parse_space(TINY_SPACE), {"b1": "tdnn-C1D1", "b2": "tdnn-C1D1"}).write(tmp_path / "arch.json")
-    opts = dict(arch=tmp_path / "arch.json", loss="ctc", lr=0.0, plateau_epochs=1, stop_lr=1e-9, max_epochs=5)
+    opts = dict(arch=tmp_path / "arch.json", loss="ctc", lr=1e-30, plateau_epochs=1, stop_lr=5e-31, max_epochs=5)
     run_stage("retrain", c, tmp_path / "full", **opts)
     full = load_checkpoint(tmp_path / "full" / "final.pt")
     assert full["epoch"] == 2 and full["stopped"]
@@ -147,7 +148,7 @@ def test_checkpoint_on_a_full_device(tiny_tmpfs, tmp_path, monkeypatch):
         save_checkpoint(d / "checkpoint.pt", big)
     monkeypatch.undo()
     assert load_checkpoint(d / "checkpoint.pt")["step"] == 1
-    assert sorted(p.name for p in d.iterdir()) == ["checkpoint.pt"]
+    assert sorted(p.name for p in d.iterdir()) == ["checkpoint.pt", "checkpoint.pt.sha256"]
 
 
 def test_a_stage_stops_with_a_clear_message_when_the_disk_fills(corpus, tmp_path, monkeypatch):

@@ -197,9 +197,9 @@ def test_warmup_anchor_phase_then_uniform(corpus, tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="leaves no uniform warm-up epoch"):
         run_stage("warmup", c, tmp_path / "w2", anchor_epochs=2, max_epochs=2)
     arch = tmp_path / "anchor.json"
-    arch.write_text(json.dumps({"space": str(c["space"]), "choices": {"b1": "tdnn-C1D1", "b2": "tdnn-C9D9"}}))
+    arch.write_text(json.dumps({"format": "st-nas-arch/1", "space": str(c["space"]), "choices": {"b1": "tdnn-C1D1", "b2": "tdnn-C9D9"}}))
     other = tmp_path / "other.json"
-    other.write_text(json.dumps({"space": str(make_space(tmp_path / "s2.json", candidates=["tdnn-C3D3"])),
+    other.write_text(json.dumps({"format": "st-nas-arch/1", "space": str(make_space(tmp_path / "s2.json", candidates=["tdnn-C3D3"])),
                                  "choices": {"b1": "tdnn-C3D3", "b2": "tdnn-C3D3"}}))
     with pytest.raises(SystemExit, match="block b1 chooses 'tdnn-C3D3', not one of"):
         run_stage("warmup", c, tmp_path / "w4", anchor_epochs=1, anchor=other)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import ast
 import itertools
+import math
+import numbers
 import random
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 OPS = ("linear", "conv5", "conv5d2", "conv7", "conv7d2", "zero")
 NODES = 3
@@ -39,13 +41,29 @@ def skip_block(k: int, i: int) -> str:
 BLOCKS = [b for k in range(1, NODES + 1) for b in [op_block(k)] + [skip_block(k, i) for i in range(k)]]
 
 
+def entry_index(x: Any, vec: Any, where: str, form: str) -> int:
+    """An entry of a vector as an int. Integers (numpy's too) and integral floats (1.0, as a
+    table's float column holds them) are taken; 1.5, "1" and true are refused, naming `where`:
+    int() would truncate 1.5 to 1 and silently score another architecture."""
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        return int(x)
+    if isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and float(x).is_integer():
+        return int(x)
+    raise ArchVecError(f"architecture vector {vec!r}: {where} is {x!r} ({type(x).__name__}), not an integer; "
+                       f"expected {form}")
+
+
 def check_vector(vec: Sequence[Sequence[int]]) -> ArchVec:
     """`vec` as a list of lists of ints, or ArchVecError naming the bad position."""
     form = "[[op1, s1_0], [op2, s2_0, s2_1], [op3, s3_0, s3_1, s3_2]] with ops 0-5 and skips 0/1"
     try:
-        out = [[int(x) for x in node] for node in vec]
-    except (TypeError, ValueError):
+        nodes = [list(node) for node in vec]
+    except TypeError:
         raise ArchVecError(f"architecture vector {vec!r}: expected {form}") from None
+    if any(isinstance(node, (str, bytes)) for node in vec):
+        raise ArchVecError(f"architecture vector {vec!r}: expected {form}")
+    out = [[entry_index(x, vec, f"node {k + 1} position {j}", form) for j, x in enumerate(node)]
+           for k, node in enumerate(nodes)]
     if [len(n) for n in out] != [len(s) for s in SHAPE]:
         raise ArchVecError(f"architecture vector {vec!r}: expected {form}")
     for k, (node, shape) in enumerate(zip(out, SHAPE)):

@@ -201,9 +201,12 @@ class BlockCodec(Codec):
 
     def check(self, vec: Any) -> ArchVec:
         try:
-            out = [[int(x) for x in node] for node in vec]
-        except (TypeError, ValueError):
+            nodes = [list(node) for node in vec]
+        except TypeError:
             raise ArchVecError(f"architecture vector {vec!r}: expected {self._form()}") from None
+        if any(isinstance(node, (str, bytes)) for node in vec):
+            raise ArchVecError(f"architecture vector {vec!r}: expected {self._form()}")
+        out = [[archvec.entry_index(x, vec, f"position {k}", self._form()) for x in node] for k, node in enumerate(nodes)]
         if len(out) != len(self.names):
             raise ArchVecError(f"architecture vector {vec!r}: {len(out)} positions for the {len(self.names)} "
                                f"blocks of {self.name}; expected {self._form()}")

@@ -14,7 +14,7 @@ from typing import List, Optional
 from nas.models.space import SpaceError
 from nas.options import parse_bool
 from nas.train.arch import arch_from_search
-from nas.train.checkpoint import load_checkpoint
+from nas.train.checkpoint import CheckpointError, load_checkpoint
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -32,8 +32,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not final.is_file():
         raise SystemExit(f"{args.search_dir}: no final.pt; the search has not finished (resume it with --resume true)")
     try:
-        arch = arch_from_search(load_checkpoint(final), final)
-    except SpaceError as e:
+        arch = arch_from_search(load_checkpoint(final, fix="rerun the search (stage 5) with --overwrite true"), final)
+    except (SpaceError, CheckpointError) as e:
         raise SystemExit(str(e)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     arch.write(out)

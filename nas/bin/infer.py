@@ -18,7 +18,7 @@ import torch
 
 from nas.features.pipeline import FeatureReader
 from nas.train.arch import read_arch
-from nas.train.checkpoint import load_checkpoint
+from nas.train.checkpoint import CheckpointError, load_checkpoint
 from nas.train.data import count_outputs
 
 log = logging.getLogger("nas")
@@ -40,7 +40,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     mdir = Path(args.model_dir)
     arch = read_arch(mdir / "arch.json")
     tokens = count_outputs(Path(args.lang_dir) / "tokens.txt")
-    state = load_checkpoint(mdir / args.checkpoint)
+    try:
+        state = load_checkpoint(mdir / args.checkpoint)
+    except CheckpointError as e:
+        raise SystemExit(str(e)) from None
     reader = FeatureReader(args.data_dir, arch.pipeline())
     keys = list(reader.keys())
     if not keys:

@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional
 
-from nas.options import option
+from nas.options import AT_LEAST_1, option
 from nas.strategies.base import Strategy
 from nas.strategies.update import sample_choice
 
 
 @dataclass
 class RandomOptions:
-    num_samples: int = option(10, "architectures drawn uniformly and scored on held-out data")
+    num_samples: int = option(10, "architectures drawn uniformly and scored on held-out data",
+                              check=AT_LEAST_1)
 
 
 class RandomStrategy(Strategy):

@@ -16,7 +16,7 @@ from typing import Iterator, List
 
 import torch
 
-from nas.options import option
+from nas.options import NON_NEGATIVE, POSITIVE, option
 from nas.strategies.base import AdamSettings, Strategy
 from nas.strategies.darts import mixture
 from nas.strategies.update import Update
@@ -26,9 +26,11 @@ from nas.strategies.update import Update
 class SnasOptions:
     update: str = option("joint", "joint: weights and alpha from one backward pass on training batches (SNAS); "
                          "alternate: alpha on held-out batches, then the weights", choices=("joint", "alternate"))
-    tau0: float = option(1.0, "Gumbel-softmax temperature at the first epoch")
-    tau_min: float = option(0.03, "the temperature it falls to linearly, and stays at")
-    anneal_epochs: int = option(0, "epochs of the linear fall (0: the stage's --max-epochs)")
+    tau0: float = option(1.0, "Gumbel-softmax temperature at the first epoch", check=POSITIVE)
+    tau_min: float = option(0.03, "the temperature it falls to linearly, and stays at",
+                           check=POSITIVE)
+    anneal_epochs: int = option(0, "epochs of the linear fall (0: the stage's --max-epochs)",
+                                check=NON_NEGATIVE)
 
 
 class SnasStrategy(Strategy):

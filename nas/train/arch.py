@@ -68,6 +68,10 @@ def read_arch(path: Union[str, Path]) -> Arch:
         raise SpaceError(f"{p}: cannot read the architecture: {e}") from None
     if not isinstance(cfg, dict) or "space" not in cfg or "choices" not in cfg:
         raise SpaceError(f"{p}: an arch.json needs 'space' and 'choices'")
+    if cfg.get("format") != FORMAT:       # another layout would be read silently wrong
+        found = "no \"format\"" if "format" not in cfg else f"format {cfg['format']!r}"
+        raise SpaceError(f"{p}: {found}, expected \"format\": \"{FORMAT}\" (add it if the file follows this layout, "
+                         f"see README's arch.json section)")
     space_cfg = cfg["space"]
     space = (load_space(space_cfg, verbose=False) if isinstance(space_cfg, str)
              else parse_space(space_cfg, f"{p} (space)"))

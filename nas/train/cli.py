@@ -8,6 +8,7 @@ import argparse
 from typing import Dict, List, Optional, Type
 
 from nas.options import add_config_args, build_config
+from nas.train.checkpoint import CheckpointError
 from nas.train.loop import Loop
 from nas.train.plan import Plan
 from nas.train.retrain import RetrainPlan
@@ -27,5 +28,8 @@ def stage_main(kind: str, argv: Optional[List[str]] = None) -> int:
     add_config_args(p, plan_cls.Config)
     args = p.parse_args(argv)
     cfg = build_config(plan_cls.Config, args)
-    Loop(plan_cls(cfg), args.exp_dir).run()
+    try:
+        Loop(plan_cls(cfg), args.exp_dir).run()
+    except CheckpointError as e:        # an input checkpoint (--init's best.pt) damaged: one line, no traceback
+        raise SystemExit(f"{kind}: {e}") from None
     return 0

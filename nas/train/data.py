@@ -253,7 +253,10 @@ def heldout_split(data_dir: PathLike, ratio: float, by: str, seed: int) -> List[
         raise ValueError(f"held-out split 'by' must be 'speaker' or 'utterance', got {by!r}")
     names = sorted(set(group.values()))
     if len(names) < 2:
-        raise ValueError(f"{d}: cannot hold out a share of {len(names)} {by}(s)")
+        fix = ("pass --heldout-by utterance, or a held-out data dir with --valid-data" if by == "speaker"
+               else "give a held-out data dir with --valid-data")
+        raise ValueError(f"{d}: has {len(names)} {by}{'' if len(names) == 1 else 's'} ({', '.join(names) or 'none'}), "
+                         f"so no whole {by} can be held out for validation: {fix}")
     random.Random(seed).shuffle(names)
     k = min(len(names) - 1, max(1, round(ratio * len(names))))
     chosen = set(names[:k])

@@ -42,7 +42,8 @@ from nas.train.metrics import greedy_token_errors
 from nas.train.step import apply_update, network_output
 
 log = logging.getLogger("nas")
-OUTPUTS = ("done", "checkpoint.pt", "best.pt", "final.pt", "probs.jsonl", "probs.txt", "probs.png", "loss.png",
+CHECKPOINTS = ("checkpoint.pt", "checkpoint.prev.pt", "best.pt", "final.pt")
+OUTPUTS = ("done", *CHECKPOINTS, *(f"{c}.sha256" for c in CHECKPOINTS), "probs.jsonl", "probs.txt", "probs.png", "loss.png",
            "heldout.list", "dropped.txt", "config.json", "arch.json", "random_scores.json", "tensorboard", "log")
 
 
@@ -111,6 +112,10 @@ class Loop:
             f.unlink(missing_ok=True)
             return
         write_text_atomic(f, "".join(f"{u} {why} {d}\n" for u, why, d in rows))
+        long = sum(why == "too_long" for _, why, _ in rows)
+        if long:
+            log.warning("%d training utterances longer than --max-frames %d input frames left out: listed in %s "
+                        "(--max-frames 0 keeps them)", long, self.cfg.max_frames, f)
         log.info("%d utterances left out (no targets, too short for their labels, too long, no path weight): "
                  "listed with the reason in %s", len(rows), f)
 
@@ -121,7 +126,10 @@ class Loop:
             train = D.SpeechData(c.data, c.lang, pipeline, out_frames, weights, max_frames=c.max_frames)
             valid = D.SpeechData(c.valid_data, c.lang, pipeline, out_frames, weights)
             return train, valid
-        held = D.heldout_split(c.data, c.heldout_ratio, c.heldout_by, c.seed)
+        try:
+            held = D.heldout_split(c.data, c.heldout_ratio, c.heldout_by, c.seed)
+        except ValueError as e:
+            raise SystemExit(f"{self.plan.kind}: {e}") from None
         if self.dist.main:
             write_text_atomic(self.dir / "heldout.list", "".join(u + "\n" for u in held))
         held_set = set(held)
@@ -197,16 +205,19 @@ class Loop:
         state = self._state()          # every rank joins the RNG gather
         if self.dist.main:
             try:
-                save_checkpoint(self.dir / name, state)
+                save_checkpoint(self.dir / name, state, keep_previous=name == "checkpoint.pt")
             except WriteError as e:
                 raise SystemExit(f"{self.plan.kind}: {e}") from None
         self.dist.barrier()
 
     def resume(self) -> bool:
         f = self.dir / "checkpoint.pt"
-        if not (self.cfg.resume and f.is_file()):
+        if not self.cfg.resume:
             return False
-        s = load_checkpoint(f)
+        if not f.is_file():
+            log.warning("--resume true: %s does not exist; starting the %s stage from the beginning", f, self.plan.kind)
+            return False
+        s = load_checkpoint(f, fix="pass --overwrite true to start the stage again")   # one line: stage_main
         if s.get("kind") != self.plan.kind:
             raise SystemExit(f"{f}: a checkpoint of stage {s.get('kind')}, not {self.plan.kind}")
         if "optimizers" not in s or "plan" not in s:

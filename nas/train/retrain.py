@@ -30,7 +30,7 @@ from nas.features.pipeline import FeaturePipeline
 from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
 from nas.models.space_config import SpaceConfigError, parse_params
 from nas.models.supernet import SuperNet
-from nas.options import option, restate
+from nas.options import AT_LEAST_1, NON_NEGATIVE, option, restate
 from nas.strategies.update import Update
 from nas.train.arch import Arch, read_arch
 from nas.train.config import PlateauOptions, SpaceParamsOption, TrainOptions
@@ -51,12 +51,13 @@ class RetrainConfig(SpaceParamsOption, PlateauOptions, TrainOptions):
     schedule: str = option("plateau", "plateau: lr x lr_decay on a held-out plateau, stop below stop_lr; exponential: "
                                       "max_epochs epochs, lr x lr_decay after each from decay_from on",
                            choices=("plateau", "exponential"))
-    decay_from: int = option(5, "exponential: the first epoch (1-based, after the curriculum) after which the lr decays")
+    decay_from: int = option(5, "exponential: the first epoch (1-based, after the curriculum) after which the lr decays",
+                             check=AT_LEAST_1)
     curriculum: str = option("", "epochs run before the counted ones, each only on the training utterances shorter "
                                  "than its limit in seconds, e.g. 1,1,2,2 (NAS-Bench-ASR); they neither decay the "
                                  "lr nor count as the best epoch")
     conv_l2: float = option(0.0, "add this times the sum of the L2 norms (not squared) of every conv kernel to the "
-                                 "training loss (NAS-Bench-ASR: 0.01)")
+                                 "training loss (NAS-Bench-ASR: 0.01)", check=NON_NEGATIVE)
     select_by: str = option("loss", "the best epoch (best.pt) and the plateau by held-out loss, or by held-out greedy "
                                     "token error rate (ter)", choices=("loss", "ter"))
 

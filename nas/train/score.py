@@ -17,7 +17,7 @@ from typing import Dict, List, Tuple
 from nas.features.pipeline import FeaturePipeline
 from nas.models.space import SearchSpace, SpaceError, load_space
 from nas.models.supernet import SuperNet
-from nas.options import option, restate
+from nas.options import NON_NEGATIVE, option, restate
 from nas.strategies.update import path
 from nas.train.arch import read_arch
 from nas.train.checkpoint import load_checkpoint
@@ -34,7 +34,7 @@ class ScoreConfig(SpaceOptions, TrainOptions):
                            "or a checkpoint", required=True)
     archs: str = option("", "the architectures: a bench dir (its plan.json's entries of this space) or "
                             "comma-separated arch.json files", required=True)
-    max_epochs: int = restate(TrainOptions, "max_epochs", 0)
+    max_epochs: int = restate(TrainOptions, "max_epochs", 0, check=NON_NEGATIVE)
 
 
 class ScorePlan(Plan):

@@ -22,7 +22,7 @@ import torch
 from nas.features.pipeline import FeaturePipeline
 from nas.models.space import SearchSpace, load_space
 from nas.models.supernet import Mixer, SuperNet
-from nas.options import option, restate, section
+from nas.options import NON_NEGATIVE, POSITIVE, Range, option, restate, section
 from nas.strategies import STRATEGIES, StrategyOptions, get_strategy
 from nas.strategies.update import Update, path
 from nas.train.checkpoint import load_checkpoint
@@ -43,11 +43,14 @@ class SearchConfig(SpaceOptions, PlateauOptions, TrainOptions):
     init: str = option("", "the warm-up's exp dir (its best.pt) or a checkpoint file to start from")
     method: str = option("st", "search method", choices=tuple(STRATEGIES))
     arch_lr: Optional[float] = option(None, f"Adam lr of the architecture weights ({_method_defaults('lr')})",
-                                      type=float)
-    arch_beta1: Optional[float] = option(None, f"Adam beta1 of alpha ({_method_defaults('beta1')})", type=float)
-    arch_beta2: Optional[float] = option(None, f"Adam beta2 of alpha ({_method_defaults('beta2')})", type=float)
+                                      type=float, check=POSITIVE)
+    arch_beta1: Optional[float] = option(None, f"Adam beta1 of alpha ({_method_defaults('beta1')})", type=float,
+                                         check=Range(0, 1, hi_open=True))
+    arch_beta2: Optional[float] = option(None, f"Adam beta2 of alpha ({_method_defaults('beta2')})", type=float,
+                                         check=Range(0, 1, hi_open=True))
     arch_weight_decay: Optional[float] = option(None, f"Adam weight decay of alpha "
-                                                      f"({_method_defaults('weight_decay')})", type=float)
+                                                      f"({_method_defaults('weight_decay')})", type=float,
+                                                check=NON_NEGATIVE)
     resource_coef: float = option(0.0, "weight of the expected parameter count (millions) in alpha's loss")
     batch_size: int = restate(TrainOptions, "batch_size", 64)
     strategy: StrategyOptions = section(StrategyOptions)

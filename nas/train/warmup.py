@@ -21,7 +21,7 @@ import torch
 from nas.features.pipeline import FeaturePipeline
 from nas.models.space import SearchSpace, SpaceError, load_space
 from nas.models.supernet import Mixer, SuperNet
-from nas.options import option
+from nas.options import AT_LEAST_1, NON_NEGATIVE, option
 from nas.strategies.update import Update, path, sample_choice, single_path
 from nas.train.arch import read_arch
 from nas.train.config import SpaceOptions, TrainOptions
@@ -33,9 +33,10 @@ log = logging.getLogger("nas")
 
 @dataclass
 class WarmupConfig(SpaceOptions, TrainOptions):
-    patience: int = option(3, "stop after this many epochs without held-out improvement")
+    patience: int = option(3, "stop after this many epochs without held-out improvement",
+                           check=AT_LEAST_1)
     anchor_epochs: int = option(0, "epochs training one fixed sub-graph (--anchor) before uniform sampling; its "
-                                   "ops then seed every candidate (0: off)")
+                                   "ops then seed every candidate (0: off)", check=NON_NEGATIVE)
     anchor: str = option("", "arch.json of the anchor sub-graph (default: the first candidate of every block)")
 
 

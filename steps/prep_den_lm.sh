@@ -14,7 +14,8 @@ extra_text=
 help_message="Usage: $0 [options] <lang-dir> <data-dir> <out-dir>
  e.g.: $0 data/lang_phn data/train_sp data/den_meta
 Reads <lang-dir>/tokens.txt and lexicon_numbers.txt and <data-dir>/text; writes
-<out-dir>/{phone_lm.arpa,phone_lm.fst,den_lm.fst,path_weight.txt}.
+<out-dir>/{phone_lm.arpa,phone_lm.fst,den_lm.fst,path_weight.txt}, and what they were made from
+(<out-dir>/.inputs.json): a rerun with the same inputs and options does nothing.
 Options:
   --order <n>               phone LM order ($order)
   --no-prune-order <n>      keep all histories of n-grams up to this order ($no_prune_order)
@@ -25,6 +26,7 @@ Options:
 
 . "$utils/parse_options.sh"
 . "$utils/lib/nas_python.sh"
+. "$utils/lib/inputs.sh"
 
 if [ $# -ne 3 ]; then echo "$help_message" >&2; exit 1; fi
 lang=$1
@@ -47,5 +49,14 @@ for f in $extra_text; do
   [ -f "$f" ] || { echo "$0: no such file: $f (from --extra-text)" >&2; exit 1; }
   opts+=(--weights-for "$f")
 done
+made_from=("tokens=$lang/tokens.txt" "lexicon=$lang/lexicon_numbers.txt" "oov=$lang/oov.txt" "text=$data/text"
+           "options:=${opts[*]}")
+i=0
+for f in $extra_text; do i=$((i + 1)); made_from+=("extra_text$i=$f"); done
+if [ -s "$dir/den_lm.fst" ] && [ -s "$dir/path_weight.txt" ] && \
+   inputs_current "$0: $dir is up to date; skipping" "$dir/.inputs.json" "${made_from[@]}"; then
+  exit 0
+fi
 mkdir -p "$dir/log"
 "$nas_python" -m nas.bin.make_den_lm "${opts[@]}" "$data/text" "$dir" 2>&1 | tee "$dir/log/make_den_lm.log"
+inputs_record "$dir/.inputs.json" "${made_from[@]}"

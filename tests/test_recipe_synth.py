@@ -101,6 +101,21 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
                  "TLG.fst is up to date", "den_meta is up to date", "decode_dev is up to date",
                  "decode_test is up to date", "decode_test_bg_4g is up to date"):
         assert what in r.stdout, what
+    # stage 5 rerun with another search config: stages 6-8 must follow it, not report the old retraining
+    old_arch = (exp / "derive" / "arch.json").read_text()
+    search_conf = d / "conf" / "tiny" / "search.yaml"
+    (d / "search2.yaml").write_text(search_conf.read_text().replace("max_epochs: 2", "max_epochs: 1"))
+    r = run(str(d / "run.sh"), "--tiny", "true", "--stage", "5", "--stop-stage", "8", "--search-config", str(d / "search2.yaml"))
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    for what in ("search: exp/tiny_nas_st_seed0/search was made from other inputs: changed max_epochs (2 -> 1)",
+                 "exp/tiny_nas_st_seed0/derive: redoing: made from other inputs: changed search",
+                 "retrain: exp/tiny_nas_st_seed0/retrain was made from other inputs: changed",
+                 "exp/tiny_nas_st_seed0/retrain/decode_test: redoing: made from other inputs: changed"):
+        assert what in r.stdout, what
+    retrained = json.loads((exp / "retrain" / "arch.json").read_text())
+    assert retrained["choices"] == json.loads((exp / "derive" / "arch.json").read_text())["choices"]
+    assert "is finished; skipping" not in r.stdout and "up to date" not in r.stdout
+    assert old_arch != (exp / "derive" / "arch.json").read_text()         # the derivation records its search
 
     # NAS-Bench-ASR's cell space in the same engine: stages 4-8 with ST-NAS over its tied blocks,
     # then the derived cell retrained one cell deeper per stage

@@ -127,33 +127,15 @@ fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   echo "=== stage 2: 3-way speed perturbation, fbank, CMVN"
-  if [ -s $data/train_sp/wav.scp ] && [ $data/train_sp/wav.scp -nt $data/train/.prep/wav.scp ]; then
-    echo "stage 2: $data/train_sp is up to date; skipping the perturbation"
-  else
-    utils/data/perturb_data_dir_speed_3way.sh $data/train $data/train_sp
-  fi
-  for x in $(echo train_sp $nas_data $dev_set $test_set | tr ' ' '\n' | awk '!seen[$0]++'); do
-    if [ -s $data/$x/cmvn.scp ] && [ $data/$x/cmvn.scp -nt $data/$x/wav.scp ]; then
-      echo "stage 2: $data/$x has features and CMVN stats; skipping"
-      continue
-    fi
-    steps/make_fbank.sh --cmd "$train_cmd" --nj "$nj" --fbank-config conf/fbank.conf \
-      $data/$x exp/make_fbank/$x $fbank
-    utils/fix_data_dir.sh $data/$x
-    steps/compute_cmvn_stats.sh $data/$x exp/make_fbank/$x $fbank
-    utils/validate_data_dir.sh $data/$x
-  done
+  # shellcheck disable=SC2046
+  steps/make_features.sh --cmd "$train_cmd" --nj "$nj" --fbank-config conf/fbank.conf --perturb train $data $fbank \
+    $(echo train_sp $nas_data $dev_set $test_set | tr ' ' '\n' | awk '!seen[$0]++')
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "=== stage 3: denominator graph (phone 4-gram LM o CTC topology), path weights"
   # path weights for dev (the held-out set) and the unperturbed train set too (--retrain-data train)
-  if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/train_sp/text ] && \
-     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/train_sp/text $data/$dev_set/text $data/train/text | awk '{ print $1 }' | sort -u | wc -l)" ]; then
-    echo "stage 3: $data/den_meta is up to date; skipping"
-  else
-    steps/prep_den_lm.sh --extra-text "$data/$dev_set/text $data/train/text" $lang $data/train_sp $data/den_meta
-  fi
+  steps/prep_den_lm.sh --extra-text "$data/$dev_set/text $data/train/text" $lang $data/train_sp $data/den_meta
 fi
 
 common=(--lang $lang)
@@ -174,11 +156,7 @@ fi
 
 if [ -z "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   echo "=== stage 6: derive the top-1 architecture"
-  if [ -f $exp/derive/arch.json ] && [ $exp/derive/arch.json -nt $exp/search/final.pt ]; then
-    echo "stage 6: $exp/derive/arch.json is up to date; skipping"
-  else
-    "$nas_python" -m nas.bin.derive --overwrite true $exp/search $exp/derive
-  fi
+  derive_stage $exp/search $exp/derive
 fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
@@ -190,8 +168,10 @@ fi
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   echo "=== stage 8: log-probabilities, WFST decoding (TLG), scoring; $test_set at the LM weight best on $dev_set"
   for x in $dev_set $test_set; do
-    if [ -s $retrain/decode_$x/per.txt ] && [ $retrain/decode_$x/per.txt -nt $retrain/done ]; then
-      echo "stage 8: $retrain/decode_$x is up to date; skipping"
+    made_from=("model=$retrain/best.pt" "arch=$retrain/arch.json" "feats=$data/$x/feats.scp" "cmvn=$data/$x/cmvn.scp"
+               "text=$data/$x/text" "graph=$lang/graph" "decode_opts:=$decode_opts")
+    if [ -s $retrain/decode_$x/per.txt ] && inputs_current "stage 8: $retrain/decode_$x is up to date; skipping" \
+         $retrain/decode_$x/.inputs.json "${made_from[@]}"; then
       continue
     fi
     steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $retrain $data/$x $lang $retrain/logprobs_$x
@@ -200,6 +180,7 @@ if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
     local/score.sh $data/$x $lang/graph $retrain/decode_$x
     "$nas_python" -m nas.bin.greedy_decode --ref-text $data/$x/text --label PER $lang $retrain/logprobs_$x \
       $retrain/decode_$x/greedy_units.txt > $retrain/decode_$x/per.txt
+    inputs_record $retrain/decode_$x/.inputs.json "${made_from[@]}"
   done
   steps/report_wer.sh --dev-set $dev_set $retrain $test_set > $retrain/RESULTS
   cat $retrain/RESULTS

@@ -86,42 +86,18 @@ fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   echo "=== stage 2: fbank ($fbank_conf), $cmvn CMVN"
-  if $speed_perturb; then
-    if [ -s $data/train_sp/wav.scp ] && [ $data/train_sp/wav.scp -nt $data/train/wav.scp ]; then
-      echo "stage 2: $data/train_sp is up to date; skipping the perturbation"
-    else
-      utils/data/perturb_data_dir_speed_3way.sh $data/train $data/train_sp
-    fi
-  fi
-  global=fbank/global_cmvn_$train_set.mat
-  for x in $train_set dev test; do        # the training set first: its statistics normalize the others
-    if [ -s $data/$x/cmvn.scp ] && [ $data/$x/cmvn.scp -nt $data/$x/wav.scp ] && \
-       { [ $cmvn != global ] || [ $data/$x/cmvn.scp -nt $global ]; }; then
-      echo "stage 2: $data/$x has features and CMVN stats; skipping"
-      continue
-    fi
-    if ! [ -s $data/$x/feats.scp ] || ! [ $data/$x/feats.scp -nt $data/$x/wav.scp ]; then
-      steps/make_fbank.sh --cmd "$train_cmd" --nj "$nj" --fbank-config "$fbank_conf" $data/$x exp/make_fbank/$x fbank
-      utils/fix_data_dir.sh $data/$x
-    fi
-    cmvn_opts=()
-    if [ $cmvn = global ]; then
-      if [ $x = $train_set ]; then cmvn_opts=(--write-global $global); else cmvn_opts=(--read-global $global); fi
-    fi
-    steps/compute_cmvn_stats.sh "${cmvn_opts[@]}" $data/$x exp/make_fbank/$x fbank
-    utils/validate_data_dir.sh $data/$x
-  done
+  opts=()
+  $speed_perturb && opts+=(--perturb train)
+  [ $cmvn != global ] || opts+=(--global-cmvn fbank/global_cmvn_$train_set.mat)   # the training set's statistics
+  steps/make_features.sh --cmd "$train_cmd" --nj "$nj" --fbank-config "$fbank_conf" "${opts[@]}" \
+    $data fbank $train_set dev test
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "=== stage 3: denominator graph (phone ${den_lm_order}-gram LM o CTC topology), path weights"
-  if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/$train_set/text ] && \
-     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(cat $data/$train_set/text $data/dev/text | wc -l)" ]; then
-    echo "stage 3: $data/den_meta is up to date; skipping"
-  else           # dev's path weights too: it is stage 7's held-out set
-    steps/prep_den_lm.sh --order $den_lm_order --no-prune-order $den_no_prune_order \
-      --num-extra-states $den_num_extra_states --extra-text $data/dev/text $lang $data/$train_set $data/den_meta
-  fi
+  # dev's path weights too: it is stage 7's held-out set
+  steps/prep_den_lm.sh --order $den_lm_order --no-prune-order $den_no_prune_order \
+    --num-extra-states $den_num_extra_states --extra-text $data/dev/text $lang $data/$train_set $data/den_meta
 fi
 
 common=(--data $data/$train_set --lang $lang)
@@ -147,11 +123,7 @@ else
   fi
   if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
     echo "=== stage 6: derive the top-1 architecture"
-    if [ -f $arch ] && [ $arch -nt $exp/search/final.pt ]; then
-      echo "stage 6: $arch is up to date; skipping"
-    else
-      "$nas_python" -m nas.bin.derive --overwrite true $exp/search $exp/derive
-    fi
+    derive_stage $exp/search $exp/derive
     "$nas_python" -m nas.bin.bench info "${space_opts[@]}" --arch $arch --brief
   fi
 fi
@@ -166,6 +138,13 @@ fi
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   echo "=== stage 8: log-probabilities; PER by CTC prefix beam search (width $beam_width) and WFST ($graph)"
   for x in dev test; do
+    made_from=("model=$exp/retrain/best.pt" "arch=$exp/retrain/arch.json" "feats=$data/$x/feats.scp"
+               "cmvn=$data/$x/cmvn.scp" "text=$data/$x/text" "lang=$lang" "graph=$graph"
+               "options:=$beam_width $beam_cutoff_top_n $decode_opts $min_lmwt $max_lmwt $lmwt_step")
+    if [ -s $exp/retrain/decode_${x}_bg/best_wer ] && inputs_current "stage 8: $exp/retrain/decode_$x* are up to date; skipping" \
+         $exp/retrain/.inputs_decode_$x.json "${made_from[@]}"; then
+      continue
+    fi
     steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $exp/retrain $data/$x $lang $exp/retrain/logprobs_$x
     d=$exp/retrain/decode_${x}_beam$beam_width          # no LM: its hypotheses are LM weight 0's
     mkdir -p $d/scoring
@@ -176,6 +155,7 @@ if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
     steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts --min-lmwt $min_lmwt --max-lmwt $max_lmwt \
       --lmwt-step $lmwt_step $graph $exp/retrain/logprobs_$x $exp/retrain/decode_${x}_bg
     local/score.sh $data/$x $graph $exp/retrain/decode_${x}_bg
+    inputs_record $exp/retrain/.inputs_decode_$x.json "${made_from[@]}"
   done
   bench_opts=()
   [ -z "$bench_dir" ] || bench_opts=(--bench-dir "$bench_dir")

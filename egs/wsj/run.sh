@@ -74,33 +74,15 @@ fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   echo "=== stage 2: 3-way speed perturbation, fbank, CMVN"
-  if [ -s $data/${train_set}_sp/wav.scp ] && [ $data/${train_set}_sp/wav.scp -nt $data/$train_set/wav.scp ]; then
-    echo "stage 2: $data/${train_set}_sp is up to date; skipping the perturbation"
-  else
-    utils/data/perturb_data_dir_speed_3way.sh $data/$train_set $data/${train_set}_sp
-  fi
-  for x in ${train_set}_sp $test_sets; do
-    if [ -s $data/$x/cmvn.scp ] && [ $data/$x/cmvn.scp -nt $data/$x/wav.scp ]; then
-      echo "stage 2: $data/$x has features and CMVN stats; skipping"
-      continue
-    fi
-    steps/make_fbank.sh --cmd "$train_cmd" --nj "$nj" --fbank-config "$fbank_conf" --compress $fbank_compress \
-      $data/$x exp/make_fbank/$x fbank
-    utils/fix_data_dir.sh $data/$x
-    steps/compute_cmvn_stats.sh $data/$x exp/make_fbank/$x fbank
-    utils/validate_data_dir.sh $data/$x
-  done
+  # shellcheck disable=SC2086
+  steps/make_features.sh --cmd "$train_cmd" --nj "$nj" --fbank-config "$fbank_conf" --compress $fbank_compress \
+    --perturb $train_set $data fbank ${train_set}_sp $test_sets
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "=== stage 3: denominator graph (phone ${den_lm_order}-gram LM o CTC topology), path weights"
-  if [ -f $data/den_meta/den_lm.fst ] && [ $data/den_meta/den_lm.fst -nt $data/${train_set}_sp/text ] && \
-     [ "$(wc -l < $data/den_meta/path_weight.txt)" -eq "$(wc -l < $data/${train_set}_sp/text)" ]; then
-    echo "stage 3: $data/den_meta is up to date; skipping"
-  else
-    steps/prep_den_lm.sh --order $den_lm_order --no-prune-order $den_no_prune_order \
-      --num-extra-states $den_num_extra_states $lang $data/${train_set}_sp $data/den_meta
-  fi
+  steps/prep_den_lm.sh --order $den_lm_order --no-prune-order $den_no_prune_order \
+    --num-extra-states $den_num_extra_states $lang $data/${train_set}_sp $data/den_meta
 fi
 
 common=(--data $data/${train_set}_sp --lang $lang)
@@ -118,11 +100,7 @@ else
   fi
   if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
     echo "=== stage 6: derive the top-1 architecture"
-    if [ -f $exp/derive/arch.json ] && [ $exp/derive/arch.json -nt $exp/search/final.pt ]; then
-      echo "stage 6: $exp/derive/arch.json is up to date; skipping"
-    else
-      "$nas_python" -m nas.bin.derive --overwrite true $exp/search $exp/derive
-    fi
+    derive_stage $exp/search $exp/derive
   fi
 fi
 

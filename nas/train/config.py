@@ -53,6 +53,9 @@ class TrainOptions:
     plots: bool = option(True, "write PNG plots")
     resume: bool = option(False, "continue from checkpoint.pt")
     overwrite: bool = option(False, "replace a finished stage")
+    redo_changed: bool = option(False, "reuse the exp dir only if made from this run's inputs (inputs.json): "
+                                       "skip a finished stage, resume an unfinished one; else start afresh, "
+                                       "saying what changed (the recipes pass true)")
 
 
 @dataclass

@@ -31,6 +31,7 @@ import torch
 from nas.data.table import iter_table
 from nas.models.supernet import Mixer
 from nas.train import data as D
+from nas.train import inputs as stage_inputs
 from nas.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from nas.train.distributed import Dist, init_distributed, shutdown
 from nas.train.files import WriteError, write_text_atomic
@@ -44,7 +45,7 @@ from nas.train.step import apply_update, network_output
 log = logging.getLogger("nas")
 CHECKPOINTS = ("checkpoint.pt", "checkpoint.prev.pt", "best.pt", "final.pt")
 OUTPUTS = ("done", *CHECKPOINTS, *(f"{c}.sha256" for c in CHECKPOINTS), "probs.jsonl", "probs.txt", "probs.png", "loss.png",
-           "heldout.list", "dropped.txt", "config.json", "arch.json", "random_scores.json", "tensorboard", "log")
+           "heldout.list", "dropped.txt", "config.json", "inputs.json", "arch.json", "random_scores.json", "tensorboard", "log")
 
 
 class Interrupted(Exception):
@@ -58,7 +59,10 @@ class Loop:
         self.plan, self.cfg, self.dir = plan, plan.cfg, Path(exp_dir)
         self.dist: Dist = init_distributed(self.cfg.device)
         self.lock = ExpDirLock(self.dir)
+        self.skip = False               # finished already, from the same inputs (--redo-changed)
         self._check_dir()
+        if self.skip:
+            return
         setup_logging(self.dir, self.dist.main)
         if self.cfg.deterministic:
             torch.use_deterministic_algorithms(True)
@@ -67,6 +71,15 @@ class Loop:
     # --- set-up
     def _check_dir(self) -> None:
         done, ckpt, kind = self.dir / "done", self.dir / "checkpoint.pt", self.plan.kind
+        record = None
+        if self.cfg.redo_changed:
+            self.skip, record = stage_inputs.reuse(self.dir, self.cfg, [p for p, _ in self.plan.inputs()],
+                                                   kind, self.dist.main)
+        self.dist.barrier()
+        if self.skip:                           # nothing to change but a missing record
+            if self.dist.main and not (self.dir / stage_inputs.RECORD).exists():
+                stage_inputs.save(self.dir, record)
+            return
         if self.dist.main:
             try:
                 self.lock.acquire()             # before anything in the dir is looked at or removed
@@ -84,6 +97,8 @@ class Loop:
                 self.lock.release()
                 raise SystemExit(f"{self.dir}: holds an unfinished run ({ckpt}); pass --resume true to "
                                  f"continue it or --overwrite true to start again")
+            if record is not None:
+                stage_inputs.save(self.dir, record)
         self.dist.barrier()
 
     def _check_inputs(self, pipeline) -> None:
@@ -304,6 +319,8 @@ class Loop:
 
     # --- the loop
     def run(self) -> None:
+        if self.skip:
+            return
         try:
             self.setup()
             resumed = self.resume()

@@ -8,7 +8,14 @@
 #                                      $nas_launcher -m nas.bin.<kind> (warmup, search, retrain) into
 #                                      <exp-dir>: skipped when finished (done), resumed when
 #                                      interrupted (checkpoint.pt); $device and $dtype, when set,
-#                                      are passed as --device / --dtype
+#                                      are passed as --device / --dtype; the stage compares what it
+#                                      was made from (its inputs.json) and redoes it when that changed
+#   derive_stage <search-dir> <derive-dir>
+#                                      stage 6: nas.bin.derive, skipped while <derive-dir>/arch.json
+#                                      was derived from the search's present final.pt
+# and utils/lib/inputs.sh's inputs_current / inputs_record for the stages written in run.sh.
+
+. "$(dirname "${BASH_SOURCE[0]}")/inputs.sh"
 
 recipe_abs_paths() {
   local out="" p
@@ -30,15 +37,21 @@ recipe_option_help() {
 run_nas_stage() {
   local kind=$1 dir=$2 config=$3
   shift 3
-  if [ -f "$dir/done" ]; then
-    echo "$kind: $dir is finished; skipping"
-    return 0
-  fi
   local resume=false extra=()
   [ -f "$dir/checkpoint.pt" ] && resume=true
   [ -z "${device:-}" ] || extra+=(--device "$device")       # the recipe's --device / --dtype, when set,
   [ -z "${dtype:-}" ] || extra+=(--dtype "$dtype")          # over the stage config's
   # shellcheck disable=SC2086
   ${nas_launcher:-${nas_python:-python3}} -m nas.bin.$kind --config "$config" --seed "$seed" --resume $resume \
-    --num-workers "${num_workers:-1}" "${extra[@]}" "$@" "$dir"
+    --redo-changed true --num-workers "${num_workers:-1}" "${extra[@]}" "$@" "$dir"
+}
+
+derive_stage() {
+  local search=$1 derive=$2
+  if [ -f "$derive/arch.json" ] && \
+     inputs_current "stage 6: $derive/arch.json is up to date; skipping" "$derive/.inputs.json" "search=$search/final.pt"; then
+    return 0
+  fi
+  "${nas_python:-python3}" -m nas.bin.derive --overwrite true "$search" "$derive"
+  inputs_record "$derive/.inputs.json" "search=$search/final.pt"
 }

@@ -69,7 +69,7 @@ setup(
         "tensorboard",    # scalars of the NAS stages
         "matplotlib",     # probability and loss plots
         "pyyaml",         # stage configs in YAML (JSON works too)
-        "scipy",          # confidence intervals of the tabular-search regret curves
+        "scipy>=1.15",    # intervals of the regret curves; nas.bench.stats (permutation_test and bootstrap take rng= from 1.15)
         "scikit-learn",   # the Gaussian process of the predictor-based tabular search
     ],
     extras_require={"test": ["pytest>=7"]},

@@ -13,10 +13,11 @@ import pytest
 
 from nas.bench.archvec import BLOCKS, ArchVecError, all_vectors
 from nas.bench.codec import (MAX_LISTED, NB_ASR, BlockCodec, NbAsrCodec, codec_for_header, codec_of_space)
+from nas.bench.errors import BenchFileError
+from nas.bench.fileformat import write_benchmarking, write_folder, write_static, write_training
 from nas.bench.model_hash import model_hash
 from nas.bench.regret import regret_curve
-from nas.bench.table import (BenchFileError, BenchTable, load_folder, write_benchmarking, write_folder,
-                             write_static, write_training)
+from nas.bench.table import BenchTable, load_folder
 from nas.bench.tabular import METHODS, Space, mutate, run_method
 
 CANDS = ["tdnn-C1D1", "tdnn-C1D2", "tdnn-C2D1", "tdnn-C2D2"]

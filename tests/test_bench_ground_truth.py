@@ -8,11 +8,13 @@ import pytest
 import torch
 
 from nas.bench.codec import NB_ASR, codec_of_space
+from nas.bench.errors import BenchFileError
+from nas.bench.fileformat import write_training
 from nas.bench.ground_truth import (ALL_CONV7, ALL_LINEAR, collect, flops_per_second, number, pending_jobs,
                                     read_plan, sample_blocks, sample_cell, write_archs, write_plan)
 from nas.bench.model import build_model
 from nas.bench.model_hash import model_hash
-from nas.bench.table import BenchFileError, load_folder, write_training
+from nas.bench.table import load_folder
 from nas.models.space import load_space
 
 

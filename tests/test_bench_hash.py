@@ -7,10 +7,11 @@ import pytest
 from nas.bench.archvec import (ArchVecError, BLOCKS, all_vectors, check_vector, from_choices, parse_vector,
                                to_choices, vector_string)
 from nas.bench.model_hash import class_sizes, model_graph, model_hash
-from nas.bench.table import load_folder, synthetic_table
+from nas.bench.synthetic import synthetic_table
+from nas.bench.table import load_folder
 from nas.bin import bench
+from nas.models.arch import read_arch
 from nas.models.space import load_space
-from nas.train.arch import read_arch
 
 # published in the benchmark's README (the entry of seed 1235 in nb-asr-e40-1235.pickle)
 PUBLISHED_VEC, PUBLISHED_HASH = [[1, 0], [1, 0, 0], [1, 0, 0, 0]], "36855332a5778e0df5114305bc3ce238"

@@ -7,9 +7,9 @@ import numpy as np
 
 from conftest import REPO
 from nas.bench.codec import codec_of_space
+from nas.bench.fileformat import STATIC_NAME, TRAINING_NAME, write_static, write_training
 from nas.bench.ground_truth import number, read_plan, sample_blocks, write_plan
 from nas.bench.summary import write_bench_md
-from nas.bench.table import STATIC_NAME, TRAINING_NAME, write_static, write_training
 from nas.models.space import load_space
 
 WERS = [0.050, 0.052, 0.055, 0.080, 0.100, 0.120]     # test WER of the 6 architectures, seed 0

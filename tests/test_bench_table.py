@@ -1,5 +1,5 @@
-"""nas.bench.table: the released NAS-Bench-ASR pickle format, the checks on load, deterministic queries,
-the Objective adaptor and the synthetic benchmark."""
+"""nas.bench.table, .fileformat and .synthetic: the released NAS-Bench-ASR pickle format, the checks on
+load, deterministic queries, the Objective adaptor and the synthetic benchmark."""
 from __future__ import annotations
 
 import os
@@ -12,11 +12,13 @@ from types import SimpleNamespace
 import pytest
 
 from nas.bench.archvec import all_vectors
+from nas.bench.errors import ArchNotInTable, BenchFileError
+from nas.bench.fileformat import (BENCHMARKING_COLUMNS, STATIC_COLUMNS, TIMED_TRAINING_COLUMNS, TRAINING_COLUMNS,
+                                  write_benchmarking, write_folder, write_static, write_training)
 from nas.bench.model_hash import model_hash
 from nas.bench.objective import Eval
-from nas.bench.table import (BENCHMARKING_COLUMNS, STATIC_COLUMNS, TIMED_TRAINING_COLUMNS, TRAINING_COLUMNS,
-                             ArchNotInTable, BenchFileError, BenchTable, load_folder, synthetic_table,
-                             write_benchmarking, write_folder, write_static, write_training)
+from nas.bench.synthetic import synthetic_table
+from nas.bench.table import BenchTable, load_folder
 
 # The released example: seed 1235's entry of [[1,0],[1,0,0],[1,0,0,0]].
 EX = [[1, 0], [1, 0, 0], [1, 0, 0, 0]]

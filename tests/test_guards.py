@@ -146,7 +146,7 @@ def test_config_file_values_go_through_the_same_checks(corpus, tmp_path):
 # ---------------------------------------------------------------------------- 3. arch.json's format
 
 def test_an_arch_json_of_another_or_no_format_is_refused(corpus, tmp_path):
-    from nas.train.arch import read_arch
+    from nas.models.arch import read_arch
     arch = {"space": str(corpus["space"]), "choices": {"b1": "tdnn-C1D1", "b2": "tdnn-C1D1"}}
     f = tmp_path / "arch.json"
     for fmt, found in ((None, 'no "format"'), ("st-nas-arch/2", "format 'st-nas-arch/2'")):

@@ -11,12 +11,12 @@ import torch.nn.functional as F
 
 from nas.bench.archvec import to_choices
 from nas.bench.model import build_model, param_counts
+from nas.models.arch import Arch
 from nas.models.ops import PaddedConv, build_op
 from nas.models.space import SpaceError, load_space, parse_space
 from nas.models.supernet import SuperNet
 from nas.strategies import STRATEGIES, get_strategy
 from nas.strategies.update import path, single_path
-from nas.train.arch import Arch
 from nas.train.data import Batch
 from nas.train.retrain import RetrainPlan
 from nas.train.step import apply_update

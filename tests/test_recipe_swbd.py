@@ -12,8 +12,8 @@ import pytest
 from conftest import REPO
 from ldc_fixtures import PEM, STM, SWBD_PHONES, assert_stage_configs, make_swbd, recipe_copy, run_module
 from nas.data.ldc import CorpusError, Report
-from nas.data.ldc_swbd import (eval2000_utt_id, extend_segments, find_ms98, normalize_transcript, prepare_eval2000,
-                               utt_id)
+from nas.data.ldc_eval2000 import eval2000_utt_id, extend_segments, prepare_eval2000
+from nas.data.ldc_swbd import find_ms98, normalize_transcript, utt_id
 from nas.decoding.sclite import find_sclite
 from nas.decoding.stm_score import drop_ctm_lines
 

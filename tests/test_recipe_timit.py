@@ -179,7 +179,7 @@ def _tiny_confs(d: Path) -> dict:
 
 
 def test_tiny_run_of_every_stage(tmp_path):
-    from nas.bench.table import synthetic_table
+    from nas.bench.synthetic import synthetic_table
     top = make_timit(tmp_path / "ldc", train_speakers=4, dev_speakers=1, core_speakers=1, other_test_speakers=0,
                      seconds=1.6)
     confs = _tiny_confs(tmp_path / "conf")

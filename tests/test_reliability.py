@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from conftest import REPO, run_script, script_env
+from nas.files import WriteError
+from nas.models.arch import Arch
 from nas.models.space import parse_space
-from nas.train.arch import Arch
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
-from nas.train.files import WriteError
 from test_train_stages import common, run_stage
 from train_fixtures import TINY_SPACE, make_data
 
@@ -165,7 +165,7 @@ def test_a_stage_stops_with_a_clear_message_when_the_disk_fills(corpus, tmp_path
             raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534")
         return orig(obj, f, *a, **kw)
     monkeypatch.setattr(C.torch, "save", filling)
-    monkeypatch.setattr("nas.train.files._free_bytes", lambda d: 0)     # the device is full
+    monkeypatch.setattr("nas.files._free_bytes", lambda d: 0)     # the device is full
     with pytest.raises(SystemExit, match=r"warmup: .*checkpoint.pt: no space left on the device .*0 bytes free"):
         run_stage("warmup", corpus, tmp_path / "w", max_epochs=3, checkpoint_every=1)
     monkeypatch.undo()

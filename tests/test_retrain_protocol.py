@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nas.train.arch import Arch
+from nas.models.arch import Arch
 from nas.train.checkpoint import load_checkpoint
 from nas.train.losses import StageLoss
 from nas.train.retrain import RetrainConfig, RetrainPlan

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from nas.train.arch import Arch, read_arch
+from nas.models.arch import Arch, read_arch
 from nas.train.checkpoint import load_checkpoint
 from nas.train.cli import stage_main
 from nas.models.space import SpaceError, parse_space

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Wall time of the tabular search comparison: the four methods (random, rea, ls, bo), 100 runs of
 100 queries each, on a synthetic benchmark table of all 8,242 models in the released format
-(nas.bench.table.synthetic_table), through what `python -m nas.bin.bench search` runs.
+(nas.bench.synthetic.synthetic_table), through what `python -m nas.bin.bench search` runs.
 
 Prints the time to load the table, to build the search space's index (hashes of the 13,824
 vectors) and per method, and each method's final mean regret with its 95% interval. The
@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from nas.bench.regret import compare
-from nas.bench.table import load_folder, synthetic_table
+from nas.bench.synthetic import synthetic_table
+from nas.bench.table import load_folder
 from nas.bench.tabular import METHODS
 
 

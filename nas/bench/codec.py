@@ -31,6 +31,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from nas.bench import archvec
 from nas.bench.archvec import ArchVec, ArchVecError
+from nas.bench.errors import BenchFileError
 from nas.bench.model_hash import model_hash
 
 MAX_LISTED = 200_000          # vectors() lists a space up to this size, else gives None
@@ -259,8 +260,6 @@ class BlockCodec(Codec):
 def codec_for_header(search_space: Any, path: Any) -> Codec:
     """The codec of a table file whose header's search_space is `search_space`: NB_ASR for the
     released entry, a BlockCodec for one with "blocks"; else BenchFileError naming `path`."""
-    from nas.bench.table import BenchFileError     # table imports this module
-
     if plain(search_space) == NB_ASR.search_space:
         return NB_ASR
     if isinstance(search_space, Mapping) and "blocks" in search_space:

@@ -32,10 +32,11 @@ import torch
 
 from nas.bench.archvec import all_vectors, to_choices
 from nas.bench.codec import Codec, codec_of_space
+from nas.bench.fileformat import STATIC_NAME, TRAINING_NAME, read_file, write_static, write_training
 from nas.bench.model_hash import model_hash
+from nas.models.arch import Arch, read_arch
 from nas.models.space import SearchSpace
 from nas.models.supernet import SuperNet
-from nas.train.arch import Arch, read_arch
 
 PLAN_FORMAT = "st-nas-bench-plan/1"
 ALL_LINEAR = [[0, 0], [0, 0, 0], [0, 0, 0, 0]]     # the cell's hand-picked extremes: a chain of linear ops,
@@ -225,7 +226,6 @@ EXTRA_COLUMNS = ("dev_wer", "test_wer", "lm_weight", "dev_per", "dev_loss")
 def tabled_runs(bench: Path, name: str) -> Dict[Tuple[str, int], dict]:
     """The rows tables/<name>/ and tables/<name>_noise/ hold, keyed by (model hash, seed), in
     read_run's form; `dims` is None and `params` / `flops` come from the table's static file."""
-    from nas.bench.table import STATIC_NAME, read_file
     out: Dict[Tuple[str, int], dict] = {}
     for table in (name, f"{name}_noise"):
         d = bench / "tables" / table
@@ -281,7 +281,6 @@ def collect(bench: Path, log=print) -> Dict[str, List[Path]]:
     dev_per and the per-epoch dev_loss are extra columns; nb-asr-info.pickle has each model's
     parameters and FLOPs per second of audio. Unfinished jobs are counted and left out; a job
     whose run dir is gone keeps the row the tables already have (tabled_runs)."""
-    from nas.bench.table import STATIC_NAME, TRAINING_NAME, write_static, write_training
     plan = read_plan(bench)
     written: Dict[str, List[Path]] = {}
     for name in plan["spaces"]:

@@ -20,15 +20,16 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
+from nas.bench.errors import BenchFileError
 from nas.bench.ground_truth import read_plan, read_run, space_codec
 from nas.bench.report import markdown_table, noise_floor, rank_correlations, scatter, standing
-from nas.bench.table import BenchFileError, load_folder
-from nas.train.arch import read_arch
+from nas.bench.table import load_folder
+from nas.models.arch import read_arch
 
 
 def _pct(x: Optional[float]) -> str:
@@ -114,19 +115,16 @@ def table_diagnostics(table, test: np.ndarray, floor: Optional[float]) -> List[s
     return lines
 
 
-def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequence[int], plan: dict,
-                  figures: Path) -> str:
-    """One space's part of BENCH.md; its plots go to `figures` (linked as figures.name/...)."""
-    try:
-        files = sorted((bench / "tables" / space).glob("nb-asr-e*-*.pickle"))
-        epochs = int(files[0].name.split("-e")[1].split("-")[0])
-        table = load_folder(bench / "tables" / space, epochs=epochs)
-    except (IndexError, BenchFileError) as e:
-        return f"## {space}\n\nNo table ({e}).\n"
-    codec = space_codec(plan, space)
-    test = table.column("test_wer")
-    by_hash = {h: i for i, h in enumerate(table.hashes())}
-    entries = {e["id"]: e for e in plan["entries"] if e["space"] == space}
+def _open_table(bench: Path, space: str):
+    """(table, epochs) of a space's table in `bench`; IndexError or BenchFileError if there is none."""
+    files = sorted((bench / "tables" / space).glob("nb-asr-e*-*.pickle"))
+    epochs = int(files[0].name.split("-e")[1].split("-")[0])
+    return load_folder(bench / "tables" / space, epochs=epochs), epochs
+
+
+def _table_lines(bench: Path, space: str, table, epochs: int, test: np.ndarray) -> Tuple[List[str], Optional[float]]:
+    """What the table says alone: its spread, the noise floor (from the {space}_noise table, if any;
+    returned too) and the diagnostics."""
     lines = [f"## {space}: {len(table)} architectures, {epochs} epochs each\n"]
     lines.append(f"Table: test WER best {_pct(np.nanmin(test))}%, median {_pct(float(np.nanmedian(test)))}%, "
                  f"worst {_pct(np.nanmax(test))}% (TLG, LM weight chosen on dev); one training takes "
@@ -140,15 +138,14 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
         floor = nf["mean_std"]
         lines.append(f"Noise floor: {nf['architectures']} architectures x {len(noise.seeds)} seeds: test WER std "
                      f"{_pct(nf['mean_std'])} points on average, largest range {_pct(nf['max_range'])} points.\n")
-    lines += table_diagnostics(table, test, floor)
-    hand = [e for e in entries.values() if e.get("origin", "sampled") != "sampled" and e["hash"] in by_hash]
-    for e in hand:
-        lines.append(f"Hand-picked {e['origin']}: test WER {_pct(test[by_hash[e['hash']]])}%, "
-                     f"{standing(test[by_hash[e['hash']]], test)['better_share'] * 100:.0f}% of the table better.\n")
+    return lines + table_diagnostics(table, test, floor), floor
 
-    warm = record(bench, f"{space}_warmup", lambda: _warmup_record(bench, space))
+
+def _searches(bench: Path, space: str, methods: Sequence[str], seeds: Sequence[int], codec, test: np.ndarray,
+              train_s: float) -> Tuple[List[list], Dict[str, List[float]], Dict[str, dict]]:
+    """Each search's row of the derived-architectures table, the test WERs by method, and the
+    super-network scores by search (not random search's: it trains no weights)."""
     rows, wers, scored = [], {}, {}
-    train_s = float(np.mean(table.column("train_time")))
     for method in methods:
         for seed in seeds:
             name = f"{space}_{method}_seed{seed}"
@@ -165,54 +162,73 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
             cost = "-" if rec["search_s"] is None else f"{rec['search_s'] / train_s:.1f}x"
             rows.append([method, seed, codec.string(vec), _pct(run["test_wer"]), f"{100 * st['better_share']:.0f}%",
                          _pct(st["regret"]), cost])
-    lines.append("### Derived architectures, trained stand-alone with the table's budget\n")
-    if wers:
-        lines.append(markdown_table(["method", "seed", "architecture", "test WER %", "table better", "regret (points)",
-                                     "search cost (x one training)"], rows))
-        lines.append("Regret: the test WER minus the table's best (negative: better than every architecture of "
-                     "the table, in one training; the noise floor applies). Search cost: the search stage's "
-                     "training seconds over one stand-alone training's (the shared warm-up not counted).\n")
-        if warm and warm.get("warmup_s"):
-            lines.append(f"The warm-up every search of this space starts from: {warm['warmup_s']:.0f} s of training, "
-                         f"{warm['warmup_s'] / train_s:.1f}x one stand-alone training.\n")
-    else:
-        lines.append("No search has been scored against this table yet (local/score_search.sh).\n")
-    if wers:
-        summ = []
-        for m, w in wers.items():
-            st_m = [standing(x, test) for x in w]
-            spread = f" ± {_pct(float(np.std(w, ddof=1)))}" if len(w) > 1 else ""
-            summ.append([m, len(w), f"{_pct(float(np.mean(w)))}{spread}",
-                         _pct(float(np.mean([x["regret"] for x in st_m]))),
-                         f"{100 * np.mean([x['better_share'] for x in st_m]):.0f}%"])
-        lines.append("Per method, over its seeds (std over seeds; one stand-alone training each):\n")
-        lines.append(markdown_table(["method", "searches", "test WER % (mean ± std)", "mean regret (points)",
-                                     "mean share of the table better"], summ))
-    if "st" in wers:
-        lines.append("**Does ST-NAS beat the others here?** (means over seeds; \"noise\": within twice the noise floor)\n")
-        for other in [m for m in methods if m != "st"]:
-            lines.append(f"- ST-NAS against {other}: {_verdict(wers['st'], wers.get(other, []), floor)}.\n")
-        for e in hand:
-            lines.append(f"- ST-NAS against {e['origin']}: "
-                         f"{_verdict(wers['st'], [float(test[by_hash[e['hash']]])], floor)}.\n")
-        lines.append(f"- ST-NAS against the table's median architecture (what a random draw gives, trained once): "
-                     f"{_verdict(wers['st'], [float(np.nanmedian(test))], floor)}.\n")
+    return rows, wers, scored
 
-    rec = record(bench, f"{space}_transfer_seed{seeds[0]}", lambda: _transfer_record(bench, space, seeds[0]))
-    if rec is not None:
-        transfer = rec["run"]
-        st = standing(transfer["test_wer"], test)
-        same = wers.get("st", [None])[0]
-        lines.append("### A cell searched on a proxy, retrained at full size (He, Su, Yu)\n")
-        voices = rec["voices"] or "?"
-        lines.append(f"ST-NAS (seed {seeds[0]}) on {voices} of the training voices with the network at half width, the "
-                     f"cell retrained at nb_asr_small's size on the whole set: test WER {_pct(transfer['test_wer'])}%, "
-                     f"{100 * st['better_share']:.0f}% of the table better (table best {_pct(np.nanmin(test))}%, "
-                     f"median {_pct(float(np.nanmedian(test)))}%); the same search on the whole set: "
-                     f"{_pct(same)}%.\n")
 
+def _search_lines(rows: List[list], wers: Dict[str, List[float]], warm: Optional[dict], train_s: float,
+                  test: np.ndarray) -> List[str]:
+    """The derived architectures' table and the per-method summary."""
+    lines = ["### Derived architectures, trained stand-alone with the table's budget\n"]
+    if not wers:
+        return lines + ["No search has been scored against this table yet (local/score_search.sh).\n"]
+    lines.append(markdown_table(["method", "seed", "architecture", "test WER %", "table better", "regret (points)",
+                                 "search cost (x one training)"], rows))
+    lines.append("Regret: the test WER minus the table's best (negative: better than every architecture of "
+                 "the table, in one training; the noise floor applies). Search cost: the search stage's "
+                 "training seconds over one stand-alone training's (the shared warm-up not counted).\n")
+    if warm and warm.get("warmup_s"):
+        lines.append(f"The warm-up every search of this space starts from: {warm['warmup_s']:.0f} s of training, "
+                     f"{warm['warmup_s'] / train_s:.1f}x one stand-alone training.\n")
+    summ = []
+    for m, w in wers.items():
+        st_m = [standing(x, test) for x in w]
+        spread = f" ± {_pct(float(np.std(w, ddof=1)))}" if len(w) > 1 else ""
+        summ.append([m, len(w), f"{_pct(float(np.mean(w)))}{spread}",
+                     _pct(float(np.mean([x["regret"] for x in st_m]))),
+                     f"{100 * np.mean([x['better_share'] for x in st_m]):.0f}%"])
+    lines.append("Per method, over its seeds (std over seeds; one stand-alone training each):\n")
+    lines.append(markdown_table(["method", "searches", "test WER % (mean ± std)", "mean regret (points)",
+                                 "mean share of the table better"], summ))
+    return lines
+
+
+def _st_lines(wers: Dict[str, List[float]], methods: Sequence[str], hand_wers: List[Tuple[str, float]],
+              test: np.ndarray, floor: Optional[float]) -> List[str]:
+    """ST-NAS against the other methods, the hand-picked architectures and the table's median."""
+    if "st" not in wers:
+        return []
+    lines = ["**Does ST-NAS beat the others here?** (means over seeds; \"noise\": within twice the noise floor)\n"]
+    for other in [m for m in methods if m != "st"]:
+        lines.append(f"- ST-NAS against {other}: {_verdict(wers['st'], wers.get(other, []), floor)}.\n")
+    for origin, wer in hand_wers:
+        lines.append(f"- ST-NAS against {origin}: {_verdict(wers['st'], [wer], floor)}.\n")
+    lines.append(f"- ST-NAS against the table's median architecture (what a random draw gives, trained once): "
+                 f"{_verdict(wers['st'], [float(np.nanmedian(test))], floor)}.\n")
+    return lines
+
+
+def _transfer_lines(bench: Path, space: str, seed: int, test: np.ndarray, wers: Dict[str, List[float]]) -> List[str]:
+    """The cell searched on a proxy (fewer voices, half width) and retrained at full size, if run."""
+    rec = record(bench, f"{space}_transfer_seed{seed}", lambda: _transfer_record(bench, space, seed))
+    if rec is None:
+        return []
+    transfer = rec["run"]
+    st = standing(transfer["test_wer"], test)
+    same = wers.get("st", [None])[0]
+    voices = rec["voices"] or "?"
+    return ["### A cell searched on a proxy, retrained at full size (He, Su, Yu)\n",
+            f"ST-NAS (seed {seed}) on {voices} of the training voices with the network at half width, the "
+            f"cell retrained at nb_asr_small's size on the whole set: test WER {_pct(transfer['test_wer'])}%, "
+            f"{100 * st['better_share']:.0f}% of the table better (table best {_pct(np.nanmin(test))}%, "
+            f"median {_pct(float(np.nanmedian(test)))}%); the same search on the whole set: "
+            f"{_pct(same)}%.\n"]
+
+
+def _ranking_lines(space: str, scores_by: Dict[str, dict], entries: Dict[str, dict], test: np.ndarray,
+                   by_hash: Dict[str, int], figures: Path) -> List[str]:
+    """How the super-network's scores (warm-up's and each search's) rank the table's architectures."""
     corr_rows, series = [], {}
-    for label, scores in ([("warm-up", warm["scores"])] if warm else []) + list(scored.items()):
+    for label, scores in scores_by.items():
         pairs = [(scores[i], test[by_hash[e["hash"]]]) for i, e in entries.items() if i in scores and e["hash"] in by_hash]
         if len(pairs) < 3:
             continue
@@ -224,31 +240,65 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
         corr_rows.append([label, len(pairs), str(tau), str(rho), tau_half])
         if label == "warm-up" or len(series) < 2:
             series[label] = (list(x), list(y))
-    if corr_rows:
-        lines.append("### Does the super-network rank architectures as stand-alone training does?\n")
-        lines.append("Held-out loss with the super-network's weights against stand-alone test WER (95% bootstrap "
-                     "intervals over the architectures; random search trains no weights, so its scores are the "
-                     "warm-up's row):\n")
-        lines.append(markdown_table(["weights", "architectures", "Kendall tau", "Spearman rho",
-                                     "Kendall tau, the better half (stand-alone WER at most the median)"], corr_rows))
-        png = f"bench_{space}_scatter.png"
-        scatter(figures / png, series, "held-out loss with super-network weights", "stand-alone test WER",
-                f"{space}: one-shot score vs stand-alone")
-        lines.append(f"![scatter]({figures.name}/{png})\n")
+    if not corr_rows:
+        return []
+    png = f"bench_{space}_scatter.png"
+    scatter(figures / png, series, "held-out loss with super-network weights", "stand-alone test WER",
+            f"{space}: one-shot score vs stand-alone")
+    return ["### Does the super-network rank architectures as stand-alone training does?\n",
+            "Held-out loss with the super-network's weights against stand-alone test WER (95% bootstrap "
+            "intervals over the architectures; random search trains no weights, so its scores are the "
+            "warm-up's row):\n",
+            markdown_table(["weights", "architectures", "Kendall tau", "Spearman rho",
+                            "Kendall tau, the better half (stand-alone WER at most the median)"], corr_rows),
+            f"![scatter]({figures.name}/{png})\n"]
 
+
+def _tabular_lines(bench: Path, space: str, figures: Path) -> List[str]:
+    """The tabular methods' regret on the table (bench/tabular/{space}/summary.json), if run."""
     summary = bench / "tabular" / space / "summary.json"
-    if summary.is_file():
-        sm = json.loads(summary.read_text())
-        rows = [[m, f"{100 * v['final_mean_regret']:.2f} [{100 * v['final_ci'][0]:.2f}, {100 * v['final_ci'][1]:.2f}]",
-                 f"{100 * v['found_optimum_fraction']:.0f}%"] for m, v in sm["methods"].items()]
-        lines.append(f"### Tabular methods on the table ({sm['runs']} runs of {sm['budget_queries']} queries; dev WER "
-                     f"seen, test WER judged)\n")
-        lines.append(markdown_table(["method", "regret, points (95% interval)", "runs that found the best"], rows))
-        curves = bench / "tabular" / space / "regret.png"
-        if curves.is_file():
-            png = f"bench_{space}_regret.png"
-            shutil.copyfile(curves, figures / png)
-            lines.append(f"![regret curves]({figures.name}/{png})\n")
+    if not summary.is_file():
+        return []
+    sm = json.loads(summary.read_text())
+    rows = [[m, f"{100 * v['final_mean_regret']:.2f} [{100 * v['final_ci'][0]:.2f}, {100 * v['final_ci'][1]:.2f}]",
+             f"{100 * v['found_optimum_fraction']:.0f}%"] for m, v in sm["methods"].items()]
+    lines = [f"### Tabular methods on the table ({sm['runs']} runs of {sm['budget_queries']} queries; dev WER "
+             f"seen, test WER judged)\n",
+             markdown_table(["method", "regret, points (95% interval)", "runs that found the best"], rows)]
+    curves = bench / "tabular" / space / "regret.png"
+    if curves.is_file():
+        png = f"bench_{space}_regret.png"
+        shutil.copyfile(curves, figures / png)
+        lines.append(f"![regret curves]({figures.name}/{png})\n")
+    return lines
+
+
+def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequence[int], plan: dict,
+                  figures: Path) -> str:
+    """One space's part of BENCH.md; its plots go to `figures` (linked as figures.name/...)."""
+    try:
+        table, epochs = _open_table(bench, space)
+    except (IndexError, BenchFileError) as e:
+        return f"## {space}\n\nNo table ({e}).\n"
+    codec = space_codec(plan, space)
+    test = table.column("test_wer")
+    by_hash = {h: i for i, h in enumerate(table.hashes())}
+    entries = {e["id"]: e for e in plan["entries"] if e["space"] == space}
+    lines, floor = _table_lines(bench, space, table, epochs, test)
+    hand = [e for e in entries.values() if e.get("origin", "sampled") != "sampled" and e["hash"] in by_hash]
+    for e in hand:
+        lines.append(f"Hand-picked {e['origin']}: test WER {_pct(test[by_hash[e['hash']]])}%, "
+                     f"{standing(test[by_hash[e['hash']]], test)['better_share'] * 100:.0f}% of the table better.\n")
+
+    warm = record(bench, f"{space}_warmup", lambda: _warmup_record(bench, space))
+    train_s = float(np.mean(table.column("train_time")))
+    rows, wers, scored = _searches(bench, space, methods, seeds, codec, test, train_s)
+    lines += _search_lines(rows, wers, warm, train_s, test)
+    lines += _st_lines(wers, methods, [(e["origin"], float(test[by_hash[e["hash"]]])) for e in hand], test, floor)
+    lines += _transfer_lines(bench, space, seeds[0], test, wers)
+    scores_by = {**({"warm-up": warm["scores"]} if warm else {}), **scored}
+    lines += _ranking_lines(space, scores_by, entries, test, by_hash, figures)
+    lines += _tabular_lines(bench, space, figures)
     return "\n".join(lines)
 
 

@@ -51,7 +51,7 @@ def _vector(args, space) -> List[List[int]]:
     try:
         if args.arch_vec:
             return parse_vector(args.arch_vec)
-        from nas.train.arch import read_arch
+        from nas.models.arch import read_arch
         return from_choices(read_arch(args.arch).choices, space.blocks)
     except (ArchVecError, SpaceError) as e:
         raise SystemExit(f"{args.arch or '--arch-vec'}: {e}") from None
@@ -73,7 +73,8 @@ def cmd_info(args) -> Optional[dict]:
                      "edges": " ".join(f"{i}-{j}" for i, j in zip(*mat.nonzero()))},
            "equivalent_vectors": sum(1 for v in all_vectors() if model_hash(v) == h)}
     if args.table:
-        from nas.bench.table import BenchFileError, load_folder
+        from nas.bench.errors import BenchFileError
+        from nas.bench.table import load_folder
         try:
             table = load_folder(args.table, epochs=args.epochs)
             out["table"] = table.query(h) if h in table else None
@@ -81,7 +82,7 @@ def cmd_info(args) -> Optional[dict]:
             raise SystemExit(str(e)) from None
     if args.write_arch:
         from nas.features.pipeline import FeaturePipeline
-        from nas.train.arch import Arch
+        from nas.models.arch import Arch
         try:
             features = json.loads(args.features) if args.features else None
             FeaturePipeline(**(features or {}))
@@ -113,7 +114,8 @@ def cmd_space(args) -> dict:
 
 def cmd_search(args) -> dict:
     from nas.bench.regret import compare
-    from nas.bench.table import BenchFileError, load_folder
+    from nas.bench.errors import BenchFileError
+    from nas.bench.table import load_folder
     from nas.bench.tabular import METHODS
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]
@@ -145,7 +147,7 @@ def cmd_plan(args) -> dict:
     from nas.bench.codec import codec_of_space
     from nas.bench.ground_truth import number, sample_blocks, sample_cell, write_plan
     from nas.features.pipeline import FeaturePipeline
-    from nas.train.arch import read_arch
+    from nas.models.arch import read_arch
     seeds = [int(s) for s in args.seeds.split()]
     features = FeaturePipeline().to_dict()
     groups = {}
@@ -192,32 +194,15 @@ def cmd_report(args) -> dict:
     return {"written": str(out)}
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nas.bin.bench", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
-    sub = p.add_subparsers(dest="command", required=True)
+def _space_args(q: argparse.ArgumentParser) -> None:
+    """--space and --space-params, for the subcommands that take a cell space."""
+    q.add_argument("--space", default="nb_asr", help="an nb_asr cell space: nb_asr (default), nb_asr_small, "
+                                                     "or a JSON file extending one")
+    q.add_argument("--space-params", default="", help="override its params, e.g. width=0.5,cells=[1,1,1,1]")
 
-    def space_args(q):
-        q.add_argument("--space", default="nb_asr", help="an nb_asr cell space: nb_asr (default), nb_asr_small, "
-                                                         "or a JSON file extending one")
-        q.add_argument("--space-params", default="", help="override its params, e.g. width=0.5,cells=[1,1,1,1]")
 
-    q = sub.add_parser("info", help="one architecture: hash, parameter counts, arch.json choices")
-    space_args(q)
-    q.add_argument("--arch-vec", default="", help='e.g. "[[1,0],[1,0,0],[1,0,0,0]]"')
-    q.add_argument("--arch", default="", help="an arch.json of an nb_asr space (e.g. stage 6's) instead")
-    q.add_argument("--table", default="", help="a benchmark folder: add the architecture's entry")
-    q.add_argument("--epochs", type=int, default=40, help="the table's training length (its files' e{E})")
-    q.add_argument("--write-arch", default="", metavar="FILE", help="write the architecture as an arch.json")
-    q.add_argument("--features", default="", help='with --write-arch: its input pipeline as JSON, e.g. \'{"delta_order": 0}\'')
-    q.add_argument("--brief", action="store_true", help="one line: the vector, the hash, the table's PERs")
-    q.set_defaults(run=cmd_info)
-
-    q = sub.add_parser("space", help="vectors and unique models of the cell space")
-    space_args(q)
-    q.set_defaults(run=cmd_space)
-
+def _add_search(sub) -> None:
+    """The search subcommand's options."""
     q = sub.add_parser("search", help="tabular search methods on a benchmark table: regret curves")
     q.add_argument("--table", required=True, help="folder of nb-asr-e{E}-{seed}.pickle files (and optional "
                                                   "nb-asr-bench-*.pickle, nb-asr-info.pickle)")
@@ -238,6 +223,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     q.add_argument("--out", default="exp/bench_search", help="output folder")
     q.set_defaults(run=cmd_search)
 
+
+def _add_plan(sub) -> None:
+    """The plan subcommand's options."""
     q = sub.add_parser("plan", help="architectures to train stand-alone for ground-truth tables")
     q.add_argument("--out", required=True, help="the bench dir to write")
     q.add_argument("--cells", type=int, default=60, help="cell models drawn uniformly over the model hashes")
@@ -251,6 +239,32 @@ def main(argv: Optional[List[str]] = None) -> int:
     q.add_argument("--seeds", default="0 1 2", help="training seeds of the noise floor (the first: every architecture)")
     q.add_argument("--plan-seed", type=int, default=0, help="seed of the sampling")
     q.set_defaults(run=cmd_plan)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per task."""
+    p = argparse.ArgumentParser(prog="python -m nas.bin.bench", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    q = sub.add_parser("info", help="one architecture: hash, parameter counts, arch.json choices")
+    _space_args(q)
+    q.add_argument("--arch-vec", default="", help='e.g. "[[1,0],[1,0,0],[1,0,0,0]]"')
+    q.add_argument("--arch", default="", help="an arch.json of an nb_asr space (e.g. stage 6's) instead")
+    q.add_argument("--table", default="", help="a benchmark folder: add the architecture's entry")
+    q.add_argument("--epochs", type=int, default=40, help="the table's training length (its files' e{E})")
+    q.add_argument("--write-arch", default="", metavar="FILE", help="write the architecture as an arch.json")
+    q.add_argument("--features", default="", help='with --write-arch: its input pipeline as JSON, e.g. \'{"delta_order": 0}\'')
+    q.add_argument("--brief", action="store_true", help="one line: the vector, the hash, the table's PERs")
+    q.set_defaults(run=cmd_info)
+
+    q = sub.add_parser("space", help="vectors and unique models of the cell space")
+    _space_args(q)
+    q.set_defaults(run=cmd_space)
+
+    _add_search(sub)
+    _add_plan(sub)
 
     q = sub.add_parser("collect", help="finished trainings of a bench dir -> benchmark tables")
     q.add_argument("bench", help="the bench dir (plan.json, runs/)")
@@ -273,8 +287,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     q.add_argument("--methods", default="st darts snas proxyless random")
     q.add_argument("--seeds", default="0 1 2")
     q.set_defaults(run=cmd_report)
+    return p
 
-    args = p.parse_args(argv)
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parser().parse_args(argv)
     if getattr(args, "budget_queries", None) is None and getattr(args, "command") == "search" \
             and args.budget_time is None:
         args.budget_queries = 100

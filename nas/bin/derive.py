@@ -13,8 +13,8 @@ from typing import List, Optional
 
 from nas.models.space import SpaceError
 from nas.options import parse_bool
-from nas.train.arch import arch_from_search
 from nas.train.checkpoint import CheckpointError, load_checkpoint
+from nas.train.search import arch_from_search
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from nas.features.pipeline import FeatureReader
-from nas.train.arch import read_arch
+from nas.models.arch import read_arch
 from nas.train.checkpoint import CheckpointError, load_checkpoint
 from nas.train.data import count_outputs
 

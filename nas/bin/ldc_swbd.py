@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import List, Optional
 
 from nas.data.ldc import PROBE_SAMPLES, CorpusError, Report, split_paths
-from nas.data.ldc_swbd import (PROG, check_audio, clean_stm, find_eval2000, find_sph, find_swbd, fisher_sentences,
-                               normalize_transcript, prepare_eval2000, prepare_lexicon, prepare_train)
+from nas.data.ldc_eval2000 import clean_stm, find_eval2000, prepare_eval2000
+from nas.data.ldc_swbd import (PROG, check_audio, find_sph, find_swbd, fisher_sentences, normalize_transcript,
+                               prepare_lexicon, prepare_train)
 
 PARTIAL_HELP = ("go on when MS98 side transcripts, eval2000 recordings or in-range segments are missing: "
                 "report them, and leave their stm segments out of scoring (default: stop, naming them)")

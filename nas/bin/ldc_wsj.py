@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import List, Optional
 
 from nas.data.ldc import CorpusError, Report, split_paths
-from nas.data.ldc_wsj import (DEFAULT_SETS, LM_FILES, NOISE_WORD, PROG, SETS, Transcripts, cd_key, check_audio,
-                              cmudict_words, find_lm, lm_text_sentences, locate, normalize_transcript, prepare_set,
-                              unused_cds)
+from nas.data.ldc_wsj import (DEFAULT_SETS, NOISE_WORD, PROG, SETS, Transcripts, cd_key, check_audio, locate,
+                              normalize_transcript, prepare_set, unused_cds)
+from nas.data.ldc_wsj_lm import LM_FILES, cmudict_words, find_lm, lm_text_sentences
 
 
 def main(argv: Optional[List[str]] = None) -> int:

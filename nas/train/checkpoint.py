@@ -3,7 +3,7 @@
 A checkpoint holds state dicts (model, optimizers, schedulers, the strategy's alpha and
 sampler), the RNG states (torch, numpy, python) and the loop position (epoch, batch within the
 epoch, held-out cursor, history). It is written to a temporary file with a unique name and
-renamed (nas.train.files), so a kill or a full disk during the write leaves the previous
+renamed (nas.files), so a kill or a full disk during the write leaves the previous
 checkpoint intact and no partial file.
 
 torch.load does not check a zip's CRCs: a file damaged in the middle loads and trains on junk.
@@ -28,7 +28,7 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 import torch
 
-from nas.train.files import write_atomic, write_text_atomic
+from nas.files import write_atomic, write_text_atomic
 
 log = logging.getLogger("nas")
 PathLike = Union[str, Path]

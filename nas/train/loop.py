@@ -29,17 +29,17 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import torch
 
 from nas.data.table import iter_table
+from nas.files import WriteError, write_text_atomic
 from nas.models.supernet import Mixer
 from nas.train import data as D
 from nas.train import inputs as stage_inputs
 from nas.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from nas.train.distributed import Dist, init_distributed, shutdown
-from nas.train.files import WriteError, write_text_atomic
 from nas.train.lock import ExpDirLock, LockHeld
 from nas.train.losses import DenDir, StageLoss
+from nas.train.metrics import greedy_token_errors
 from nas.train.observe import Observer, history_entry, setup_logging
 from nas.train.plan import Plan
-from nas.train.metrics import greedy_token_errors
 from nas.train.step import apply_update, network_output
 
 log = logging.getLogger("nas")

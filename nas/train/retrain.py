@@ -27,12 +27,12 @@ import torch
 from torch import nn
 
 from nas.features.pipeline import FeaturePipeline
+from nas.models.arch import Arch, read_arch
 from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
 from nas.models.space_config import SpaceConfigError, parse_params
 from nas.models.supernet import SuperNet
 from nas.options import AT_LEAST_1, NON_NEGATIVE, option, restate
 from nas.strategies.update import Update
-from nas.train.arch import Arch, read_arch
 from nas.train.config import PlateauOptions, SpaceParamsOption, TrainOptions
 from nas.train.plan import Plan
 from nas.train.schedule import EpochEnd, ExpDecay, LrPlateau

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from nas.features.pipeline import FeaturePipeline
+from nas.files import write_text_atomic
+from nas.models.arch import read_arch
 from nas.models.space import SearchSpace, SpaceError, load_space
 from nas.models.supernet import SuperNet
 from nas.options import NON_NEGATIVE, option, restate
 from nas.strategies.update import path
-from nas.train.arch import read_arch
 from nas.train.checkpoint import load_checkpoint
 from nas.train.config import SpaceOptions, TrainOptions
-from nas.train.files import write_text_atomic
 from nas.train.plan import Evaluate, Plan
 
 log = logging.getLogger("nas")

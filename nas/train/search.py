@@ -7,7 +7,8 @@ after `plateau_epochs` epochs without held-out improvement and the stage stops w
 below `stop_lr`; the held-out loss averages a sub-graph sampled from pi per held-out batch.
 At the end the strategy derives the architecture (Strategy.derive: argmax, or the best
 scored sample for random search), which final.pt keeps with the probabilities, the space and
-the feature pipeline, for stage 6 (nas.bin.derive) to write as arch.json.
+the feature pipeline, for stage 6 (nas.bin.derive) to write as arch.json: arch_from_search reads
+it back as an Arch.
 """
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 
 from nas.features.pipeline import FeaturePipeline
-from nas.models.space import SearchSpace, load_space
+from nas.models.arch import Arch
+from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
 from nas.models.supernet import Mixer, SuperNet
 from nas.options import NON_NEGATIVE, POSITIVE, Range, option, restate, section
 from nas.strategies import STRATEGIES, StrategyOptions, get_strategy
@@ -149,3 +151,17 @@ class SearchPlan(Plan):
     def load_state_dict(self, state: dict) -> None:
         self.strategy.load_state_dict(state["strategy"])
         self.rule.load_state_dict(state["rule"])
+
+
+def arch_from_search(state: dict, where: Union[str, Path]) -> Arch:
+    """The architecture a finished search derived (Strategy.derive, kept in its final.pt as
+    `choice`), with the space, input features, final probabilities and provenance it recorded."""
+    if "choice" not in state:
+        raise SpaceError(f"{where}: holds no derived architecture (not a finished search, or one written by an "
+                         f"older version of this toolkit: run stage 5 again)")
+    cfg = state["config"]
+    space = parse_space(state["space"], f"{where} (space)")
+    source = {"search_dir": str(Path(where).resolve().parent), "method": cfg["method"], "seed": cfg["seed"],
+              "epochs": state["epoch"], "steps": state["step"], "data": cfg["data"]}
+    return Arch(space, state["choice"], state.get("features"), state.get("probs"), source,
+                f"derived by {cfg['method']} from {Path(where).parent}")

@@ -19,11 +19,11 @@ from typing import Iterator, List, Optional
 import torch
 
 from nas.features.pipeline import FeaturePipeline
+from nas.models.arch import read_arch
 from nas.models.space import SearchSpace, SpaceError, load_space
 from nas.models.supernet import Mixer, SuperNet
 from nas.options import AT_LEAST_1, NON_NEGATIVE, option
 from nas.strategies.update import Update, path, sample_choice, single_path
-from nas.train.arch import read_arch
 from nas.train.config import SpaceOptions, TrainOptions
 from nas.train.plan import Plan
 from nas.train.schedule import EarlyStop, EpochEnd

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Dict, Optional, Union
 
 from nas.features.pipeline import FeaturePipeline
+from nas.files import write_text_atomic
 from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
 from nas.models.supernet import SuperNet
-from nas.train.files import write_text_atomic
 
 FORMAT = "st-nas-arch/1"
 
@@ -82,18 +82,3 @@ def read_arch(path: Union[str, Path]) -> Arch:
         raise SpaceError(f"{p}: {e}") from None
     except TypeError as e:
         raise SpaceError(f"{p}: bad 'features': {e}") from None
-
-
-def arch_from_search(state: dict, where: Union[str, Path]) -> Arch:
-    """The architecture a finished search derived (Strategy.derive, kept in its final.pt as
-    `choice`), with the space, input features, final probabilities and provenance it recorded."""
-    if "choice" not in state:
-        raise SpaceError(f"{where}: holds no derived architecture (not a finished search, or one written by an "
-                         f"older version of this toolkit: run stage 5 again)")
-    cfg = state["config"]
-    space = parse_space(state["space"], f"{where} (space)")
-    source = {"search_dir": str(Path(where).resolve().parent), "method": cfg["method"], "seed": cfg["seed"],
-              "epochs": state["epoch"], "steps": state["step"], "data": cfg["data"]}
-    return Arch(space, state["choice"], state.get("features"), state.get("probs"), source,
-                f"derived by {cfg['method']} from {Path(where).parent}")
-

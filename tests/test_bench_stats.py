@@ -308,3 +308,20 @@ def test_table_power_bad_rows():
         bs.table_power([("a", 0, float("nan")), ("a", 1, 0.2)])
     with pytest.raises(ValueError, match="at least 2 architectures"):
         bs.table_power([("a", 0, 0.1), ("a", 1, 0.2), ("b", 0, 0.3)])
+
+
+def test_power_command_on_the_committed_tables():
+    """`nas.bin.bench power` on egs/synth's committed noise-floor tables (the old corpus): the TDNN
+    space's ANOVA over 10 architectures x 3 seeds finds no architecture effect (p = 0.82, as the
+    issue that asked for a harder testbed computed), so the criterion fails."""
+    import json
+    import subprocess
+    import sys
+    from conftest import REPO
+    r = subprocess.run([sys.executable, "-m", "nas.bin.bench", "power", str(REPO / "egs/synth/results/bench"),
+                        "--table", "tdnn", "--n-boot", "200"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["architectures"] == 10 and out["seeds_per_arch"] == [3, 3] and out["df"] == [9, 20]
+    assert abs(out["p"] - 0.82) < 0.01 and out["passes"] is False
+    assert "10 architectures x 3 seeds: F(9, 20) = 0.56, p = 0.82" in r.stderr

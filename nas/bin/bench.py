@@ -16,6 +16,9 @@ and tabular search methods compared on a benchmark table.
   pending the jobs of a bench dir still to train, one "<id> <seed> <space>" line each (what
           local/run_bench.sh trains next).
   report  BENCH.md from a bench dir after egs/synth/local/score_search.sh (nas.bench.summary).
+  power   whether a bench dir's table tells its architectures apart (nas.bench.stats.table_power):
+          the ANOVA of --metric on architecture over seeds, the ICC with its interval, and the best
+          architecture against the median one in standard errors of the difference.
 Every command but pending (and info --brief) prints one JSON object on stdout.
 """
 from __future__ import annotations
@@ -194,6 +197,25 @@ def cmd_report(args) -> dict:
     return {"written": str(out)}
 
 
+def cmd_power(args) -> dict:
+    """Whether a bench dir's table tells architectures apart (nas.bench.stats.table_power)."""
+    from nas.bench.ground_truth import tabled_runs
+    from nas.bench.stats import table_power
+    runs = tabled_runs(Path(args.bench), args.table)
+    rows = [(h, seed, r[args.metric]) for (h, seed), r in runs.items() if r.get(args.metric) is not None]
+    if not rows:
+        raise SystemExit(f"{args.bench}: tables/{args.table} holds no {args.metric} rows")
+    tp = table_power(rows, metric_filter=(lambda m: m < args.max_mean) if args.max_mean > 0 else None,
+                     n_boot=args.n_boot, seed=args.seed)
+    print(tp.summary(), file=sys.stderr)
+    return {"table": args.table, "metric": args.metric, "architectures": tp.n_architectures,
+            "filtered_out": tp.n_filtered_out, "too_few_seeds": tp.n_too_few_seeds,
+            "seeds_per_arch": list(tp.seeds_per_arch), "F": tp.anova.f, "p": tp.anova.p,
+            "df": [tp.anova.df_between, tp.anova.df_within], "icc": [tp.icc.value, tp.icc.low, tp.icc.high],
+            "best": tp.best, "median": tp.median, "best_gap": tp.best_gap, "gap_in_se": tp.gap_in_se,
+            "criterion": tp.criterion, "passes": tp.passes}
+
+
 def _space_args(q: argparse.ArgumentParser) -> None:
     """--space and --space-params, for the subcommands that take a cell space."""
     q.add_argument("--space", default="nb_asr", help="an nb_asr cell space: nb_asr (default), nb_asr_small, "
@@ -287,6 +309,17 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--methods", default="st darts snas proxyless random")
     q.add_argument("--seeds", default="0 1 2")
     q.set_defaults(run=cmd_report)
+
+    q = sub.add_parser("power", help="does a bench dir's table tell its architectures apart: ANOVA over seeds, "
+                       "ICC, best against median in SEs (nas.bench.stats)")
+    q.add_argument("bench", help="the bench dir (tables/<table> and tables/<table>_noise)")
+    q.add_argument("--table", default="tdnn", help="the table's name under tables/")
+    q.add_argument("--metric", default="test_wer")
+    q.add_argument("--max-mean", type=float, default=0.5, help="keep architectures whose mean is under this "
+                                                                  "(0: all)")
+    q.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of the ICC's interval")
+    q.add_argument("--seed", type=int, default=0)
+    q.set_defaults(run=cmd_power)
     return p
 
 

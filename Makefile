@@ -9,6 +9,7 @@ PYTHON        ?= python3
 TORCH_VERSION ?= 2.13.0
 VENV          ?= .venv
 PYTEST_ARGS   ?=
+TEST_JOBS     ?= 2
 DEMO_ARGS     ?=
 
 PY    := $(VENV)/bin/python
@@ -20,7 +21,7 @@ STAMP := $(VENV)/.stamps
 help:
 	@echo "make demo   - run the default recipe egs/synth end to end (installs what it needs)"
 	@echo "make test   - run the test suite (installs what it needs)"
-	@echo "variables: TORCH_VERSION=$(TORCH_VERSION) PYTHON=$(PYTHON) PYTEST_ARGS= DEMO_ARGS="
+	@echo "variables: TORCH_VERSION=$(TORCH_VERSION) PYTHON=$(PYTHON) TEST_JOBS=$(TEST_JOBS) PYTEST_ARGS= DEMO_ARGS="
 
 setup: deb-deps $(STAMP)/project
 
@@ -45,8 +46,10 @@ $(STAMP)/project: $(STAMP)/torch-$(TORCH_VERSION) setup.py $(wildcard src/ctc_cr
 	$(PIP) install -q --no-build-isolation -e ".[test]"
 	@touch $@
 
+# pytest-xdist: TEST_JOBS workers, each test file on one worker (its module fixtures shared);
+# the files in the order conftest.py sorts them: the recipe tests first. TEST_JOBS=0: one process.
 test: setup
-	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+	$(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS) tests
 
 demo: setup
 	cd egs/synth && ./run.sh $(DEMO_ARGS)

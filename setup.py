@@ -72,7 +72,7 @@ setup(
         "scipy>=1.15",    # intervals of the regret curves; nas.bench.stats (permutation_test and bootstrap take rng= from 1.15)
         "scikit-learn",   # the Gaussian process of the predictor-based tabular search
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3"]},   # make test runs 2 workers
     ext_modules=_EXT_MODULES,
     cmdclass=_CMDCLASS,
     entry_points={

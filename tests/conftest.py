@@ -10,6 +10,14 @@ from typing import Dict, Iterable, Mapping, Optional, Sequence
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# files whose tests run whole recipes (minutes each): collected first, so that under
+# `pytest -n 2 --dist loadfile` (make test) they start at once beside the short ones
+SLOW_FIRST = ("test_recipe_synth.py", "test_gpu_check.py", "test_recipe_timit.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda it: rank.get(Path(str(it.fspath)).name, len(SLOW_FIRST)))   # stable: order kept within
 
 
 @pytest.fixture(scope="session")

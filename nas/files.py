@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
@@ -66,3 +67,12 @@ def write_text_atomic(path: PathLike, text: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
     write_atomic(path, write)
+
+
+def sha256_file(path: PathLike) -> str:
+    """The hex SHA-256 of a file's bytes, read in 1 MiB blocks (checkpoint sums, stage records)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

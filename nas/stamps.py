@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Union
+
+from nas.files import sha256_file, write_text_atomic
 
 PathLike = Union[str, Path]
 Digest = Union[str, Dict[str, str]]
@@ -54,14 +55,10 @@ def file_digest(path: PathLike) -> str:
     p = Path(path)
     if p.stat().st_size > HASH_LIMIT:
         return _stat_id(p)
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    if p.name in SCP_WITH_ARKS:
-        for line in _ark_ids(p):
-            h.update(b"\0" + line.encode())
-    return "sha256=" + h.hexdigest()
+    digest = sha256_file(p)
+    if p.name in SCP_WITH_ARKS:         # the archives' sizes and mtimes folded in
+        digest = hashlib.sha256("\0".join([digest, *_ark_ids(p)]).encode()).hexdigest()
+    return "sha256=" + digest
 
 
 def path_digest(path: PathLike) -> Digest:
@@ -115,7 +112,4 @@ def read_record(path: PathLike) -> Optional[dict]:
 
 
 def write_record(path: PathLike, record: dict) -> None:
-    p = Path(path)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, p)
+    write_text_atomic(path, json.dumps(record, indent=1, sort_keys=True) + "\n")

@@ -40,7 +40,7 @@ def parse_weights(spec: str) -> List[float]:
     return ws
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--beam", type=float, default=15.0)
     p.add_argument("--max-active", type=int, default=7000)
@@ -61,7 +61,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("graph_dir", help="has TLG.fst and words.txt, tokens.txt")
     p.add_argument("logprobs", help="scp, or a directory with logprobs.scp")
     p.add_argument("out_dir")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    a = _parser().parse_args(argv)
     graph = Path(a.graph_dir)
     try:
         weights = parse_weights(a.lm_weights)

@@ -20,7 +20,7 @@ PARTIAL_HELP = ("go on when MS98 side transcripts, eval2000 recordings or in-ran
                 "report them, and leave their stm segments out of scoring (default: stop, naming them)")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     sp = sub.add_parser("check", help="find every input; fail naming what is missing")
@@ -49,7 +49,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     sp.add_argument("dirs", nargs="+")
     sp.add_argument("out")
     sub.add_parser("normalize", help="normalize 'uttid text' lines (stdin -> stdout)")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    a = _parser().parse_args(argv)
     report = Report()
     try:
         if a.cmd == "normalize":

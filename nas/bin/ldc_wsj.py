@@ -16,7 +16,7 @@ from nas.data.ldc_wsj import (DEFAULT_SETS, NOISE_WORD, PROG, SETS, Transcripts,
 from nas.data.ldc_wsj_lm import LM_FILES, cmudict_words, find_lm, lm_text_sentences
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -49,7 +49,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     sp.add_argument("out")
     sp = sub.add_parser("normalize", help="normalize 'uttid text' lines (stdin -> stdout)")
     sp.add_argument("--noise-word", default=NOISE_WORD)
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    a = _parser().parse_args(argv)
 
     report = Report()
     prog = "wsj_prepare_lm" if a.cmd in ("lm", "lm-text") else PROG    # the script the user ran

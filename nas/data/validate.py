@@ -100,67 +100,44 @@ def _compare_keys(name: str, keys: Set[str], ref: Set[str], ref_name: str, what:
         rep.error(f"{name}: ... {len(extra) - limit} more {what}s not in {ref_name}")
 
 
-def validate(data: Path, no_text: bool = False, no_feats: bool = False, no_wav: bool = False,
-             no_spk_sort: bool = False, check_audio: bool = True) -> Report:
-    rep = Report()
-    if not data.is_dir():
-        rep.error(f"{data}: no such directory")
-        return rep
-    for required in ("utt2spk", "spk2utt"):
-        if not (data / required).is_file():
-            rep.error(f"{data / required}: missing (every data dir needs utt2spk and spk2utt; "
-                      f"utils/utt2spk_to_spk2utt.pl makes spk2utt)")
-    if not no_text and not (data / "text").is_file():
-        rep.error(f"{data / 'text'}: missing (use --no-text for a dir without transcripts)")
-    if not no_wav and not (data / "wav.scp").is_file() and not (data / "feats.scp").is_file():
-        rep.error(f"{data / 'wav.scp'}: missing, and there is no feats.scp either")
-    if rep.errors:
-        return rep
+def _check_spk2utt(data: Path, spk2utt_e, utt2spk: Dict[str, str], rep: Report) -> None:
+    """spk2utt must be the inverse of utt2spk."""
+    spks, utts = set(utt2spk.values()), set(utt2spk)
+    lines = {e.key: e.lineno for e in spk2utt_e}
+    listed: Dict[str, str] = {}
+    for e in spk2utt_e:
+        members = e.value.split()
+        if not members:
+            rep.error(f"{data / 'spk2utt'}:{e.lineno}: speaker {e.key} has no utterances")
+        for u in members:
+            if u in listed:
+                rep.error(f"{data / 'spk2utt'}:{e.lineno}: utterance {u} listed for speakers "
+                          f"{listed[u]} and {e.key}")
+            listed[u] = e.key
+            if utt2spk.get(u, e.key) != e.key:
+                rep.error(f"{data / 'spk2utt'}:{e.lineno}: utterance {u} is under speaker {e.key} "
+                          f"but utt2spk says {utt2spk[u]}")
+    _compare_keys(str(data / "spk2utt"), set(lines), spks, "utt2spk", "speaker", rep, lines)
+    _compare_keys(str(data / "spk2utt") + " (utterances)", set(listed), utts, "utt2spk", "utterance", rep, {})
 
-    utt2spk_e = _load(data / "utt2spk", rep, None)
-    for e in utt2spk_e or []:
+
+def _check_segments(path: Path, entries, rep: Report) -> None:
+    for e in entries:
+        f = e.value.split()
+        if len(f) != 3:
+            continue
         try:
-            check_id(e.value, data / "utt2spk", e.lineno, f"utterance {e.key}: speaker id")
-        except TableError as err:
-            rep.error(str(err))
-    spk2utt_e = _load(data / "spk2utt", rep, None)
-    if utt2spk_e is None:
-        return rep
-    utt2spk = {e.key: e.value for e in utt2spk_e}
-    utts = set(utt2spk)
-    if not utts:
-        rep.error(f"{data / 'utt2spk'}: no utterances")
-        return rep
-    spks = set(utt2spk.values())
+            start, end = float(f[1]), float(f[2])
+        except ValueError:
+            rep.error(f"{path}:{e.lineno}: utterance {e.key}: start/end {f[1]} {f[2]} are not numbers")
+            continue
+        if start < 0 or (end >= 0 and end <= start):
+            rep.error(f"{path}:{e.lineno}: utterance {e.key}: bad times start={f[1]} end={f[2]}")
 
-    # spk2utt must be the inverse of utt2spk
-    if spk2utt_e is not None:
-        lines = {e.key: e.lineno for e in spk2utt_e}
-        listed: Dict[str, str] = {}
-        for e in spk2utt_e:
-            members = e.value.split()
-            if not members:
-                rep.error(f"{data / 'spk2utt'}:{e.lineno}: speaker {e.key} has no utterances")
-            for u in members:
-                if u in listed:
-                    rep.error(f"{data / 'spk2utt'}:{e.lineno}: utterance {u} listed for speakers "
-                              f"{listed[u]} and {e.key}")
-                listed[u] = e.key
-                if utt2spk.get(u, e.key) != e.key:
-                    rep.error(f"{data / 'spk2utt'}:{e.lineno}: utterance {u} is under speaker {e.key} "
-                              f"but utt2spk says {utt2spk[u]}")
-        _compare_keys(str(data / "spk2utt"), set(lines), spks, "utt2spk", "speaker", rep, lines)
-        _compare_keys(str(data / "spk2utt") + " (utterances)", set(listed), utts, "utt2spk", "utterance", rep, {})
 
-    if not no_spk_sort:
-        order = sorted(utts, key=lambda u: (utt2spk[u], u))
-        if order != sorted(utts):
-            bad = next(u for u, v in zip(order, sorted(utts)) if u != v)
-            rep.error(f"{data / 'utt2spk'}: utterances do not sort the same way as their speakers "
-                      f"(first at {bad}, speaker {utt2spk[bad]}); make speaker ids prefixes of utterance ids")
-
-    files_utt = dict(UTT_FILES)
-    for name, nfields in files_utt.items():
+def _check_utt_files(data: Path, utts: Set[str], rep: Report, no_text: bool, no_feats: bool) -> None:
+    """The per-utterance files there: keyed by utt2spk's utterances, each with its own checks."""
+    for name, nfields in dict(UTT_FILES).items():
         path = data / name
         if not path.is_file() or (name == "text" and no_text) or (name == "feats.scp" and no_feats):
             continue
@@ -176,44 +153,83 @@ def validate(data: Path, no_text: bool = False, no_feats: bool = False, no_wav: 
         elif name in ("utt2dur", "utt2num_frames"):
             _numeric(path, entries, rep, integer=(name == "utt2num_frames"))
         elif name == "segments":
-            for e in entries:
-                f = e.value.split()
-                if len(f) != 3:
-                    continue
-                try:
-                    start, end = float(f[1]), float(f[2])
-                except ValueError:
-                    rep.error(f"{path}:{e.lineno}: utterance {e.key}: start/end {f[1]} {f[2]} are not numbers")
-                    continue
-                if start < 0 or (end >= 0 and end <= start):
-                    rep.error(f"{path}:{e.lineno}: utterance {e.key}: bad times start={f[1]} end={f[2]}")
+            _check_segments(path, entries, rep)
 
-    # wav.scp: keyed by recording with segments, by utterance without
+
+def _check_wav(data: Path, utts: Set[str], rep: Report, check_audio: bool) -> None:
+    """wav.scp: keyed by recording with segments, by utterance without."""
     wav_path = data / "wav.scp"
-    if wav_path.is_file() and not no_wav:
-        entries = _load(wav_path, rep, None)
-        if entries is not None:
-            lines = {e.key: e.lineno for e in entries}
-            seg_path = data / "segments"
-            if seg_path.is_file():
-                try:
-                    recos = {e.value.split()[0]: e.key for e in read_table(seg_path) if e.value.split()}
-                except TableError:
-                    recos = {}
-                for reco in sorted(set(recos) - set(lines))[:10]:
-                    rep.error(f"{seg_path}: recording {reco} (of utterance {recos[reco]}) is not in {wav_path}")
-                for reco in sorted(set(lines) - set(recos))[:10]:
-                    rep.warn(f"{wav_path}:{lines[reco]}: recording {reco} has no segments")
-            else:
-                _compare_keys(str(wav_path), set(lines), utts, "utt2spk", "utterance", rep, lines)
-            for e in entries:
-                if not e.value:
-                    rep.error(f"{wav_path}:{e.lineno}: {e.key} has no audio path or command")
-                elif check_audio:
-                    for p in _audio_paths(e.value):
-                        if not os.path.exists(p):
-                            rep.error(f"{wav_path}:{e.lineno}: {e.key}: audio file {p} does not exist")
+    entries = _load(wav_path, rep, None)
+    if entries is None:
+        return
+    lines = {e.key: e.lineno for e in entries}
+    seg_path = data / "segments"
+    if seg_path.is_file():
+        try:
+            recos = {e.value.split()[0]: e.key for e in read_table(seg_path) if e.value.split()}
+        except TableError:
+            recos = {}
+        for reco in sorted(set(recos) - set(lines))[:10]:
+            rep.error(f"{seg_path}: recording {reco} (of utterance {recos[reco]}) is not in {wav_path}")
+        for reco in sorted(set(lines) - set(recos))[:10]:
+            rep.warn(f"{wav_path}:{lines[reco]}: recording {reco} has no segments")
+    else:
+        _compare_keys(str(wav_path), set(lines), utts, "utt2spk", "utterance", rep, lines)
+    for e in entries:
+        if not e.value:
+            rep.error(f"{wav_path}:{e.lineno}: {e.key} has no audio path or command")
+        elif check_audio:
+            for p in _audio_paths(e.value):
+                if not os.path.exists(p):
+                    rep.error(f"{wav_path}:{e.lineno}: {e.key}: audio file {p} does not exist")
 
+
+def _check_required(data: Path, rep: Report, no_text: bool, no_wav: bool) -> None:
+    if not data.is_dir():
+        rep.error(f"{data}: no such directory")
+        return
+    for required in ("utt2spk", "spk2utt"):
+        if not (data / required).is_file():
+            rep.error(f"{data / required}: missing (every data dir needs utt2spk and spk2utt; "
+                      f"utils/utt2spk_to_spk2utt.pl makes spk2utt)")
+    if not no_text and not (data / "text").is_file():
+        rep.error(f"{data / 'text'}: missing (use --no-text for a dir without transcripts)")
+    if not no_wav and not (data / "wav.scp").is_file() and not (data / "feats.scp").is_file():
+        rep.error(f"{data / 'wav.scp'}: missing, and there is no feats.scp either")
+
+
+def validate(data: Path, no_text: bool = False, no_feats: bool = False, no_wav: bool = False,
+             no_spk_sort: bool = False, check_audio: bool = True) -> Report:
+    rep = Report()
+    _check_required(data, rep, no_text, no_wav)
+    if rep.errors:
+        return rep
+    utt2spk_e = _load(data / "utt2spk", rep, None)
+    for e in utt2spk_e or []:
+        try:
+            check_id(e.value, data / "utt2spk", e.lineno, f"utterance {e.key}: speaker id")
+        except TableError as err:
+            rep.error(str(err))
+    spk2utt_e = _load(data / "spk2utt", rep, None)
+    if utt2spk_e is None:
+        return rep
+    utt2spk = {e.key: e.value for e in utt2spk_e}
+    utts = set(utt2spk)
+    if not utts:
+        rep.error(f"{data / 'utt2spk'}: no utterances")
+        return rep
+    spks = set(utt2spk.values())
+    if spk2utt_e is not None:
+        _check_spk2utt(data, spk2utt_e, utt2spk, rep)
+    if not no_spk_sort:
+        order = sorted(utts, key=lambda u: (utt2spk[u], u))
+        if order != sorted(utts):
+            bad = next(u for u, v in zip(order, sorted(utts)) if u != v)
+            rep.error(f"{data / 'utt2spk'}: utterances do not sort the same way as their speakers "
+                      f"(first at {bad}, speaker {utt2spk[bad]}); make speaker ids prefixes of utterance ids")
+    _check_utt_files(data, utts, rep, no_text, no_feats)
+    if (data / "wav.scp").is_file() and not no_wav:
+        _check_wav(data, utts, rep, check_audio)
     for name, nfields in SPK_FILES.items():
         path = data / name
         if not path.is_file() or (name == "cmvn.scp" and no_feats):

@@ -16,7 +16,6 @@ checkpoint without a sum (written by an older version) is loaded as it is.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import random
@@ -28,7 +27,7 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 import torch
 
-from nas.files import write_atomic, write_text_atomic
+from nas.files import sha256_file, write_atomic, write_text_atomic
 
 log = logging.getLogger("nas")
 PathLike = Union[str, Path]
@@ -62,14 +61,6 @@ def prev_path(path: PathLike) -> Path:
     return p.with_name(f"{p.stem}.prev{p.suffix}")
 
 
-def sha256(path: PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _keep_previous(p: Path) -> None:
     """Hard-link (or copy) `p` to its .prev name atomically, `p` staying in place, then write the
     prev's sum. A `p` without a sum (an older version's) or not matching it is not kept."""
@@ -77,7 +68,7 @@ def _keep_previous(p: Path) -> None:
     if not s.is_file():
         return
     digest = (s.read_text().split() or [""])[0]
-    if sha256(p) != digest:              # damaged (a resume fell back from it): keep the good prev instead
+    if sha256_file(p) != digest:              # damaged (a resume fell back from it): keep the good prev instead
         return
     tmp = p.with_name(f".{prev.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
@@ -101,7 +92,7 @@ def save_checkpoint(path: PathLike, state: Dict[str, Any], keep_previous: bool =
 
     def write(tmp: str) -> None:
         torch.save(state, tmp)
-        digest["sha256"] = sha256(tmp)
+        digest["sha256"] = sha256_file(tmp)
     write_atomic(p, write)
     write_text_atomic(sum_path(p), f"{digest['sha256']}  {p.name}\n")
 
@@ -114,7 +105,7 @@ def _verify(p: Path) -> Optional[str]:
         return None
     try:
         want = (s.read_text().split() or [""])[0]
-        got = sha256(p)
+        got = sha256_file(p)
     except OSError as e:
         return f"cannot read it: {e}"
     if got != want:

@@ -319,7 +319,8 @@ class Loop:
 
     # --- the loop
     def run(self) -> None:
-        if self.skip:
+        if self.skip:                   # finished from the same inputs: nothing to run
+            shutdown(self.dist)
             return
         try:
             self.setup()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Train a word n-gram LM (Kneser-Ney, ARPA) on Kaldi text for a lang dir's vocabulary,
-# optionally entropy-pruned, with the perplexity of dev texts.
+# optionally entropy-pruned, with the perplexity of dev texts. Skipped when <lm-dir>/lm.arpa was made
+# from the same text, vocabulary and options (<lm-dir>/.inputs.json, written last).
 set -euo pipefail
 
 steps=$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,6 +26,7 @@ Options:
 
 . "$utils/parse_options.sh"
 . "$utils/lib/nas_python.sh"
+. "$utils/lib/inputs.sh"
 
 if [ $# -ne 3 ]; then echo "$help_message" >&2; exit 1; fi
 lang=$1
@@ -39,5 +41,12 @@ for f in $dev_text; do
   [ -f "$f" ] || { echo "$0: no such file: $f (from --dev-text)" >&2; exit 1; }
   opts+=(--dev-text "$f")
 done
+made_from=("words=$lang/words.txt" "text=$text" "options:=${opts[*]}")
+[ ! -f "$lang/oov.txt" ] || made_from+=("oov=$lang/oov.txt")
+if [ -s "$dir/lm.arpa" ] && inputs_current "$0: $dir/lm.arpa is up to date; skipping" "$dir/.inputs.json" "${made_from[@]}"; then
+  exit 0
+fi
+rm -f "$dir/.inputs.json"
 mkdir -p "$dir/log"
 "$nas_python" -m nas.bin.train_word_lm "${opts[@]}" "$lang" "$text" "$dir" 2>&1 | tee "$dir/log/train_word_lm.log"
+inputs_record "$dir/.inputs.json" "${made_from[@]}"

@@ -11,9 +11,9 @@ import pytest
 
 from conftest import REPO
 from ldc_fixtures import PEM, STM, SWBD_PHONES, assert_stage_configs, make_swbd, recipe_copy, run_module
-from nas.data.ldc import CorpusError, Report
-from nas.data.ldc_eval2000 import eval2000_utt_id, extend_segments, prepare_eval2000
-from nas.data.ldc_swbd import find_ms98, normalize_transcript, utt_id
+from nas.corpora.ldc import CorpusError, Report
+from nas.corpora.swbd import find_ms98, normalize_transcript, utt_id
+from nas.corpora.swbd.eval2000 import eval2000_utt_id, extend_segments, prepare_eval2000
 from nas.decoding.sclite import find_sclite
 from nas.decoding.stm_score import drop_ctm_lines
 
@@ -183,7 +183,7 @@ def test_eval2000_scoring_per_subset_through_sclite(run, swbd, tmp_path):
     """A tiny stm/ctm pair through the GLM and sclite: alternations, optionally deletable words and
     fragments are not errors, ignored words are not scored, SW and CH are scored apart."""
     data = tmp_path / "eval2000"
-    r = run_module("nas.bin.ldc_swbd", "eval2000", "--audio", swbd["eval2000_audio"], "--text",
+    r = run_module("nas.corpora.swbd", "eval2000", "--audio", swbd["eval2000_audio"], "--text",
                    swbd["eval2000_text"], data)
     assert r.returncode == 0, r.stderr
     dec = tmp_path / "decode"
@@ -228,7 +228,7 @@ def _swbd_ignore_regex() -> str:
 
 
 def _prep_eval2000(corpus, out, *opts):
-    return run_module("nas.bin.ldc_swbd", "eval2000", "--audio", corpus["eval2000_audio"], "--text",
+    return run_module("nas.corpora.swbd", "eval2000", "--audio", corpus["eval2000_audio"], "--text",
                       corpus["eval2000_text"], *opts, out)
 
 
@@ -265,12 +265,12 @@ def test_missing_side_transcript_stops(run, tmp_path):
     side = c["ms98"] / "20/2005/sw2005B-ms98-a-trans.text"
     side.unlink()
     for cmd in (["check"], ["train", tmp_path / "train"]):
-        r = run_module("nas.bin.ldc_swbd", *cmd, "--swbd", c["swbd"], "--ms98", c["ms98"])
+        r = run_module("nas.corpora.swbd", *cmd, "--swbd", c["swbd"], "--ms98", c["ms98"])
         assert r.returncode == 1, (cmd, r.stdout)
         assert f"conversation sides with audio but no MS98 transcript file: 1: {side}" in r.stderr, r.stderr
         assert "--allow-partial true goes on" in r.stderr
     assert not (tmp_path / "train").exists()
-    r = run_module("nas.bin.ldc_swbd", "train", "--swbd", c["swbd"], "--ms98", c["ms98"], "--allow-partial",
+    r = run_module("nas.corpora.swbd", "train", "--swbd", c["swbd"], "--ms98", c["ms98"], "--allow-partial",
                    tmp_path / "train")
     assert r.returncode == 0, r.stderr
     assert f"conversation sides with audio but no MS98 transcript file (their audio not used): 1; e.g. {side}" \
@@ -334,11 +334,11 @@ def test_stage_0_decodes_the_start_of_every_disc(tmp_path):
     """The first file of each LDC97S62 disc and of the eval2000 speech is probed at stage 0, so an
     unreadable stream fails in seconds naming the file and its disc, not at feature extraction."""
     c = make_swbd(tmp_path / "ldc")
-    r = run_module("nas.bin.ldc_swbd", "check", *corpus_args(c))
+    r = run_module("nas.corpora.swbd", "check", *corpus_args(c))
     assert r.returncode == 0, r.stderr
     assert "the first file of each of 3 discs decode (LDC97S62/swb1_d1, LDC97S62/swb1_d2, LDC2002S09)" in r.stdout
     bad = c["swbd"] / "swb1_d2/data/sw02005.sph"
     bad.write_bytes(bad.read_bytes()[:1024] + bytes(range(256)) * 8)        # the header kept, no Shorten stream
-    r = run_module("nas.bin.ldc_swbd", "check", *corpus_args(c))
+    r = run_module("nas.corpora.swbd", "check", *corpus_args(c))
     assert r.returncode == 1
     assert f"{bad}: cannot decode the first audio file of LDC97S62 disc LDC97S62/swb1_d2: " in r.stderr, r.stderr

@@ -14,7 +14,7 @@ import yaml
 from conftest import REPO, script_env
 from ldc_fixtures import recipe_copy, run_module
 from nas.data.audio import load_utterance
-from nas.data.timit import read_phone_map, read_speaker_list
+from nas.corpora.timit import read_phone_map, read_speaker_list
 from timit_fixtures import full_lists, make_timit, timit_expected, utt_file
 
 CONF = REPO / "egs" / "timit" / "conf"
@@ -41,12 +41,13 @@ def test_folding_table_has_the_published_counts():
 
 def test_fold_phones_filter():
     m = str(CONF / "phones.61-48-39.map")
-    r = run_module("nas.bin.fold_phones", "--map", m, input="u1 sil vcl b cl ix zh sil\nu2\n")
+    r = run_module("nas.corpora.timit", "fold-phones", "--map", m, input="u1 sil vcl b cl ix zh sil\nu2\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "u1 sil sil b sil ih sh sil\nu2\n"           # repeats kept, as the benchmark scores
-    r = run_module("nas.bin.fold_phones", "--map", m, "--from", "61", "--to", "48", input="u1 h# q ax-h pcl p h#\n")
+    r = run_module("nas.corpora.timit", "fold-phones", "--map", m, "--from", "61", "--to", "48",
+                   input="u1 h# q ax-h pcl p h#\n")
     assert r.stdout == "u1 sil ax cl p sil\n"
-    r = run_module("nas.bin.fold_phones", "--map", m, input="u1 sil\nu2 sil xx\n")
+    r = run_module("nas.corpora.timit", "fold-phones", "--map", m, input="u1 sil\nu2 sil xx\n")
     assert r.returncode == 1 and "stdin line 2 (u2): xx not in the 48-phone set" in r.stderr
 
 

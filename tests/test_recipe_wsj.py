@@ -9,8 +9,8 @@ import pytest
 
 from conftest import REPO
 from ldc_fixtures import WSJ_EXPECTED_TEXT, assert_stage_configs, make_wsj, recipe_copy, run_module
-from nas.data.ldc import CorpusError, Report
-from nas.data.ldc_wsj import locate, normalize_transcript, read_index, unused_cds, verbal_punctuation
+from nas.corpora.ldc import CorpusError, Report
+from nas.corpora.wsj import locate, normalize_transcript, read_index, unused_cds, verbal_punctuation
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_verbal_punctuation_rule():
 
 
 def test_normalize_cli():
-    r = run_module("nas.bin.ldc_wsj", "normalize", input="011c0201 The [<door_slam] cat ,COMMA sat [loud_breath]\n")
+    r = run_module("nas.corpora.wsj", "normalize", input="011c0201 The [<door_slam] cat ,COMMA sat [loud_breath]\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "011c0201 THE CAT COMMA SAT <NOISE>\n"
 
@@ -80,7 +80,7 @@ def test_corpus_errors_name_what_was_expected(wsj, tmp_path):
 
 def test_stage0_checks_every_cd_the_sets_need_and_decodes_one_file_each(wsj, tmp_path):
     wsj0, wsj1 = wsj
-    check = ["nas.bin.ldc_wsj", "check", "--need-lm", "--wsj0", wsj0]
+    check = ["nas.corpora.wsj", "check", "--need-lm", "--wsj0", wsj0]
     # the fixture indexes one utterance on 13-5.1, which is not there: a partial copy
     r = run_module(*check, "--wsj1", wsj1)
     assert r.returncode == 1
@@ -106,7 +106,7 @@ def test_stage0_checks_every_cd_the_sets_need_and_decodes_one_file_each(wsj, tmp
     for f in (bad / "11-14.1").rglob("*.wv1"):
         head = f.read_bytes()
         f.write_bytes(head.replace(b"embedded-shorten-v2.00", b"embedded-shorten-v9.99"))
-    r = run_module("nas.bin.ldc_wsj", "check", "--wsj0", bad, "--wsj1", wsj1, "--allow-partial")
+    r = run_module("nas.corpora.wsj", "check", "--wsj0", bad, "--wsj1", wsj1, "--allow-partial")
     assert r.returncode == 1
     assert f"{bad}/11-14.1/wsj0/si_et_20/440/440c0201.wv1: cannot decode the first audio file of CD 11-14.1" \
            in r.stderr and "v9.99" in r.stderr, r.stderr
@@ -116,7 +116,7 @@ def test_stage1_writes_nothing_when_a_set_is_empty_and_knows_transcript_cds(wsj,
     wsj0, wsj1 = wsj
     cut = tmp_path / "no_dev93"
     shutil.copytree(wsj1, cut, ignore=lambda d, names: ["13-16.1"] if d == str(wsj1) else [])
-    r = run_module("nas.bin.ldc_wsj", "data", "--wsj0", wsj0, "--wsj1", cut, tmp_path / "data")
+    r = run_module("nas.corpora.wsj", "data", "--wsj0", wsj0, "--wsj1", cut, tmp_path / "data")
     assert r.returncode == 1
     assert r.stderr.startswith("wsj_data_prep: ERROR: test_dev93: no utterance has both audio and a transcript; "
                                "test_dev93: index entries on CD directories that are not here (left out): 2; "
@@ -225,7 +225,7 @@ def test_lm_text_from_the_corpus(wsj, tmp_path):
     words = tmp_path / "words.txt"
     words.write_text("MR. 1\nTHE 2\n")
     out = tmp_path / "lm_text"
-    r = run_module("nas.bin.ldc_wsj", "lm-text", "--wsj0", wsj0, "--wsj1", wsj1, "--vocab", words, out)
+    r = run_module("nas.corpora.wsj", "lm-text", "--wsj0", wsj0, "--wsj1", wsj1, "--vocab", words, out)
     assert r.returncode == 0, r.stderr
     assert out.read_text().splitlines() == [
         "lmtext-00000001 THE INDEX ROSE ONE POINT TWO PERCENT",

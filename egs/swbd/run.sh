@@ -6,12 +6,9 @@
 # `--arch <arch.json>` retrains a given architecture instead (Table 3's "Transferred from WSJ").
 # Every setting is in conf/recipe.conf; `./run.sh --help` lists the stages and options. See README.md.
 set -euo pipefail
-
 recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-stage=0
-stop_stage=100
-. "$recipe/conf/recipe.conf"
 . "$recipe/utils/lib/recipe.sh"
+recipe_init
 help_message="Usage: $0 [options]
  e.g.: $0 --swbd /corpora/LDC97S62 --ms98 /corpora/swb_ms98_transcriptions \\
           --eval2000-audio /corpora/LDC2002S09 --eval2000-text /corpora/LDC2002T43
@@ -31,37 +28,26 @@ Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted on
   7  retraining of it with CTC-CRF ($retrain_conf), validated on $dev_set; with --arch, of that
      arch.json, stages 4-6 skipped
   8  log-probabilities, WFST decoding of $test_sets, sclite scoring per subset (SW, CH)
-Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):
-  --stage <n> ($stage)   --stop-stage <n> ($stop_stage)
-$(recipe_option_help "$recipe/conf/recipe.conf")"
-. "$recipe/utils/parse_options.sh"
-if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit 1; fi
+$(recipe_help_options)"
+recipe_parse_options "$@"
 
 # paths given relative to where run.sh was called from; the recipe then runs in its own dir
 swbd=$(recipe_abs_paths "$swbd"); ms98=$(recipe_abs_paths "$ms98"); fisher=$(recipe_abs_paths "$fisher")
 eval2000_audio=$(recipe_abs_paths "$eval2000_audio"); eval2000_text=$(recipe_abs_paths "$eval2000_text")
 [ -z "$arch" ] || arch=$(recipe_abs_paths "$arch")
-cd "$recipe"
-. ./cmd.sh
-. ./path.sh
+recipe_enter
 
 data=data
 lang=$data/lang_phn
 lm_dir=$data/local/lm
 test_lang=${lang}_sw1_tg
 graph=$test_lang/graph
-if [ -n "$arch" ]; then
-  [ -f "$arch" ] || { echo "$0: --arch $arch: no such file (expected an arch.json)" >&2; exit 1; }
-  exp=exp/arch_$(sha1sum "$arch" | cut -c1-8)_seed$seed
-else
-  exp=exp/nas_${method}_seed$seed
-fi
-start_time=$(date +%s)
+recipe_exp
 
 partial=()
 $allow_partial && partial=(--allow-partial)
 check_corpus() {   # every input there, or fail at once naming what was expected
-  "$nas_python" -m nas.bin.ldc_swbd check --swbd "$swbd" --ms98 "$ms98" --eval2000-audio "$eval2000_audio" \
+  "$nas_python" -m nas.corpora.swbd check --swbd "$swbd" --ms98 "$ms98" --eval2000-audio "$eval2000_audio" \
     --eval2000-text "$eval2000_text" ${fisher:+--fisher "$fisher"} "${partial[@]}"
 }
 
@@ -92,12 +78,7 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     "$ms98" $data/$train_set $lang
   local/swbd1_train_lms.sh --order $lm_order --prune-threshold $lm_prune_threshold --fisher "$fisher" \
     $data/train_nodev/text $data/$dev_set/text $lang $lm_dir
-  if [ -f $graph/TLG.fst ] && [ $graph/TLG.fst -nt $lm_dir/lm.arpa.gz ] && [ $graph/TLG.fst -nt $lang/L.fst ]; then
-    echo "stage 1: $graph/TLG.fst is up to date; skipping"
-  else
-    utils/format_lm.sh $lang $lm_dir/lm.arpa.gz $test_lang
-    utils/mkgraph.sh $test_lang $graph
-  fi
+  steps/make_graph.sh $lang $lm_dir/lm.arpa.gz $test_lang
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
@@ -114,44 +95,20 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
     $lang $data/${train_set}_sp $data/den_meta
 fi
 
-common=(--data $data/${train_set}_sp --lang $lang)
-
-if [ -n "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 4 ]; then
-  echo "=== stages 4-6 skipped: retraining the given --arch $arch"
-else
-  if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-    echo "=== stage 4: NAS warm-up of the super-network (space $space)"
-    run_nas_stage warmup $exp/warmup "$warmup_conf" "${common[@]}" --space $space
-  fi
-  if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
-    echo "=== stage 5: architecture search ($method)"
-    run_nas_stage search $exp/search "$search_conf" "${common[@]}" --space $space --method $method --init $exp/warmup
-  fi
-  if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
-    echo "=== stage 6: derive the top-1 architecture"
-    derive_stage $exp/search $exp/derive
-  fi
-fi
-
-if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
-  echo "=== stage 7: retrain with CTC-CRF"
-  run_nas_stage retrain $exp/retrain "$retrain_conf" "${common[@]}" --valid-data $data/$dev_set \
-    --den-dir $data/den_meta --arch "${arch:-$exp/derive/arch.json}"
-fi
+# stages 4-7: warm-up, search, derivation, retraining (steps/nas_stages.sh), validated on $dev_set
+recipe_nas_stages --data $data/${train_set}_sp --valid-data $data/$dev_set --den-dir $data/den_meta --space $space \
+  --arch "$arch" --warmup-config "$warmup_conf" --search-config "$search_conf" --retrain-config "$retrain_conf" $lang $exp
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   echo "=== stage 8: log-probabilities, WFST decoding ($graph), sclite scoring per subset"
   for x in $test_sets; do
-    steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $exp/retrain $data/$x $lang $exp/retrain/logprobs_$x
-    # shellcheck disable=SC2086
-    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts --min-lmwt $min_lmwt --max-lmwt $max_lmwt \
-      --lmwt-step $lmwt_step $graph $exp/retrain/logprobs_$x $exp/retrain/decode_${x}_sw1_tg
-    local/score.sh --subsets "$score_subsets" --ignore-words "$score_ignore_words" \
-      $data/$x $graph $exp/retrain/decode_${x}_sw1_tg
+    d=$exp/retrain/decode_${x}_sw1_tg
+    steps/nas_decode.sh --nj $nj --cmd "$decode_cmd" --decode-opts "$decode_opts" --min-lmwt $min_lmwt \
+      --max-lmwt $max_lmwt --lmwt-step $lmwt_step --lang $lang \
+      --score-cmd "local/score.sh --subsets '$score_subsets' --ignore-words '$score_ignore_words'" $exp/retrain $data/$x $graph $d
     for s in $score_subsets; do
       s=${s%%:*}
-      f=$exp/retrain/decode_${x}_sw1_tg/best_wer_$s
-      [ -f $f ] && echo "$x $s WER (best LM weight): $(cat $f)"
+      if [ -f $d/best_wer_$s ]; then echo "$x $s WER (best LM weight): $(cat $d/best_wer_$s)"; fi
     done
   done | tee $exp/retrain/RESULTS
 fi

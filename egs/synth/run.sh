@@ -11,12 +11,9 @@
 # and exp/S_nas_${method}_seed$seed. Settings: conf/recipe.conf
 # (`./run.sh --help`). local/run_compare.sh runs the baselines; local/score.sh scores a decode dir.
 set -euo pipefail
-
 recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-stage=0
-stop_stage=100
-. "$recipe/conf/recipe.conf"
 . "$recipe/utils/lib/recipe.sh"
+recipe_init
 dev_set=dev         # the corpus' splits (stage 1): the decoding LM weight is chosen on dev,
 test_set=test       # and test is reported at that weight
 help_message="Usage: $0 [options]
@@ -36,11 +33,8 @@ Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted on
   7  retraining of it with $retrain_loss (conf/retrain.yaml); with --arch, of that arch.json
   8  log-probabilities, WFST decoding of $dev_set and $test_set, $test_set WER at the LM weight best on $dev_set
   9  LM rescoring: a word bigram first pass (lattices, $rescore_nbest-best lists), rescored with a 4-gram
-Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):
-  --stage <n> ($stage)   --stop-stage <n> ($stop_stage)
-$(recipe_option_help "$recipe/conf/recipe.conf")"
-. "$recipe/utils/parse_options.sh"
-if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit 1; fi
+$(recipe_help_options)"
+recipe_parse_options "$@"
 
 # paths given relative to where run.sh was called from; the recipe then runs in its own dir
 [ -z "$arch" ] || arch=$(recipe_abs_paths "$arch")
@@ -50,9 +44,7 @@ case $space in */*|*.json) space=$(recipe_abs_paths "$space") ;; esac
 [ -z "$warmup_config" ] || warmup_config=$(recipe_abs_paths "$warmup_config")
 [ -z "$warmup_dir" ] || warmup_dir=$(recipe_abs_paths "$warmup_dir")
 [ -z "$search_config" ] || search_config=$(recipe_abs_paths "$search_config")
-cd "$recipe"
-. ./cmd.sh
-. ./path.sh
+recipe_enter
 
 conf=conf
 if $tiny; then
@@ -67,8 +59,6 @@ data=data
 fbank=fbank
 prefix=""
 if $tiny; then data=data_tiny; fbank=fbank_tiny; prefix=tiny_; fi
-space_opts=(--space "${space:-$conf/space.json}")
-[ -z "$space_params" ] || space_opts+=(--space-params "$space_params")
 params_tag() { echo "$1" | sed 's/[][{} "]//g; s/,/-/g; s|/|_|g'; }   # width=0.2,cells=[1,2] -> width=0.2-cells=1-2
 tag=""                        # a space other than conf/space.json gets its own warm-up and exp dirs
 [ -z "$space" ] || tag=$(basename "$space" .json)_
@@ -80,20 +70,12 @@ exp=exp/${prefix}${tag}nas_${method}_seed$seed
 if [ -n "$arch" ]; then       # retrain a given architecture: no warm-up, search or derivation
   [ -f "$arch" ] || { echo "$0: --arch $arch: no such file" >&2; exit 1; }
   exp=exp/${prefix}$(basename "$arch" .json | sed 's/\.arch$//')_seed$seed
-  arch_json=$arch
 fi
 [ -z "$exp_dir" ] || exp=$exp_dir
-[ -n "$arch" ] || arch_json=$exp/derive/arch.json
 retrain=$exp/retrain
 [ "$retrain_loss" = ctc-crf ] || retrain=$exp/retrain_$retrain_loss
-retrain_opts=()
-if [ -n "$retrain_space_params" ]; then
-  retrain_opts=(--space-params "$retrain_space_params")
-  retrain=${retrain}_$(params_tag "$retrain_space_params")
-fi
+[ -z "$retrain_space_params" ] || retrain=${retrain}_$(params_tag "$retrain_space_params")
 lang=$data/lang_phn
-
-start_time=$(date +%s)
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   echo "=== stage 0: synthesize the corpus in $corpus"
@@ -118,8 +100,7 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     # the training transcripts plus the grammar's extra sentences (none from dev or test)
     { cat $data/train/text; awk '{printf "lm-%06d %s\n", NR, $0}' "$corpus/lm_text.txt"; } > $data/local/lm/text
     steps/train_word_lm.sh --order 3 --dev-text $data/$dev_set/text $lang $data/local/lm/text $data/local/lm
-    utils/format_lm.sh $lang $data/local/lm/lm.arpa $lang
-    utils/mkgraph.sh $lang $lang/graph
+    steps/make_graph.sh $lang $data/local/lm/lm.arpa $lang
   else
     echo "stage 1: $lang/graph/TLG.fst is up to date; skipping"
   fi
@@ -138,49 +119,20 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   steps/prep_den_lm.sh --extra-text "$data/$dev_set/text $data/train/text" $lang $data/train_sp $data/den_meta
 fi
 
-common=(--lang $lang)
-
-if [ -n "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 4 ]; then
-  echo "=== stages 4-6 skipped: retraining the given $arch"
-fi
-
-if [ -z "$arch" ] && [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  echo "=== stage 4: NAS warm-up of the super-network (${space:-$conf/space.json})"
-  seed=$warmup_seed run_nas_stage warmup $warmup_dir ${warmup_config:-$conf/warmup.yaml} "${common[@]}" --data $data/$nas_data "${space_opts[@]}"
-fi
-
-if [ -z "$arch" ] && [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
-  echo "=== stage 5: architecture search ($method)"
-  run_nas_stage search $exp/search ${search_config:-$conf/search.yaml} "${common[@]}" --data $data/$nas_data "${space_opts[@]}" --method $method --init $warmup_dir
-fi
-
-if [ -z "$arch" ] && [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
-  echo "=== stage 6: derive the top-1 architecture"
-  derive_stage $exp/search $exp/derive
-fi
-
-if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
-  echo "=== stage 7: retrain $arch_json with $retrain_loss"
-  run_nas_stage retrain $retrain ${retrain_config:-$conf/retrain.yaml} "${common[@]}" --data $data/$retrain_data --valid-data $data/$dev_set --den-dir $data/den_meta \
-    --arch $arch_json --loss $retrain_loss "${retrain_opts[@]}"
-fi
+# stages 4-7: warm-up (shared by the searches of its seed), search, derivation, retraining (steps/nas_stages.sh)
+recipe_nas_stages --search-data $data/$nas_data --retrain-data $data/$retrain_data --valid-data $data/$dev_set \
+  --den-dir $data/den_meta --space "${space:-$conf/space.json}" --space-params "$space_params" \
+  --retrain-space-params "$retrain_space_params" --warmup-seed "$warmup_seed" --warmup-dir $warmup_dir \
+  --warmup-config "${warmup_config:-$conf/warmup.yaml}" --search-config "${search_config:-$conf/search.yaml}" \
+  --retrain-config "${retrain_config:-$conf/retrain.yaml}" --loss $retrain_loss --arch "$arch" \
+  --retrain-dir $retrain $lang $exp
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   echo "=== stage 8: log-probabilities, WFST decoding (TLG), scoring; $test_set at the LM weight best on $dev_set"
   for x in $dev_set $test_set; do
-    made_from=("model=$retrain/best.pt" "arch=$retrain/arch.json" "feats=$data/$x/feats.scp" "cmvn=$data/$x/cmvn.scp"
-               "text=$data/$x/text" "graph=$lang/graph" "decode_opts:=$decode_opts")
-    if [ -s $retrain/decode_$x/per.txt ] && inputs_current "stage 8: $retrain/decode_$x is up to date; skipping" \
-         $retrain/decode_$x/.inputs.json "${made_from[@]}"; then
-      continue
-    fi
-    steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $retrain $data/$x $lang $retrain/logprobs_$x
     # shellcheck disable=SC2086
-    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts $lang/graph $retrain/logprobs_$x $retrain/decode_$x
-    local/score.sh $data/$x $lang/graph $retrain/decode_$x
-    "$nas_python" -m nas.bin.greedy_decode --ref-text $data/$x/text --label PER $lang $retrain/logprobs_$x \
-      $retrain/decode_$x/greedy_units.txt > $retrain/decode_$x/per.txt
-    inputs_record $retrain/decode_$x/.inputs.json "${made_from[@]}"
+    steps/nas_decode.sh --nj $nj --cmd "$decode_cmd" --decode-opts "$decode_opts" --lang $lang --greedy PER \
+      $retrain $data/$x $lang/graph $retrain/decode_$x
   done
   steps/report_wer.sh --dev-set $dev_set $retrain $test_set > $retrain/RESULTS
   cat $retrain/RESULTS
@@ -190,15 +142,10 @@ if [ $stage -le 9 ] && [ $stop_stage -ge 9 ]; then
   echo "=== stage 9: LM rescoring: word bigram first pass ($rescore_nbest-best lists of its lattices), 4-gram rescoring"
   lm=$data/local/lm             # stage 1's LM text; the bigram and the 4-gram come from the same text
   for o in 2 4; do
-    if [ ! -s $data/local/lm_o$o/lm.arpa ] || [ $data/local/lm_o$o/lm.arpa -ot $lm/text ]; then
-      steps/train_word_lm.sh --order $o --dev-text $data/$dev_set/text $lang $lm/text $data/local/lm_o$o
-    fi
+    steps/train_word_lm.sh --order $o --dev-text $data/$dev_set/text $lang $lm/text $data/local/lm_o$o
   done
   bg=${lang}_bg                 # the bigram's lang dir and graph
-  if [ ! -f $bg/graph/TLG.fst ] || [ $bg/graph/TLG.fst -ot $data/local/lm_o2/lm.arpa ]; then
-    utils/format_lm.sh $lang $data/local/lm_o2/lm.arpa $bg
-    utils/mkgraph.sh $bg $bg/graph
-  fi
+  steps/make_graph.sh $lang $data/local/lm_o2/lm.arpa $bg
   for x in $dev_set $test_set; do
     [ -s $retrain/logprobs_$x/logprobs.scp ] || { echo "$0: no $retrain/logprobs_$x: run stage 8 first" >&2; exit 1; }
     if [ -s $retrain/decode_${x}_bg_4g/best_wer ] && [ $retrain/decode_${x}_bg_4g/best_wer -nt $retrain/logprobs_$x/logprobs.scp ]; then

@@ -6,12 +6,9 @@
 # by WFST decoding with a phone bigram. Every setting is in conf/recipe.conf; `./run.sh --help` lists the
 # stages and options. See README.md.
 set -euo pipefail
-
 recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-stage=0
-stop_stage=100
-. "$recipe/conf/recipe.conf"
 . "$recipe/utils/lib/recipe.sh"
+recipe_init
 help_message="Usage: $0 [options]
  e.g.: $0 --timit /corpora/LDC93S1/timit/TIMIT
        $0 --arch-vec \"[[1,0],[1,0,0],[1,0,0,0]]\" --stage 7    # retrain a benchmark architecture (4-6 skipped)
@@ -28,11 +25,8 @@ Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted on
   8  log-probabilities; PER on dev and test after folding to 39 phones, by CTC prefix beam search
      (width $beam_width) and by WFST decoding with the phone bigram (LM weight best on dev); with
      --bench-dir, the benchmark table's PER of the same architecture beside ours
-Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):
-  --stage <n> ($stage)   --stop-stage <n> ($stop_stage)
-$(recipe_option_help "$recipe/conf/recipe.conf")"
-. "$recipe/utils/parse_options.sh"
-if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit 1; fi
+$(recipe_help_options)"
+recipe_parse_options "$@"
 
 # paths given relative to where run.sh was called from; the recipe then runs in its own dir
 timit=$(recipe_abs_paths "$timit")
@@ -41,23 +35,18 @@ for v in warmup_conf search_conf retrain_conf phone_map dev_spk test_spk fbank_c
   case ${!v} in conf/*) ;; *) printf -v "$v" '%s' "$(recipe_abs_paths "${!v}")" ;; esac
 done
 case $space in */*|*.json) space=$(recipe_abs_paths "$space") ;; esac
-cd "$recipe"
-. ./cmd.sh
-. ./path.sh
+recipe_enter
 
 data=data
 lang=$data/lang_phn
 graph=${lang}_bg/graph
 train_set=train
 $speed_perturb && train_set=train_sp
-space_opts=(--space "$space")
-[ -z "$space_params" ] || space_opts+=(--space-params "$space_params")
 if [ -n "$arch_vec" ]; then
   exp=exp/archvec_$(echo "$arch_vec" | tr -d ' ' | sha1sum | cut -c1-8)_seed$seed
 else
   exp=exp/nas_${method}_seed$seed
 fi
-start_time=$(date +%s)
 prep_opts=(--allow-partial $allow_partial --phone-map "$phone_map" --dev-spk "$dev_spk" --test-spk "$test_spk")
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
@@ -75,13 +64,8 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     utils/prepare_lang_ctc.sh --unit phone --lexicon $data/local/dict/lexicon.txt --words $data/local/dict/lexicon.txt \
       --oov-word "" --noise-word "" $lang          # all 48 phones, whether or not the training text has each
   fi
-  if [ -f $graph/TLG.fst ] && [ $graph/TLG.fst -nt $lang/T.fst ]; then
-    echo "stage 1: $graph/TLG.fst is up to date; skipping"
-  else
-    steps/train_word_lm.sh --order $lm_order --dev-text $data/dev/text $lang $data/train/text $data/local/lm
-    utils/format_lm.sh $lang $data/local/lm/lm.arpa ${lang}_bg
-    utils/mkgraph.sh ${lang}_bg $graph
-  fi
+  steps/train_word_lm.sh --order $lm_order --dev-text $data/dev/text $lang $data/train/text $data/local/lm
+  steps/make_graph.sh $lang $data/local/lm/lm.arpa ${lang}_bg
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
@@ -100,62 +84,27 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
     --num-extra-states $den_num_extra_states --extra-text $data/dev/text $lang $data/$train_set $data/den_meta
 fi
 
-common=(--data $data/$train_set --lang $lang)
-if [ -n "$arch_vec" ]; then
-  arch=$exp/arch.json
-  if [ $stage -le 7 ] && [ $stop_stage -ge 4 ]; then
-    echo "=== stages 4-6 skipped: retraining the benchmark architecture $arch_vec"
-    mkdir -p $exp
-    "$nas_python" -m nas.bin.bench info "${space_opts[@]}" --arch-vec "$arch_vec" --features '{"delta_order": 0}' \
-      --write-arch $arch > $exp/arch_info.json
-    "$nas_python" -m nas.bin.bench info "${space_opts[@]}" --arch $arch --brief
-  fi
-else
-  arch=$exp/derive/arch.json
-  if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-    echo "=== stage 4: NAS warm-up of the super-network (space $space)"
-    run_nas_stage warmup $exp/warmup "$warmup_conf" "${common[@]}" "${space_opts[@]}"
-  fi
-  if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
-    echo "=== stage 5: architecture search ($method)"
-    run_nas_stage search $exp/search "$search_conf" "${common[@]}" "${space_opts[@]}" --method $method \
-      --init $exp/warmup
-  fi
-  if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
-    echo "=== stage 6: derive the top-1 architecture"
-    derive_stage $exp/search $exp/derive
-    "$nas_python" -m nas.bin.bench info "${space_opts[@]}" --arch $arch --brief
-  fi
-fi
-
-if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
-  echo "=== stage 7: retrain ($retrain_conf${loss:+, --loss $loss})"
-  retrain_opts=(--valid-data $data/dev --den-dir $data/den_meta --arch $arch)
-  [ -z "$loss" ] || retrain_opts+=(--loss $loss)
-  run_nas_stage retrain $exp/retrain "$retrain_conf" "${common[@]}" "${retrain_opts[@]}"
-fi
+# stages 4-7: warm-up, search, derivation (its benchmark vector and hash), retraining (steps/nas_stages.sh)
+recipe_nas_stages --data $data/$train_set --valid-data $data/dev --den-dir $data/den_meta --space "$space" \
+  --space-params "$space_params" --arch-vec "$arch_vec" --arch-features '{"delta_order": 0}' --describe true \
+  --loss "$loss" --warmup-config "$warmup_conf" --search-config "$search_conf" --retrain-config "$retrain_conf" $lang $exp
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   echo "=== stage 8: log-probabilities; PER by CTC prefix beam search (width $beam_width) and WFST ($graph)"
   for x in dev test; do
-    made_from=("model=$exp/retrain/best.pt" "arch=$exp/retrain/arch.json" "feats=$data/$x/feats.scp"
-               "cmvn=$data/$x/cmvn.scp" "text=$data/$x/text" "lang=$lang" "graph=$graph"
-               "options:=$beam_width $beam_cutoff_top_n $decode_opts $min_lmwt $max_lmwt $lmwt_step")
-    if [ -s $exp/retrain/decode_${x}_bg/best_wer ] && inputs_current "stage 8: $exp/retrain/decode_$x* are up to date; skipping" \
-         $exp/retrain/.inputs_decode_$x.json "${made_from[@]}"; then
+    steps/nas_decode.sh --nj $nj --cmd "$decode_cmd" --decode-opts "$decode_opts" --min-lmwt $min_lmwt \
+      --max-lmwt $max_lmwt --lmwt-step $lmwt_step --lang $lang $exp/retrain $data/$x $graph $exp/retrain/decode_${x}_bg
+    d=$exp/retrain/decode_${x}_beam$beam_width          # no LM: its hypotheses are LM weight 0's
+    made_from=("logprobs=$exp/retrain/logprobs_$x/logprobs.scp" "text=$data/$x/text" "options:=$beam_width $beam_cutoff_top_n")
+    if [ -s $d/best_wer ] && inputs_current "stage 8: $d is up to date; skipping" $d/.inputs.json "${made_from[@]}"; then
       continue
     fi
-    steps/nas_infer.sh --nj $nj --cmd "$decode_cmd" $exp/retrain $data/$x $lang $exp/retrain/logprobs_$x
-    d=$exp/retrain/decode_${x}_beam$beam_width          # no LM: its hypotheses are LM weight 0's
     mkdir -p $d/scoring
     cutoff=()
     [ "$beam_cutoff_top_n" -eq 0 ] || cutoff=(--cutoff-top-n $beam_cutoff_top_n)
     "$nas_python" -m nas.bin.ctc_prefix_decode --beam $beam_width "${cutoff[@]}" $lang $exp/retrain/logprobs_$x $d/scoring/0.txt
     local/score.sh $data/$x $lang $d
-    steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts --min-lmwt $min_lmwt --max-lmwt $max_lmwt \
-      --lmwt-step $lmwt_step $graph $exp/retrain/logprobs_$x $exp/retrain/decode_${x}_bg
-    local/score.sh $data/$x $graph $exp/retrain/decode_${x}_bg
-    inputs_record $exp/retrain/.inputs_decode_$x.json "${made_from[@]}"
+    inputs_record $d/.inputs.json "${made_from[@]}"
   done
   bench_opts=()
   [ -z "$bench_dir" ] || bench_opts=(--bench-dir "$bench_dir")

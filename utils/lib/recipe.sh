@@ -1,6 +1,16 @@
 # Sourced by the egs/*/run.sh recipes: the helpers they share. They read the recipe's variables
-# ($seed; $nas_launcher, default $nas_python from path.sh; $num_workers, default 1), as Kaldi recipes do.
+# ($recipe, its dir; $stage, $stop_stage, $seed, $method; $nas_launcher, default $nas_python from
+# path.sh; $num_workers, default 1; $device, $dtype), as Kaldi recipes do.
 #
+#   recipe_init                        stage=0, stop_stage=100, then the recipe's conf/recipe.conf
+#   recipe_help_options                the help's option lines: --stage, --stop-stage and conf/recipe.conf's
+#   recipe_parse_options "$@"          the command line's options over those (utils/parse_options.sh);
+#                                      no other argument is allowed
+#   recipe_enter                       cd to the recipe, cmd.sh and path.sh, the start time
+#   recipe_exp                         exp=exp/nas_<method>_seed<seed>; with --arch (checked to exist),
+#                                      exp/arch_<its sha1's first 8 digits>_seed<seed>
+#   recipe_nas_stages <options...>     stages 4-7: steps/nas_stages.sh with the recipe's stage range, seed,
+#                                      method, launcher, workers, device and dtype
 #   recipe_abs_paths "<paths>"         the space-separated paths, relative ones made absolute
 #                                      against $PWD (a recipe cds to its own dir after parsing)
 #   recipe_option_help <recipe.conf>   "  --name (value)  comment" for each name=value line
@@ -16,6 +26,44 @@
 # and utils/lib/inputs.sh's inputs_current / inputs_record for the stages written in run.sh.
 
 . "$(dirname "${BASH_SOURCE[0]}")/inputs.sh"
+
+recipe_init() {
+  stage=0
+  stop_stage=100
+  . "$recipe/conf/recipe.conf"
+}
+
+recipe_help_options() {
+  echo "Options (defaults from conf/recipe.conf, read first; --config FILE reads another such file):"
+  echo "  --stage <n> ($stage)   --stop-stage <n> ($stop_stage)"
+  recipe_option_help "$recipe/conf/recipe.conf"
+}
+
+recipe_parse_options() {
+  . "$recipe/utils/parse_options.sh"
+  if [ $# -ne 0 ]; then echo "$0: unexpected arguments: $* (see --help)" >&2; exit 1; fi
+}
+
+recipe_enter() {
+  cd "$recipe"
+  . ./cmd.sh
+  . ./path.sh
+  start_time=$(date +%s)
+}
+
+recipe_exp() {
+  if [ -n "${arch:-}" ]; then
+    [ -f "$arch" ] || { echo "$0: --arch $arch: no such file (expected an arch.json)" >&2; exit 1; }
+    exp=exp/arch_$(sha1sum "$arch" | cut -c1-8)_seed$seed
+  else
+    exp=exp/nas_${method}_seed$seed
+  fi
+}
+
+recipe_nas_stages() {
+  steps/nas_stages.sh --stage "$stage" --stop-stage "$stop_stage" --seed "$seed" --method "${method:-st}" \
+    --launcher "${nas_launcher:-}" --num-workers "${num_workers:-1}" --device "${device:-}" --dtype "${dtype:-}" "$@"
+}
 
 recipe_abs_paths() {
   local out="" p

@@ -22,5 +22,5 @@ if [ $# -ne 3 ]; then echo "$help_message" >&2; exit 1; fi
 partial=()
 $allow_partial && partial=(--allow-partial)
 mkdir -p "$3"
-"$nas_python" -m nas.bin.ldc_swbd eval2000 --audio "$1" --text "$2" "${partial[@]}" "$3"
+"$nas_python" -m nas.corpora.swbd eval2000 --audio "$1" --text "$2" "${partial[@]}" "$3"
 "$recipe/utils/validate_data_dir.sh" --no-feats "$3"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage 1 data prep of Switchboard-1 Release 2 (LDC97S62) with the Mississippi State transcripts:
 # <data-dir> with wav.scp (one entry per conversation side, its channel picked by sph2pipe -c),
-# segments, text, utt2spk, spk2utt, reco2file_and_channel. nas/data/ldc_swbd.py documents the
+# segments, text, utt2spk, spk2utt, reco2file_and_channel. nas/corpora/swbd/__init__.py documents the
 # layout it reads and the transcript normalization it applies.
 set -euo pipefail
 recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,10 +26,10 @@ partial=()
 $allow_partial && partial=(--allow-partial)
 
 if $check_only; then
-  "$nas_python" -m nas.bin.ldc_swbd check --swbd "$swbd" --ms98 "$ms98" "${partial[@]}"
+  "$nas_python" -m nas.corpora.swbd check --swbd "$swbd" --ms98 "$ms98" "${partial[@]}"
   exit 0
 fi
 mkdir -p "$data"
-"$nas_python" -m nas.bin.ldc_swbd train --swbd "$swbd" --ms98 "$ms98" "${partial[@]}" "$data" \
+"$nas_python" -m nas.corpora.swbd train --swbd "$swbd" --ms98 "$ms98" "${partial[@]}" "$data" \
   | tee "$data/../swbd1_data_prep.log"
 "$recipe/utils/validate_data_dir.sh" --no-feats "$data"

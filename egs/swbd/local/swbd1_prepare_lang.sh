@@ -29,7 +29,7 @@ else
   mkdir -p "$dict" "$lang"
   opts=()
   $first_pron || opts+=(--all-prons)
-  "$nas_python" -m nas.bin.ldc_swbd dict --ms98 "$ms98" "${opts[@]}" "$dict/lexicon.txt"
+  "$nas_python" -m nas.corpora.swbd dict --ms98 "$ms98" "${opts[@]}" "$dict/lexicon.txt"
   "$recipe/utils/prepare_lang_ctc.sh" --unit phone --lexicon "$dict/lexicon.txt" --text "$data/text" \
     --words "$dict/lexicon.txt" --oov-word "$oov_word" --oov-unit spn --noise-word "" "$lang" 2>&1 \
     | tee "$lang/oov_report.txt"

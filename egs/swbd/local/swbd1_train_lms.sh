@@ -31,7 +31,7 @@ mkdir -p "$dir"
 cp "$train_text" "$dir/text"
 if [ -n "$fisher" ]; then
   # shellcheck disable=SC2086
-  "$nas_python" -m nas.bin.ldc_swbd fisher-text $fisher "$dir/fisher_text"
+  "$nas_python" -m nas.corpora.swbd fisher-text $fisher "$dir/fisher_text"
   cat "$dir/fisher_text" >> "$dir/text"
 fi
 "$recipe/steps/train_word_lm.sh" --all-words true --order "$order" --prune-threshold "$prune_threshold" \

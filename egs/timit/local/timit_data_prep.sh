@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # TIMIT data preparation (stages 0 and 1 of egs/timit/run.sh), Kaldi's local/timit_data_prep.sh role:
-# nas.bin.timit_prep checks the corpus (--check-only true) or writes data/{train,dev,test} with 48-phone
-# transcripts and data/local/dict/lexicon.txt. See `python -m nas.bin.timit_prep --help`.
+# `python -m nas.corpora.timit check` checks the corpus (--check-only true), `... prepare` writes
+# data/{train,dev,test} with 48-phone transcripts and data/local/dict/lexicon.txt.
+# See `python -m nas.corpora.timit check --help` (and `prepare --help`).
 set -euo pipefail
 recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 check_only=false
@@ -20,6 +21,8 @@ Options:
 . "$recipe/utils/parse_options.sh"
 . "$recipe/utils/lib/nas_python.sh"
 if [ $# -ne 2 ]; then echo "$help_message" >&2; exit 1; fi
-opts=(--allow-partial "$allow_partial" --phone-map "$phone_map" --dev-spk "$dev_spk" --test-spk "$test_spk")
-$check_only && opts+=(--check-only)
-exec "$nas_python" -m nas.bin.timit_prep "${opts[@]}" "$1" "$2"
+opts=(--phone-map "$phone_map" --dev-spk "$dev_spk" --test-spk "$test_spk")
+if $check_only; then
+  exec "$nas_python" -m nas.corpora.timit check --allow-partial "$allow_partial" "${opts[@]}" "$1"
+fi
+exec "$nas_python" -m nas.corpora.timit prepare "${opts[@]}" "$1" "$2"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stage 1 data prep: Kaldi data dirs from WSJ0 (LDC93S6B) and WSJ1 (LDC94S13B) as the LDC ships them.
-# nas/data/ldc_wsj.py documents the layout it reads and the transcript normalization it applies.
+# nas/corpora/wsj/__init__.py documents the layout it reads and the transcript normalization it applies.
 set -euo pipefail
 recipe=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -28,11 +28,11 @@ wsj0=$1; wsj1=$2; data=$3
 
 if $check_only; then
   partial=(); ! $allow_partial || partial=(--allow-partial)
-  "$nas_python" -m nas.bin.ldc_wsj check --need-lm "${partial[@]}" --wsj0 "$wsj0" --wsj1 "$wsj1" --sets "${sets// /,}"
+  "$nas_python" -m nas.corpora.wsj check --need-lm "${partial[@]}" --wsj0 "$wsj0" --wsj1 "$wsj1" --sets "${sets// /,}"
   exit 0
 fi
 mkdir -p "$data/local"
-"$nas_python" -m nas.bin.ldc_wsj data --wsj0 "$wsj0" --wsj1 "$wsj1" --sets "${sets// /,}" "$data" \
+"$nas_python" -m nas.corpora.wsj data --wsj0 "$wsj0" --wsj1 "$wsj1" --sets "${sets// /,}" "$data" \
   | tee "$data/local/wsj_data_prep.log"
 for x in $sets; do
   "$recipe/utils/validate_data_dir.sh" --no-feats "$data/$x"

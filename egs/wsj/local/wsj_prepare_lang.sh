@@ -34,7 +34,7 @@ else
   case $lexicon_vocab in
     cmudict)
       words=$data/../local/dict/cmudict_words.txt
-      "$nas_python" -m nas.bin.ldc_wsj cmudict-words "$words" ;;
+      "$nas_python" -m nas.corpora.wsj cmudict-words "$words" ;;
     train) ;;
     *) echo "$0: --lexicon-vocab must be cmudict or train, not '$lexicon_vocab'" >&2; exit 1 ;;
   esac

@@ -34,7 +34,7 @@ case $lm_source in
 esac
 tg=""
 if [ "$lm_source" != text ]; then
-  tg=$("$nas_python" -m nas.bin.ldc_wsj lm --wsj0 "$wsj0" --wsj1 "$wsj1" | awk '$1 == "tcb20onp" {print $2}')
+  tg=$("$nas_python" -m nas.corpora.wsj lm --wsj0 "$wsj0" --wsj1 "$wsj1" | awk '$1 == "tcb20onp" {print $2}')
   if [ -z "$tg" ] && [ "$lm_source" = corpus ]; then
     echo "$0: no WSJ1 LM tcb20onp.z (expected <wsj1>/13-32.1/wsj1/doc/lng_modl/base_lm/tcb20onp.z under $wsj1);" \
          "use --lm-source text to train one from the LM training text" >&2
@@ -47,7 +47,7 @@ if [ -n "$tg" ]; then
   "$recipe/utils/prepare_arpa_lm.sh" --prune-threshold "$prune_threshold" "$tg" "$dir/lm_tgpr.arpa.gz"
 else
   echo "$0: training a ${order}-gram on WSJ1's LM training text"
-  "$nas_python" -m nas.bin.ldc_wsj lm-text --wsj0 "$wsj0" --wsj1 "$wsj1" --vocab "$lang/words.txt" "$dir/lm_text"
+  "$nas_python" -m nas.corpora.wsj lm-text --wsj0 "$wsj0" --wsj1 "$wsj1" --vocab "$lang/words.txt" "$dir/lm_text"
   "$recipe/steps/train_word_lm.sh" --order "$order" --prune-threshold "$prune_threshold" --dev-text "$dev_text" \
     "$lang" "$dir/lm_text" "$dir/text_lm"
   gzip -c "$dir/text_lm/lm_unpruned.arpa" > "$dir/lm_tg.arpa.gz"

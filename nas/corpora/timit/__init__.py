@@ -17,6 +17,8 @@ does not fold, is dropped. Scoring folds 48 to 39. Problems are reported per utt
 file and line, and the utterance left out: a phone outside the table, a malformed line, a
 missing .PHN. A segment past the end of the audio is reported and the utterance kept: the
 transcript uses no times, and dropping it would change the standard test sets.
+
+The command (`python -m nas.corpora.timit check|prepare|fold-phones`) is nas.corpora.timit.__main__.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from nas.data.ldc import CorpusError, DataDir, PathLike, Report, sph_pipe, sphere_header
+from nas.corpora.ldc import CorpusError, DataDir, PathLike, Report, sph_pipe, sphere_header
 
 SETS = ("train", "test")
 EXPECTED = {"train": 3696, "dev": 400, "test": 192}         # utterances of the full corpus' splits

@@ -1,4 +1,4 @@
-"""Shared pieces of the LDC corpus preparations (nas.data.ldc_wsj, nas.data.ldc_swbd).
+"""Shared pieces of the corpus preparations (nas.corpora.wsj, swbd, timit and librispeech).
 
 Users point a recipe at their own copy of an LDC distribution; copies differ in
 case (some were copied from the CDs upper-cased) and in how deep the CD

@@ -3,7 +3,7 @@
 The word LMs of egs/wsj (stage 1) come from here, as in Kaldi's egs/wsj/s5: the base LMs
 ``wsj1/doc/lng_modl/base_lm/<name>.z`` (LM_FILES) and the training text
 ``wsj1/doc/lng_modl/lm_train/np_data/{87,88,89}/*.z``, both on WSJ1's CD 13-32.1 (located by
-nas.data.ldc_wsj), compress(1)- or gzip-compressed; and the lexicon's vocabulary, CMUdict's words.
+nas.corpora.wsj), compress(1)- or gzip-compressed; and the lexicon's vocabulary, CMUdict's words.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 from typing import Iterator, List, Optional, Set
 
-from nas.data.ldc import CorpusError, Report
-from nas.data.ldc_wsj import LM_DIR, WSJ1_LM_CD, Corpus
+from nas.corpora.ldc import CorpusError, Report
+from nas.corpora.wsj import LM_DIR, WSJ1_LM_CD, Corpus
 
 LM_TEXT_DIR = "wsj1/doc/lng_modl/lm_train/np_data"
 LM_FILES = {

@@ -1,7 +1,7 @@
 """WSJ0 (LDC93S6B) and WSJ1 (LDC94S13B) -> Kaldi data dirs, LM files and texts: the command line of
-nas.data.ldc_wsj.
+nas.corpora.wsj and nas.corpora.wsj.lm.
 
-Subcommands (`python -m nas.bin.ldc_wsj --help`) used by the recipe's local/ scripts.
+Subcommands (`python -m nas.corpora.wsj --help`) used by egs/wsj's local/ scripts.
 """
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from nas.data.ldc import CorpusError, Report, split_paths
-from nas.data.ldc_wsj import (DEFAULT_SETS, NOISE_WORD, PROG, SETS, Transcripts, cd_key, check_audio, locate,
-                              normalize_transcript, prepare_set, unused_cds)
-from nas.data.ldc_wsj_lm import LM_FILES, cmudict_words, find_lm, lm_text_sentences
+from nas.corpora.ldc import CorpusError, Report, split_paths
+from nas.corpora.wsj import (DEFAULT_SETS, NOISE_WORD, PROG, SETS, Transcripts, cd_key, check_audio, locate,
+                             normalize_transcript, prepare_set, unused_cds)
+from nas.corpora.wsj.lm import LM_FILES, cmudict_words, find_lm, lm_text_sentences
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m nas.corpora.wsj", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def corpus_args(sp: argparse.ArgumentParser) -> None:

@@ -1,6 +1,7 @@
-"""Switchboard-1 Release 2 (LDC97S62) with the Mississippi State transcripts, eval2000, Fisher text.
+"""Switchboard-1 Release 2 (LDC97S62) with the Mississippi State transcripts, eval2000, Fisher text:
+the command line of nas.corpora.swbd and nas.corpora.swbd.eval2000.
 
-Subcommands (`python -m nas.bin.ldc_swbd --help`) used by the recipe's local/ scripts.
+Subcommands (`python -m nas.corpora.swbd --help`) used by egs/swbd's run.sh and local/ scripts.
 """
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
-from nas.data.ldc import PROBE_SAMPLES, CorpusError, Report, split_paths
-from nas.data.ldc_eval2000 import clean_stm, find_eval2000, prepare_eval2000
-from nas.data.ldc_swbd import (PROG, check_audio, find_sph, find_swbd, fisher_sentences, normalize_transcript,
-                               prepare_lexicon, prepare_train)
+from nas.corpora.ldc import PROBE_SAMPLES, CorpusError, Report, split_paths
+from nas.corpora.swbd import (PROG, check_audio, find_sph, find_swbd, fisher_sentences, normalize_transcript,
+                              prepare_lexicon, prepare_train)
+from nas.corpora.swbd.eval2000 import clean_stm, find_eval2000, prepare_eval2000
 
 PARTIAL_HELP = ("go on when MS98 side transcripts, eval2000 recordings or in-range segments are missing: "
                 "report them, and leave their stm segments out of scoring (default: stop, naming them)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m nas.corpora.swbd", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     sp = sub.add_parser("check", help="find every input; fail naming what is missing")
     sp.add_argument("--swbd", action="append", required=True, help="LDC97S62 dir (repeatable)")

@@ -24,7 +24,7 @@ recipe (and CAT's, which the paper used):
   ``hub5e00.english.000405.stm`` and the scoring GLM
   ``en20000405_hub5.glm``): segments from the pem, extended by up to 0.1 s
   on each side (never past half the gap to a neighbour), text from the stm,
-  subsets SW (``sw_*``, Switchboard) and CH (``en_*``, CallHome) for sclite (nas.data.ldc_eval2000);
+  subsets SW (``sw_*``, Switchboard) and CH (``en_*``, CallHome) for sclite (nas.corpora.swbd.eval2000);
 - Fisher English transcripts (LDC2004T19, LDC2005T19; optional, LM text
   only): ``data/trans/NNN/fe_03_NNNNN.txt`` lines ``start end A: words``.
 
@@ -60,8 +60,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Sequence, Set, Tuple
 
-from nas.data.ldc import (CorpusError, DataDir, FileIndex, PathLike, Report, probe_audio, require_dir, require_file,
-                          sph_pipe)
+from nas.corpora.ldc import (CorpusError, DataDir, FileIndex, PathLike, Report, probe_audio, require_dir, require_file,
+                             sph_pipe)
 
 PROG = "swbd_data_prep"
 MS98_URL = "http://www.openslr.org/resources/5/switchboard_word_alignments.tar.gz"
@@ -156,7 +156,7 @@ def first_per_disc(roots: Sequence[PathLike], files: Iterable[Path]) -> Dict[str
 
 def check_audio(swbd: Sequence[PathLike], sph: Dict[str, Path], eval2000_sph: Sequence[Path] = ()) -> Dict[str, Path]:
     """Stage 0's probe of the audio: the first SPHERE file of every LDC97S62 disc, and of the
-    eval2000 speech, decodes (nas.data.ldc.probe_audio: a CorpusError names the file). Returns
+    eval2000 speech, decodes (nas.corpora.ldc.probe_audio: a CorpusError names the file). Returns
     the files probed."""
     files = first_per_disc(swbd, sph.values())
     probe_audio(files, "LDC97S62 disc")

@@ -5,7 +5,7 @@ Backs egs/swbd/local/eval2000_data_prep.sh (stage 1), as Kaldi's egs/swbd/s5c re
 ``hub5e00.english.000405.stm`` and the scoring GLM ``en20000405_hub5.glm``. Segments come from the
 pem, extended by up to 0.1 s on each side (never past half the gap to a neighbour), text from the
 stm; subsets SW (``sw_*``, Switchboard) and CH (``en_*``, CallHome) for sclite. Utterance ids are
-Kaldi's (:func:`eval2000_utt_id`). The training set is nas.data.ldc_swbd's.
+Kaldi's (:func:`eval2000_utt_id`). The training set is nas.corpora.swbd's.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Dict, Iterator, List, Set, Tuple
 
+from nas.corpora.ldc import CorpusError, DataDir, FileIndex, PathLike, Report, require_dir, sph_pipe, sphere_seconds
+from nas.corpora.swbd import find_sph, stop_or_report
 from nas.data.audio import cut_segment
-from nas.data.ldc import CorpusError, DataDir, FileIndex, PathLike, Report, require_dir, sph_pipe, sphere_seconds
-from nas.data.ldc_swbd import find_sph, stop_or_report
 
 STM_NAME = "hub5e00.english.000405.stm"
 GLM_NAME = "en20000405_hub5.glm"

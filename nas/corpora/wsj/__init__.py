@@ -50,7 +50,8 @@ A leading apostrophe is punctuation only for the quote names (``'SINGLE-QUOTE``;
 ``'EM`` is a word), and a leading hyphen only for ``-DASH`` and ``-HYPHEN``
 (``-ING`` would be a fragment).
 
-The LM files (the base LMs, the LM training text) are read by nas.data.ldc_wsj_lm.
+The LM files (the base LMs, the LM training text) are read by nas.corpora.wsj.lm; the command
+(`python -m nas.corpora.wsj --help`) is nas.corpora.wsj.__main__.
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from nas.data.ldc import CorpusError, DataDir, FileIndex, PathLike, Report, probe_audio, require_dir, sph_pipe
+from nas.corpora.ldc import CorpusError, DataDir, FileIndex, PathLike, Report, probe_audio, require_dir, sph_pipe
 
 PROG = "wsj_data_prep"
 NOISE_WORD = "<NOISE>"

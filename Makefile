@@ -53,6 +53,7 @@ test: setup
 
 demo: setup
 	cd egs/synth && ./run.sh $(DEMO_ARGS)
+	@echo "make demo: transcribe your own recording (wav, flac, SPHERE; any rate) with this model: $(PY) -m nas.bin.transcribe egs/synth/exp/nas_st_seed0/retrain egs/synth/data/lang_phn YOUR_RECORDING.wav"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,7 +12,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # files whose tests run whole recipes (minutes each): collected first, so that under
 # `pytest -n 2 --dist loadfile` (make test) they start at once beside the short ones
-SLOW_FIRST = ("test_recipe_synth.py", "test_gpu_check.py", "test_recipe_timit.py")
+SLOW_FIRST = ("test_recipe_synth.py", "test_recipe_synth_bench.py", "test_recipe_synth_cells.py", "test_gpu_check.py",
+              "test_recipe_timit.py", "test_recipe_librispeech.py", "test_new_corpus.py")
 
 
 def pytest_collection_modifyitems(config, items) -> None:

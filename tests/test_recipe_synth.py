@@ -2,12 +2,13 @@
 import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import kaldiio
 
-from conftest import REPO
+from conftest import REPO, script_env
 
 
 def recipe_copy(tmp_path: Path) -> Path:
@@ -17,6 +18,14 @@ def recipe_copy(tmp_path: Path) -> Path:
                                                   "corpus_tiny", "steps", "utils"))
     (d / "steps").symlink_to(REPO / "steps")
     (d / "utils").symlink_to(REPO / "utils")
+    return d
+
+
+def tiny_recipe_with_data(run, tmp_path):
+    """A copy of egs/synth with the tiny corpus's stages 0-3 run (about 30 s)."""
+    d = recipe_copy(tmp_path)
+    r = run(str(d / "run.sh"), "--tiny", "true", "--stop-stage", "3")
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     return d
 
 
@@ -95,6 +104,19 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     arch = json.loads((exp / "derive" / "arch.json").read_text())
     assert arch["features"] == {"apply_cmvn": True, "norm_vars": True, "delta_order": 2, "delta_window": 2,
                                 "subsample": 1, "subsample_offset": 0}          # recorded by the search
+    # a test-set recording through nas.bin.transcribe: stage 8's words for it (with its speaker's CMVN
+    # statistics; the LM weight chosen on dev and stage 8's beam, both found in the model dir)
+    utt, wav = (d / "data_tiny/test/wav.scp").read_text().splitlines()[0].split(maxsplit=1)
+    p = subprocess.run([sys.executable, "-m", "nas.bin.transcribe", "--cmvn", "data_tiny/test/cmvn.scp",
+                        "exp/tiny_nas_st_seed0/retrain", "data_tiny/lang_phn/graph", wav],
+                       cwd=d, env=script_env(), capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    m = re.fullmatch(rf"{re.escape(wav)}((?: \S+)*) \(RTF \d+\.\d+\)\n", p.stdout)
+    assert m, p.stdout + p.stderr
+    lmwt = re.search(r"LM weight ([\d.]+) \(best on dev: ", p.stderr).group(1)
+    stage8 = {ln.split()[0]: ln.split()[1:]
+              for ln in (exp / "retrain/decode_test/scoring" / f"{lmwt}.txt").read_text().splitlines()}
+    assert m.group(1).split() == stage8[utt] and stage8[utt], (m.group(1), stage8[utt])
     r = run(str(d / "run.sh"), "--tiny", "true")
     assert r.returncode == 0
     for what in ("corpus_tiny is complete", "warmup: exp/tiny_warmup_seed0 is finished", "arch.json is up to date",
@@ -116,61 +138,3 @@ def test_tiny_recipe_end_to_end(run, tmp_path):
     assert retrained["choices"] == json.loads((exp / "derive" / "arch.json").read_text())["choices"]
     assert "is finished; skipping" not in r.stdout and "up to date" not in r.stdout
     assert old_arch != (exp / "derive" / "arch.json").read_text()         # the derivation records its search
-
-    # NAS-Bench-ASR's cell space in the same engine: stages 4-8 with ST-NAS over its tied blocks,
-    # then the derived cell retrained one cell deeper per stage
-    r = run(str(d / "run.sh"), "--tiny", "true", "--space", "nb_asr_small", "--stage", "4", "--stop-stage", "8",
-            "--retrain-space-params", "cells=[1,1,2,2]")
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    exp = d / "exp" / "tiny_nb_asr_small_nas_st_seed0"
-    derived = json.loads((exp / "derive" / "arch.json").read_text())
-    assert sorted(derived["choices"]) == sorted(["op1", "op2", "op3", "s1_0", "s2_0", "s2_1", "s3_0", "s3_1", "s3_2"])
-    assert derived["space"]["params"]["cells"] == [1, 1, 1, 1]
-    retrained = json.loads((exp / "retrain_cells=1-1-2-2" / "arch.json").read_text())
-    assert retrained["choices"] == derived["choices"] and retrained["space"]["params"]["cells"] == [1, 1, 2, 2]
-    assert re.search(r"^test WER \(tiny_nb_asr_small_nas_st_seed0, ctc-crf; LM weight [\d.]+ chosen on dev\): %WER",
-                     r.stdout, re.M), r.stdout[-3000:]
-
-    # the ground-truth tables, tiny: 3 architectures of the two spaces, 1 epoch each
-    r = run(str(d / "local" / "run_bench.sh"), "--tiny", "true")
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    from nas.bench.table import load_folder
-    cell = load_folder(d / "exp" / "tiny_bench" / "tables" / "cell", epochs=1)
-    tdnn = load_folder(d / "exp" / "tiny_bench" / "tables" / "tdnn", epochs=1)
-    assert (len(cell), len(tdnn)) == (2, 1) and cell.codec.name == "nb_asr" and tdnn.codec.name == "synth_bench"
-    entry = tdnn.query(tdnn.hashes()[0])
-    assert 0.0 <= entry["test_wer"] <= 2.0 and entry["params"] > 0 and entry["flops"] > 0 and entry["train_time"] > 0
-    assert len(entry["dev_loss"]) == 1 and entry["seed"] == "mean of 0"
-    r = run(str(d / "local" / "run_bench.sh"), "--tiny", "true")              # finished jobs are skipped
-    assert r.returncode == 0 and "=== bench job" not in r.stdout
-    # every method scored against them, tiny: ST-NAS, one seed, in both spaces, into BENCH.md
-    r = run(str(d / "local" / "score_search.sh"), "--tiny", "true", "--export", "exp/tiny_bench_export")
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    bench_md = (d / "exp" / "tiny_bench" / "BENCH.md").read_text()
-    assert (d / "exp" / "tiny_bench" / "search" / "cell_warmup" / "warmup" / "done").is_file()
-    # the export (no search or training dirs: what is committed) remakes the same file
-    export = d / "exp" / "tiny_bench_export"
-    assert not (export / "search").exists() and (export / "records" / "cell_st_seed0.json").is_file()
-    r = run(sys.executable, "-m", "nas.bin.bench", "report", str(export), "--out", str(d / "exp" / "again.md"),
-            "--spaces", "cell tdnn", "--methods", "st", "--seeds", "0")
-    assert r.returncode == 0, r.stderr[-3000:]
-    again = (d / "exp" / "again.md").read_text()
-    assert again[again.index("\n## "):] == bench_md[bench_md.index("\n## "):]
-    # ... and, copied into a bench dir, resumes with nothing to redo: no training, warm-up or search
-    shutil.copytree(export, d / "exp" / "tiny_resume")
-    r = run(str(d / "local" / "run_bench.sh"), "--tiny", "true", "--bench", "exp/tiny_resume")
-    assert r.returncode == 0 and "stage 1: 0 of 3 trainings to run" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "=== bench job" not in r.stdout
-    assert len(load_folder(d / "exp" / "tiny_resume" / "tables" / "cell", epochs=1)) == 2
-    r = run(str(d / "local" / "score_search.sh"), "--tiny", "true", "--bench", "exp/tiny_resume", "--export", "")
-    assert r.returncode == 0 and "=== cell: every search is scored" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "warm-up (seed" not in r.stdout and not (d / "exp" / "tiny_resume" / "search" / "cell_st_seed0").exists()
-    again = (d / "exp" / "tiny_resume" / "BENCH.md").read_text()
-    assert again[again.index("\n## "):] == bench_md[bench_md.index("\n## "):]
-    for part in ("## cell: 2 architectures, 1 epochs each", "## tdnn: 1 architectures, 1 epochs each",
-                 "| st | 0 | [[", "### Tabular methods on the table", "### A cell searched on a proxy",
-                 "![regret curves](results/bench_cell_regret.png)"):
-        assert part in bench_md, part
-    assert (d / "exp" / "tiny_bench" / "results" / "bench_cell_regret.png").stat().st_size > 0
-    scores = json.loads((d / "exp" / "tiny_bench" / "search" / "cell_st_seed0" / "score" / "scores.json").read_text())
-    assert [x["id"] for x in scores["scores"]] == ["cell_000", "cell_001"]

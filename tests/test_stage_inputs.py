@@ -126,6 +126,18 @@ def test_a_training_stage_redoes_itself_only_when_its_inputs_changed(corpus, tmp
     assert f"warmup: {exp} was made from other inputs: changed lr (0.001 -> 0.002)" in out
     assert (exp / "final.pt").stat().st_mtime_ns != made
     assert json.loads((exp / "config.json").read_text())["lr"] == 0.002
+    # made by a version without some option: no change while the option has its default (0.0: off),
+    # a change once it is given another value
+    rec = read_record(exp / "inputs.json")
+    assert rec["values"]["grad_clip"] == 0.0
+    del rec["values"]["grad_clip"]
+    write_record(exp / "inputs.json", rec)
+    run_stage("warmup", corpus, exp, max_epochs=1, redo_changed="true", lr=0.002)
+    assert "skipping (made from the same inputs)" in capsys.readouterr().out
+    del rec["values"]["lr"]                       # not at its default (0.001): a change
+    write_record(exp / "inputs.json", rec)
+    run_stage("warmup", corpus, exp, max_epochs=1, redo_changed="true", lr=0.002)
+    assert "changed lr ((unset) -> 0.002)" in capsys.readouterr().out
     # made by an older version (no record): taken as it is, and recorded
     (exp / "inputs.json").unlink()
     run_stage("warmup", corpus, exp, max_epochs=1, redo_changed="true", lr=0.002)

@@ -52,10 +52,23 @@ def inputs_record(cfg, plan_inputs: Iterable[Path]) -> dict:
     return make_record(_paths(cfg, plan_inputs), _values(cfg))
 
 
-def compare(exp_dir: Path, record: dict) -> Tuple[Optional[dict], List[str]]:
-    """The stored record (None if there is none) and how the present one differs from it."""
+def _defaults(cfg) -> Dict[str, object]:
+    return {f.name: f.default for f in dataclasses.fields(cfg) if f.default is not dataclasses.MISSING}
+
+
+def compare(exp_dir: Path, record: dict, defaults: Optional[Dict[str, object]] = None
+            ) -> Tuple[Optional[dict], List[str]]:
+    """The stored record (None if there is none) and how the present one differs from it. An option
+    the stored record lacks (added by a later version) is no change while it has its default
+    (`defaults`): a new option's default keeps what the stage made before it existed."""
     old = read_record(Path(exp_dir) / RECORD)
-    return old, ([] if old is None else changes(old, record))
+    if old is None:
+        return None, []
+    ov, nv = old.get("values", {}), record.get("values", {})
+    unset_new = {k for k, v in nv.items() if k not in ov and defaults is not None and k in defaults
+                 and v == defaults[k]}
+    new = dict(record, values={k: v for k, v in nv.items() if k not in unset_new})
+    return old, changes(old, new)
 
 
 def save(exp_dir: Path, record: dict) -> None:
@@ -70,7 +83,7 @@ def reuse(exp_dir: Path, cfg, plan_inputs: Iterable[Path], kind: str, main: bool
     exp_dir = Path(exp_dir)
     done, ckpt = exp_dir / "done", exp_dir / "checkpoint.pt"
     record = inputs_record(cfg, plan_inputs)
-    old, diff = compare(exp_dir, record)
+    old, diff = compare(exp_dir, record, _defaults(cfg))
     if not (done.exists() or ckpt.exists()):
         return False, record
     if diff:

@@ -58,7 +58,7 @@ def test_searches_from_records_alone(tmp_path):
     (bench / "records").mkdir()
     for name, wer in (("st_seed0", 0.080), ("st_seed1", 0.090), ("random_seed0", 0.100)):
         rec = {"choices": entries[3]["choices"], "run": {"test_wer": wer}, "search_s": 20.0,
-               "scores": {e["id"]: float(i) for i, e in enumerate(entries)}}
+               "scores": {e["id"]: float(i) for i, e in enumerate(entries)}, "heldout_leak": False}
         (bench / "records" / f"tdnn_{name}.json").write_text(json.dumps(rec))
     text = write_bench_md(bench, tmp_path / "BENCH.md", ["tdnn"], ["st", "random"], [0, 1]).read_text()
     assert "| st | 0 | " in text and "| 8.00 | 50% | 3.00 | 2.0x |" in text      # 3 of 6 better; 20 s / 10 s
@@ -72,3 +72,23 @@ def test_searches_from_records_alone(tmp_path):
     assert half == "+1.00 (n=3: no interval, resamples of so few tie)", row
     assert "| random seed 0 | 6 |" not in text          # random search trains no weights: no row of its own
     assert "![scatter](results/bench_tdnn_scatter.png)" in text
+
+
+def test_leaked_searches_are_marked_and_not_averaged(tmp_path):
+    """A seed-1 search of an older record (no held-out field) drew its own split from the seed-0
+    warm-up: marked "leaked", left out of the per-method mean; a new record says so itself."""
+    bench = make_bench(tmp_path, {0: WERS, 1: [0.0557, 0.0548]})
+    entries = read_plan(bench)["entries"]
+    (bench / "records").mkdir()
+    dec = {"b1": {"rel_entropy": 0.91, "margin": 0.05}, "b2": {"rel_entropy": 0.30, "margin": 0.60}}
+    for name, wer, extra in (("st_seed0", 0.080, {"decisions": dec, "converged": False, "heldout_leak": False}),
+                             ("st_seed1", 0.050, {}), ("st_seed2", 0.120, {"heldout_leak": True})):
+        rec = {"choices": entries[3]["choices"], "run": {"test_wer": wer}, "search_s": 20.0, **extra}
+        (bench / "records" / f"tdnn_{name}.json").write_text(json.dumps(rec))
+    text = write_bench_md(bench, tmp_path / "BENCH.md", ["tdnn"], ["st"], [0, 1, 2]).read_text()
+    rows = {l.split("|")[2].strip(): l for l in text.splitlines()
+            if l.startswith("| st | ") and len(l.split("|")) == 13}     # the derived-architectures table
+    assert rows["0"].endswith("| 0.91 | 0.05 | no | warm-up's |")
+    assert rows["1"].endswith("| - | - | - | leaked |") and rows["2"].endswith("| leaked |")
+    assert "| st | 1 | 8.00 | 3.00 | 50% |" in text              # seed 0 alone: 8.00, not the mean of three
+    assert '**Held-out "leaked"**' in text and "one counted search here" in text

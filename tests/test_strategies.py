@@ -175,7 +175,7 @@ def test_snas_gradients_are_the_gumbel_softmax_gradients(mode):
     backward pass on the training batch gives both alpha's and the weights' gradients and both
     optimizers step; alternate: alpha on a held-out batch, then the weights with fresh noise."""
     net, s = make("snas", options=SnasOptions(update=mode), max_epochs=4)
-    s.set_epoch(1)
+    s.set_progress(0, 1)            # the first of 4 one-step epochs
     tau = 1.0 - (1.0 - 0.03) / 4
     assert s.tau == pytest.approx(tau)
     g = torch.Generator()
@@ -274,14 +274,16 @@ def test_each_method_takes_its_papers_alpha_optimizer():
 
 
 def test_snas_temperature_falls_linearly_then_stays():
+    """Per step over max_epochs x steps per epoch, the last step of the anneal at tau_min."""
     _, s = make("snas", max_epochs=10)
     taus = []
-    for e in (0, 5, 10, 30):
-        s.set_epoch(e)
+    for step in (0, 9, 19, 30):
+        s.set_progress(step, 2)
         taus.append(s.tau)
-    assert taus == pytest.approx([1.0, 1.0 - 0.97 / 2, 0.03, 0.03])
+    assert taus == pytest.approx([1.0 - 0.97 / 20, 1.0 - 0.97 / 2, 0.03, 0.03])
     _, s = make("snas", options=SnasOptions(tau0=2.0, tau_min=0.5, anneal_epochs=3), max_epochs=10)
-    s.set_epoch(3)
+    assert s.min_epochs == 3
+    s.set_progress(2, 1)
     assert s.tau == pytest.approx(0.5)
 
 
@@ -377,7 +379,7 @@ def test_options_section_reaches_the_strategy():
 
 def test_state_dict_round_trip():
     net, s = make("snas", max_epochs=10)
-    s.set_epoch(5)
+    s.set_progress(5, 1)
     state = s.state_dict()
     _, t = make("snas", seed=3)
     t.load_state_dict(state)

@@ -13,6 +13,14 @@ is typed in.
 Verdicts compare two methods' mean test WER over seeds with the table's noise floor (the mean
 standard deviation over seeds of one architecture trained several times): a difference within
 twice the noise floor is "no difference beyond the noise".
+
+Each search's row also says how decided its blocks ended (the largest relative entropy and the
+smallest top-1/top-2 margin over its blocks, nas.models.decision) and whether it converged. A
+search whose held-out set was not its warm-up's ("heldout_leak": its alpha was fitted on
+utterances the shared weights were trained on) is marked and left out of the means and verdicts.
+Records written before searches took their warm-up's held-out list have no such field: for those,
+a search of another seed than the warm-up's (the first seed, as score_search.sh runs them) drew
+its own split and is taken as leaked.
 """
 from __future__ import annotations
 
@@ -30,6 +38,7 @@ from nas.bench.ground_truth import read_plan, read_run, space_codec
 from nas.bench.report import markdown_table, noise_floor, rank_correlations, scatter, standing
 from nas.bench.table import load_folder
 from nas.models.arch import read_arch
+from nas.models.decision import decisions
 
 
 def _pct(x: Optional[float]) -> str:
@@ -56,8 +65,37 @@ def _search_record(bench: Path, space: str, method: str, seed: int) -> Optional[
     run = read_run(bench / "derived" / f"{space}_{method}_seed{seed}")
     if run is None:
         return None
-    return {"choices": read_arch(s / "derive" / "arch.json").choices, "run": run,
-            "search_s": _stage_seconds(s / "search"), "scores": _scores(s)}
+    arch = read_arch(s / "derive" / "arch.json")
+    conv = arch.source.get("convergence") or {}
+    return {"choices": arch.choices, "run": run, "search_s": _stage_seconds(s / "search"), "scores": _scores(s),
+            "decisions": decisions(arch.probs), "converged": conv.get("converged"),
+            "heldout_leak": _leaked(s / "search", bench / "search" / f"{space}_warmup" / "warmup")}
+
+
+def _leaked(search: Path, warmup: Path) -> Optional[bool]:
+    """Whether a search held out other utterances than its warm-up (None: a list is missing)."""
+    lists = [d / "heldout.list" for d in (search, warmup)]
+    if not all(f.is_file() for f in lists):
+        return None
+    return sorted(lists[0].read_text().split()) != sorted(lists[1].read_text().split())
+
+
+def leaked(rec: dict, seed: int, warmup_seed: int) -> bool:
+    """A record's held-out leak, or for a record without the field (written before searches took
+    their warm-up's list) whether its seed differs from the warm-up's, which then meant a leak."""
+    if "heldout_leak" in rec:
+        return bool(rec["heldout_leak"])
+    return seed != warmup_seed
+
+
+def _decided(rec: dict) -> Tuple[str, str, str]:
+    """The row's max relative entropy, min margin and converged cells ("-" for older records)."""
+    dec = rec.get("decisions")
+    if not dec:
+        return "-", "-", "-"
+    conv = rec.get("converged")
+    return (f"{max(d['rel_entropy'] for d in dec.values()):.2f}", f"{min(d['margin'] for d in dec.values()):.2f}",
+            "-" if conv is None else ("yes" if conv else "no"))
 
 
 def _warmup_record(bench: Path, space: str) -> Optional[dict]:
@@ -151,17 +189,18 @@ def _searches(bench: Path, space: str, methods: Sequence[str], seeds: Sequence[i
             name = f"{space}_{method}_seed{seed}"
             rec = record(bench, name, lambda: _search_record(bench, space, method, seed))
             if rec is None:
-                rows.append([method, seed, "-", "-", "-", "-", "-"])
+                rows.append([method, seed] + ["-"] * 9)
                 continue
-            run = rec["run"]
-            wers.setdefault(method, []).append(run["test_wer"])
+            run, leak = rec["run"], leaked(rec, seed, seeds[0])
+            if not leak:                                      # leaked runs: marked, not averaged
+                wers.setdefault(method, []).append(run["test_wer"])
             if rec.get("scores") and method != "random":     # random search trains no weights: its
-                scored[f"{method} seed {seed}"] = rec["scores"]  # scores are the warm-up's
+                scored[f"{method} seed {seed}" + (" (leaked)" if leak else "")] = rec["scores"]  # the warm-up's
             st = standing(run["test_wer"], test)
             vec = codec.from_choices(rec["choices"])
             cost = "-" if rec["search_s"] is None else f"{rec['search_s'] / train_s:.1f}x"
             rows.append([method, seed, codec.string(vec), _pct(run["test_wer"]), f"{100 * st['better_share']:.0f}%",
-                         _pct(st["regret"]), cost])
+                         _pct(st["regret"]), cost, *_decided(rec), "leaked" if leak else "warm-up's"])
     return rows, wers, scored
 
 
@@ -172,10 +211,19 @@ def _search_lines(rows: List[list], wers: Dict[str, List[float]], warm: Optional
     if not wers:
         return lines + ["No search has been scored against this table yet (local/score_search.sh).\n"]
     lines.append(markdown_table(["method", "seed", "architecture", "test WER %", "table better", "regret (points)",
-                                 "search cost (x one training)"], rows))
+                                 "search cost (x one training)", "max rel. entropy", "min margin", "converged",
+                                 "held-out"], rows))
     lines.append("Regret: the test WER minus the table's best (negative: better than every architecture of "
                  "the table, in one training; the noise floor applies). Search cost: the search stage's "
-                 "training seconds over one stand-alone training's (the shared warm-up not counted).\n")
+                 "training seconds over one stand-alone training's (the shared warm-up not counted). Max rel. "
+                 "entropy, min margin: over the search's blocks, each block's entropy relative to the uniform "
+                 "distribution (1: uniform) and its top-1 minus top-2 probability; converged: every block's "
+                 "relative entropy below the search's threshold (docs/nas.md); \"-\": recorded before these were.\n")
+    if any(r[-1] == "leaked" for r in rows):
+        lines.append("**Held-out \"leaked\"**: the search held out other utterances than its warm-up, so its "
+                     "alpha was fitted (random search: its samples scored) on utterances the shared weights were "
+                     "trained on. These rows are shown, not counted: the means and verdicts below leave them "
+                     "out. Rerun them (local/score_search.sh; a search now takes its warm-up's held-out list).\n")
     if warm and warm.get("warmup_s"):
         lines.append(f"The warm-up every search of this space starts from: {warm['warmup_s']:.0f} s of training, "
                      f"{warm['warmup_s'] / train_s:.1f}x one stand-alone training.\n")
@@ -198,6 +246,10 @@ def _st_lines(wers: Dict[str, List[float]], methods: Sequence[str], hand_wers: L
     if "st" not in wers:
         return []
     lines = ["**Does ST-NAS beat the others here?** (means over seeds; \"noise\": within twice the noise floor)\n"]
+    if min(len(w) for w in wers.values()) < 2:
+        lines.append("Some methods have one counted search here: one stand-alone training varies by about the "
+                     "noise floor, so the difference of two single searches by about 1.4 floors, and a difference "
+                     "beyond twice the floor is weak evidence until more seeds are run.\n")
     for other in [m for m in methods if m != "st"]:
         lines.append(f"- ST-NAS against {other}: {_verdict(wers['st'], wers.get(other, []), floor)}.\n")
     for origin, wer in hand_wers:

@@ -1,8 +1,11 @@
 """Stage 6: write the architecture a finished search derived as arch.json.
 
 Reads SEARCH_DIR/final.pt, where the search keeps what its strategy derived (the top-1 op per
-block, or the random search's best-scored sample), the space, the input features and the
-final probabilities, and writes OUT_DIR/arch.json with its provenance.
+block, or the random search's best-scored sample), the space, the input features, the
+final probabilities and the convergence record, and writes OUT_DIR/arch.json with its
+provenance and every block's relative entropy and top-1/top-2 margin ("decisions"). It warns on
+stderr about each undecided block (relative entropy not below the search's --converge-entropy)
+and about a search that ended unconverged: such a pick is close to a random one.
 """
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from nas.models.arch import Arch
+from nas.models.decision import DECIDED_ENTROPY, decisions, undecided
 from nas.models.space import SpaceError
 from nas.options import parse_bool
 from nas.train.checkpoint import CheckpointError, load_checkpoint
@@ -38,9 +43,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     arch.write(out)
     print(f"derive: {out}: " + " ".join(f"{b}={op}" for b, op in arch.choices.items()))
+    dec = decisions(arch.probs)
     for b, pr in arch.probs.items():
-        print(f"  {b:<10} " + "  ".join(f"{op}={x:.3f}" for op, x in pr.items()))
+        print(f"  {b:<10} " + "  ".join(f"{op}={x:.3f}" for op, x in pr.items())
+              + f"  (relative entropy {dec[b]['rel_entropy']:.3f}, margin {dec[b]['margin']:.3f})")
+    warn_undecided(arch, dec)
     return 0
+
+
+def warn_undecided(arch: Arch, dec: dict) -> List[str]:
+    """Warn on stderr about undecided blocks and an unconverged search; returns the warnings."""
+    conv = arch.source.get("convergence") or {}
+    threshold = conv.get("threshold", DECIDED_ENTROPY)
+    lines = [f"derive: warning: block {b} is undecided: relative entropy {dec[b]['rel_entropy']:.3f} (not below "
+             f"{threshold:g}), top-1/top-2 margin {dec[b]['margin']:.3f}: its pick is close to a random one"
+             for b in undecided(dec, threshold)]
+    if conv.get("converged") is False:
+        lines.append(f"derive: warning: the search ended unconverged ({conv.get('stopped_by')}, after "
+                     f"{conv.get('epochs')} of at most {conv.get('max_epochs')} epochs)")
+    for line in lines:
+        print(line, file=sys.stderr)
+    return lines
 
 
 if __name__ == "__main__":

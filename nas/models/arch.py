@@ -7,8 +7,14 @@ Schema (see README):
      "choices": {"block1": "tdnn-C2D1", ...},            # one candidate per searching block
      "features": {"apply_cmvn": true, "delta_order": 2, ...},   # optional: the input pipeline
      "probs": {"block1": {"tdnn-C1D1": 0.1, ...}, ...},  # optional: final probabilities
+     "decisions": {"block1": {"rel_entropy": 0.93, "margin": 0.04}, ...},  # written with probs
      "source": {"search_dir": ..., "method": ..., "seed": ...},  # optional: provenance
      "description": "..."}
+
+"decisions" is computed from "probs" whenever an Arch with probabilities is written
+(nas.models.decision: each block's entropy relative to the uniform distribution and its top-1 minus
+top-2 probability), so that a reader sees how decided every pick was; it is not read back. A
+search's "source" also holds its "convergence" record (nas.train.search).
 
 The feature dimension and token count are not part of it: they come from the corpus a model is
 (re)trained on, so that an architecture searched on one corpus retrains on another.
@@ -20,6 +26,7 @@ from pathlib import Path
 from typing import Dict, Optional, Union
 
 from nas.features.pipeline import FeaturePipeline
+from nas.models.decision import decisions
 from nas.files import write_text_atomic
 from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
 from nas.models.supernet import SuperNet
@@ -49,6 +56,7 @@ class Arch:
             out["features"] = self.features
         if self.probs:
             out["probs"] = self.probs
+            out["decisions"] = decisions(self.probs)
         if self.source:
             out["source"] = self.source
         if self.description:

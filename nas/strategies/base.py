@@ -8,9 +8,11 @@ the training loop applies the updates, so that data parallelism, the NaN/inf che
 gradient clipping are the same for every method.
 
 Each strategy has its own options (`Options`, a dataclass whose fields become the search
-stage's flags prefixed with the strategy's name, e.g. --snas-update) and `arch_adam`, the Adam
-settings its paper used for alpha; the search stage's --arch-lr, --arch-beta1, --arch-beta2
-and --arch-weight-decay override them.
+stage's flags prefixed with the strategy's name, e.g. --snas-update), `arch_adam`, the Adam
+settings its reference used for alpha, and `arch_clip`, the norm its reference clips alpha's
+gradient to (0: none); the search stage's --arch-lr, --arch-beta1, --arch-beta2,
+--arch-weight-decay and --arch-grad-clip override them (docs/nas.md lists each reference and
+each deviation from it).
 """
 from __future__ import annotations
 
@@ -33,12 +35,32 @@ class AdamSettings:
     weight_decay: float = 0.0
 
 
+class ClippedAdam(torch.optim.Adam):
+    """Adam whose step first clips the global norm of its parameters' gradients to `clip` (0: off).
+
+    The training loop steps every optimizer after averaging the gradients across processes and
+    checking them for NaN/inf, so clipping here happens where the references clip alpha's
+    gradient: just before its step."""
+
+    def __init__(self, params, clip: float = 0.0, **kw):
+        super().__init__(params, **kw)
+        self.clip = float(clip)
+
+    def step(self, closure=None):
+        if self.clip > 0:
+            grads = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
+            if grads:
+                nn.utils.clip_grad_norm_(grads, self.clip)
+        return super().step(closure)
+
+
 class Strategy:
     """Base: alpha, sampling from pi, single-path weight updates, argmax derivation."""
 
     name = "base"
     Options: Optional[type] = None      # the strategy's own options dataclass, if it has options
     arch_adam = AdamSettings()
+    arch_clip = 0.0                     # alpha's gradient norm clipped to this before each step (0: off)
     trains = True                       # False: no training epochs (random search only scores)
 
     def __init__(self, net: SuperNet, options=None, *, seed: int = 0, resource_coef: float = 0.0,
@@ -57,13 +79,14 @@ class Strategy:
         return list(self.alpha)
 
     def arch_optimizer(self, lr: Optional[float] = None, beta1: Optional[float] = None,
-                       beta2: Optional[float] = None, weight_decay: Optional[float] = None) -> torch.optim.Adam:
-        """Adam over alpha with the method's settings (`arch_adam`), each overridable."""
+                       beta2: Optional[float] = None, weight_decay: Optional[float] = None,
+                       clip: Optional[float] = None) -> ClippedAdam:
+        """Adam over alpha with the method's settings (`arch_adam`, `arch_clip`), each overridable."""
         d = self.arch_adam
         pick = lambda v, default: default if v is None else v      # noqa: E731
-        return torch.optim.Adam(self.arch_parameters(), lr=pick(lr, d.lr),
-                                betas=(pick(beta1, d.beta1), pick(beta2, d.beta2)),
-                                weight_decay=pick(weight_decay, d.weight_decay))
+        return ClippedAdam(self.arch_parameters(), clip=pick(clip, self.arch_clip), lr=pick(lr, d.lr),
+                           betas=(pick(beta1, d.beta1), pick(beta2, d.beta2)),
+                           weight_decay=pick(weight_decay, d.weight_decay))
 
     def to(self, device: torch.device) -> "Strategy":
         self.alpha.to(device)
@@ -83,8 +106,14 @@ class Strategy:
     def resource_loss(self) -> torch.Tensor:
         return self.resource_coef * self.expected_params()
 
-    def set_epoch(self, epoch: int) -> None:
-        """Called at the start of every epoch (0-based): schedules (SNAS's temperature) go here."""
+    @property
+    def min_epochs(self) -> int:
+        """Epochs the search must run before any stop rule may end it (SNAS: its anneal)."""
+        return 0
+
+    def set_progress(self, step: int, steps_per_epoch: int) -> None:
+        """Called before every training batch's updates: `step` batches done so far, of
+        `steps_per_epoch` per epoch. Schedules (SNAS's temperature) go here."""
 
     # --- updates
     def updates(self) -> Iterator[Update]:

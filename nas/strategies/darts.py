@@ -3,7 +3,9 @@
 Per training batch: an update of alpha on the next held-out batch with the weights fixed,
 then an update of the weights on the training batch with alpha fixed (the first-order
 alternation of the DARTS paper). Alpha: Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3,
-the DARTS release's settings. Memory and time are about K times a single model's.
+the DARTS release's settings, its gradient norm clipped at 10 as the first DARTS release
+(2018-06-25) did before its step (the release of 2018-08-03 dropped that clipping). Memory and
+time are about K times a single model's.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ def mixture(block, x, weights: torch.Tensor) -> torch.Tensor:
 class DartsStrategy(Strategy):
     name = "darts"
     arch_adam = AdamSettings(lr=3e-4, beta1=0.5, beta2=0.999, weight_decay=1e-3)
+    arch_clip = 10.0
 
     def updates(self) -> Iterator[Update]:
         probs = self.probs()

@@ -4,10 +4,14 @@
 updates the weights and alpha together (a single-level objective). `alternate`: an update of
 alpha on a held-out batch, then one of the weights on the training batch with a fresh relaxed
 sample (DARTS' bi-level alternation), as this toolkit did before.
-Temperature: tau = tau0 - (tau0 - tau_min) * epoch / E, falling linearly from tau0 at the first
-epoch and held at tau_min, over E = `anneal_epochs` (default: the stage's max_epochs), the
-schedule of the released SNAS code (1.0 to 0.03 there). Alpha: Adam lr 3e-4, betas
-(0.5, 0.999), weight decay 1e-3, as SNAS's code (taken from DARTS).
+Temperature: linear from tau0 to tau_min over E = `anneal_epochs` epochs (default: the stage's
+max_epochs), as the released SNAS code's scheduler (1.0 to 0.03 over its 150 epochs, the last
+epoch at 0.03), but per training step instead of per epoch: before step s (0-based) of the
+S = E x steps-per-epoch steps, tau = tau0 - (tau0 - tau_min) (s + 1) / S, so that the last step
+of the anneal runs at tau_min however few epochs there are. The search runs at least E epochs
+(`min_epochs`): no stop rule ends it before the temperature is down. Alpha: Adam lr 3e-4, betas
+(0.5, 0.999), weight decay 1e-3, its gradient norm clipped at 10, as SNAS's code does (its
+multi-GPU path; its single-GPU path steps alpha with plain SGD at lr 3e-4).
 """
 from __future__ import annotations
 
@@ -26,26 +30,31 @@ from nas.strategies.update import Update
 class SnasOptions:
     update: str = option("joint", "joint: weights and alpha from one backward pass on training batches (SNAS); "
                          "alternate: alpha on held-out batches, then the weights", choices=("joint", "alternate"))
-    tau0: float = option(1.0, "Gumbel-softmax temperature at the first epoch", check=POSITIVE)
-    tau_min: float = option(0.03, "the temperature it falls to linearly, and stays at",
+    tau0: float = option(1.0, "Gumbel-softmax temperature the linear fall starts from", check=POSITIVE)
+    tau_min: float = option(0.03, "the temperature it falls to by the last step of the anneal, and stays at",
                            check=POSITIVE)
-    anneal_epochs: int = option(0, "epochs of the linear fall (0: the stage's --max-epochs)",
-                                check=NON_NEGATIVE)
+    anneal_epochs: int = option(0, "epochs of the linear fall, per step (0: the stage's --max-epochs); the "
+                                   "search stops no earlier", check=NON_NEGATIVE)
 
 
 class SnasStrategy(Strategy):
     name = "snas"
     Options = SnasOptions
     arch_adam = AdamSettings(lr=3e-4, beta1=0.5, beta2=0.999, weight_decay=1e-3)
+    arch_clip = 10.0
 
     def __init__(self, net, options=None, **kw):
         super().__init__(net, options, **kw)
         self.tau = self.options.tau0
 
-    def set_epoch(self, epoch: int) -> None:
+    @property
+    def min_epochs(self) -> int:
+        return self.options.anneal_epochs or self.max_epochs
+
+    def set_progress(self, step: int, steps_per_epoch: int) -> None:
         o = self.options
-        span = o.anneal_epochs or self.max_epochs
-        self.tau = max(o.tau_min, o.tau0 - (o.tau0 - o.tau_min) * epoch / span)
+        total = max(1, self.min_epochs * max(1, steps_per_epoch))
+        self.tau = max(o.tau_min, o.tau0 - (o.tau0 - o.tau_min) * min(step + 1, total) / total)
 
     def relaxed(self, detach: bool) -> List[torch.Tensor]:
         """A Gumbel-softmax sample per block: softmax((alpha + g) / tau), g = -log(-log u)."""

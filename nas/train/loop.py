@@ -1,8 +1,10 @@
 """The training loop of stages 4 (warm-up), 5 (search) and 7 (retrain): one loop, a plan per stage.
 
-`Loop(plan, exp_dir).run()` loads the data (a held-out share of it, or --valid-data), builds
-the plan's model, and runs epochs: per training batch, the updates the plan yields
-(nas.train.step.apply_update; those marked held-out take the next held-out batch, cycled),
+`Loop(plan, exp_dir).run()` loads the data (a held-out share of it, the plan's `heldout_list()`
+if it has one (a search: its warm-up's), or --valid-data), builds the plan's model, and runs
+epochs (telling a plan with `epoch_length(epoch, steps)` each one's length): per training batch,
+the updates the plan yields (nas.train.step.apply_update; those marked held-out take the next
+held-out batch, cycled),
 then at the epoch end the held-out loss under the plan's eval mixer, the plan's epoch-end
 decision (lr, stop, best.pt) and a checkpoint. It branches on no stage kind or method.
 
@@ -35,6 +37,7 @@ from nas.train import data as D
 from nas.train import inputs as stage_inputs
 from nas.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from nas.train.distributed import Dist, init_distributed, shutdown
+from nas.train.heldout import read_heldout
 from nas.train.lock import ExpDirLock, LockHeld
 from nas.train.losses import DenDir, StageLoss
 from nas.train.metrics import greedy_token_errors
@@ -45,7 +48,8 @@ from nas.train.step import apply_update, network_output
 log = logging.getLogger("nas")
 CHECKPOINTS = ("checkpoint.pt", "checkpoint.prev.pt", "best.pt", "final.pt")
 OUTPUTS = ("done", *CHECKPOINTS, *(f"{c}.sha256" for c in CHECKPOINTS), "probs.jsonl", "probs.txt", "probs.png", "loss.png",
-           "heldout.list", "dropped.txt", "config.json", "inputs.json", "arch.json", "random_scores.json", "tensorboard", "log")
+           "heldout.list", "dropped.txt", "config.json", "inputs.json", "arch.json", "random_scores.json",
+           "convergence.json", "tensorboard", "log")
 
 
 class Interrupted(Exception):
@@ -137,20 +141,25 @@ class Loop:
     def _datasets(self, pipeline, out_frames: Callable[[int], int], weights: Optional[Path]
                   ) -> Tuple[D.SpeechData, D.SpeechData]:
         c = self.cfg
+        given = self.plan.heldout_list()       # checks the plan's --valid-data too
         if c.valid_data:
             train = D.SpeechData(c.data, c.lang, pipeline, out_frames, weights, max_frames=c.max_frames)
             valid = D.SpeechData(c.valid_data, c.lang, pipeline, out_frames, weights)
             return train, valid
-        try:
-            held = D.heldout_split(c.data, c.heldout_ratio, c.heldout_by, c.seed)
-        except ValueError as e:
-            raise SystemExit(f"{self.plan.kind}: {e}") from None
+        keys = [e.key for e in iter_table(Path(c.data) / "feats.scp")]
+        if given is not None:
+            held = read_heldout(Path(given), set(keys), c.data, self.plan.kind)
+        else:
+            try:
+                held = D.heldout_split(c.data, c.heldout_ratio, c.heldout_by, c.seed)
+            except ValueError as e:
+                raise SystemExit(f"{self.plan.kind}: {e}") from None
         if self.dist.main:
             write_text_atomic(self.dir / "heldout.list", "".join(u + "\n" for u in held))
         held_set = set(held)
-        train_utts = [e.key for e in iter_table(Path(c.data) / "feats.scp") if e.key not in held_set]
-        log.info("held out %d of %d utterances of %s by %s (ratio %.3f)", len(held), len(held) + len(train_utts),
-                 c.data, c.heldout_by, c.heldout_ratio)
+        train_utts = [k for k in keys if k not in held_set]
+        how = f"as listed in {given}" if given is not None else f"by {c.heldout_by} (ratio {c.heldout_ratio:.3f})"
+        log.info("held out %d of %d utterances of %s %s", len(held), len(held) + len(train_utts), c.data, how)
         train = D.SpeechData(c.data, c.lang, pipeline, out_frames, weights, utts=train_utts, max_frames=c.max_frames)
         valid = D.SpeechData(c.data, c.lang, pipeline, out_frames, weights, utts=held)
         return train, valid
@@ -371,6 +380,7 @@ class Loop:
             plan.begin_epoch(self.epoch)
             batches = self._epoch_batches(self.epoch)
             order = D.epoch_order(len(batches), c.seed, self.epoch)
+            plan.epoch_length(self.epoch, len(order))
             todo = self._shard([batches[i] for i in order[self.pos:]])
             t0 = time.time()
             bar = self.obs.progress(len(order), self.pos, f"{plan.kind} epoch {self.epoch + 1}")

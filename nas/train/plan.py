@@ -83,6 +83,13 @@ class Plan:
     def begin_epoch(self, epoch: int) -> None:
         pass
 
+    def epoch_length(self, epoch: int, steps: int) -> None:
+        """The loop's count of training batches in `epoch`, before it starts (a schedule over steps)."""
+
+    def heldout_list(self) -> Optional[Path]:
+        """The held-out utterances this stage must use (a search: its warm-up's), None: its own split."""
+        return None
+
     def updates(self) -> Iterator[Update]:
         raise NotImplementedError
 

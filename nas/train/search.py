@@ -1,14 +1,19 @@
 """Stage 5, the search plan: a strategy's updates on the warmed-up super-network.
 
-Starts from the warm-up's weights (--init: its best.pt) with fresh optimizers; the strategy
-(--method) yields each training batch's updates (nas.strategies), alpha has its own Adam with
-the method's settings unless --arch-* say otherwise. The weights' lr decays by `lr_decay`
-after `plateau_epochs` epochs without held-out improvement and the stage stops when it falls
-below `stop_lr`; the held-out loss averages a sub-graph sampled from pi per held-out batch.
-At the end the strategy derives the architecture (Strategy.derive: argmax, or the best
-scored sample for random search), which final.pt keeps with the probabilities, the space and
-the feature pipeline, for stage 6 (nas.bin.derive) to write as arch.json: arch_from_search reads
-it back as an Arch.
+Starts from the warm-up's weights (--init: its best.pt) with fresh optimizers, and holds out
+exactly the utterances the warm-up held out (its heldout.list, or the same --valid-data): a
+search that drew its own split would fit alpha on utterances the shared weights were trained on,
+so another held-out set is refused. The strategy (--method) yields each training batch's
+updates (nas.strategies), alpha has its own Adam with the method's settings unless --arch-* say
+otherwise. The weights' lr decays by `lr_decay` after `plateau_epochs` epochs without held-out
+improvement and the stage stops when it falls below `stop_lr`; with --until-converged true it
+stops instead once every block is decided (relative entropy below --converge-entropy, checked
+at each epoch end), --max-epochs being the cap; no rule stops it before the strategy's
+`min_epochs` (SNAS's anneal). The held-out loss averages a sub-graph sampled from pi per
+held-out batch. At the end the strategy derives the architecture (Strategy.derive: argmax, or
+the best scored sample for random search), which final.pt keeps with the probabilities, the
+convergence record (also convergence.json), the space and the feature pipeline, for stage 6
+(nas.bin.derive) to write as arch.json: arch_from_search reads it back as an Arch.
 """
 from __future__ import annotations
 
@@ -22,13 +27,15 @@ import torch
 
 from nas.features.pipeline import FeaturePipeline
 from nas.models.arch import Arch
+from nas.models.decision import DECIDED_ENTROPY, decisions, undecided
 from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
 from nas.models.supernet import Mixer, SuperNet
-from nas.options import NON_NEGATIVE, POSITIVE, Range, option, restate, section
+from nas.options import FRACTION, NON_NEGATIVE, POSITIVE, Range, option, restate, section
 from nas.strategies import STRATEGIES, StrategyOptions, get_strategy
 from nas.strategies.update import Update, path
 from nas.train.checkpoint import load_checkpoint
 from nas.train.config import PlateauOptions, SpaceOptions, TrainOptions
+from nas.train.heldout import warmup_heldout
 from nas.train.plan import Evaluate, Plan
 from nas.train.schedule import EpochEnd, LrPlateau
 
@@ -53,7 +60,16 @@ class SearchConfig(SpaceOptions, PlateauOptions, TrainOptions):
     arch_weight_decay: Optional[float] = option(None, f"Adam weight decay of alpha "
                                                       f"({_method_defaults('weight_decay')})", type=float,
                                                 check=NON_NEGATIVE)
+    arch_grad_clip: Optional[float] = option(None, "clip the global norm of alpha's gradient to this before each "
+                                                   "step, 0: off (the method's own: " + ", ".join(
+                                                       f"{n} {c.arch_clip:g}" for n, c in STRATEGIES.items()
+                                                       if c.trains) + ")", type=float, check=NON_NEGATIVE)
     resource_coef: float = option(0.0, "weight of the expected parameter count (millions) in alpha's loss")
+    converge_entropy: float = option(DECIDED_ENTROPY, "a block is decided once its entropy relative to the uniform "
+                                                      "distribution is below this; converged: every block decided",
+                                     check=FRACTION)
+    until_converged: bool = option(False, "stop once converged (checked at each epoch end) instead of at the lr "
+                                          "plateau's stop, --max-epochs being the cap")
     batch_size: int = restate(TrainOptions, "batch_size", 64)
     strategy: StrategyOptions = section(StrategyOptions)
 
@@ -66,8 +82,14 @@ class SearchPlan(Plan):
 
     def __init__(self, cfg: SearchConfig):
         super().__init__(cfg)
+        anneal = cfg.strategy.snas.anneal_epochs
+        if cfg.method == "snas" and anneal > cfg.max_epochs:
+            raise SystemExit(f"--snas-anneal-epochs {anneal} exceeds --max-epochs {cfg.max_epochs}: the temperature "
+                             f"would never reach --snas-tau-min")
         self._space = load_space(cfg.space, verbose=False, params=cfg.space_params)
         self.rule = LrPlateau(cfg.plateau_epochs, cfg.lr_decay, cfg.stop_lr)
+        self.steps_done, self.steps_per_epoch = 0, 1
+        self.epochs_done, self.stopped_by = 0, ""
 
     @property
     def epochs(self) -> int:
@@ -93,14 +115,28 @@ class SearchPlan(Plan):
         c = self.cfg
         if not self.strategy.trains:
             return {}
-        return {"arch": self.strategy.arch_optimizer(c.arch_lr, c.arch_beta1, c.arch_beta2, c.arch_weight_decay)}
+        return {"arch": self.strategy.arch_optimizer(c.arch_lr, c.arch_beta1, c.arch_beta2, c.arch_weight_decay,
+                                                     c.arch_grad_clip)}
 
     def _init_file(self) -> Path:
         p = Path(self.cfg.init)
         return p / "best.pt" if p.is_dir() or not p.suffix else p
 
     def inputs(self) -> List[Tuple[Path, str]]:
-        return [(self._init_file(), "stage 4, the warm-up (--init)")] if self.cfg.init else []
+        if not self.cfg.init:
+            return []
+        held = self._init_file().parent / "heldout.list"
+        return [(self._init_file(), "stage 4, the warm-up (--init)")] + (
+            [(held, "stage 4, the warm-up (--init)")] if held.is_file() else [])
+
+    def heldout_list(self) -> Optional[Path]:
+        """The warm-up's held-out list, which this search must hold out too (None: no --init, or
+        the warm-up held out --valid-data, which the search then must give as well)."""
+        return warmup_heldout(self._init_file(), self.cfg.valid_data) if self.cfg.init else None
+
+    def epoch_length(self, epoch: int, steps: int) -> None:
+        """The loop's count of training batches in `epoch` (SNAS anneals over steps)."""
+        self.steps_per_epoch = steps
 
     def start(self) -> None:
         if not self.cfg.init:
@@ -118,21 +154,54 @@ class SearchPlan(Plan):
         self.net.load_state_dict(state["model"])
         log.info("search starts from the weights of %s (fresh optimizers)", f)
 
-    def begin_epoch(self, epoch: int) -> None:
-        self.strategy.set_epoch(epoch)
-
     def updates(self) -> Iterator[Update]:
+        self.strategy.set_progress(self.steps_done, self.steps_per_epoch)
         return self.strategy.updates()
 
     def after_step(self, step: int, observer) -> None:
+        self.steps_done = step
         observer.probs(step, [b.name for b in self.net.blocks], {b.name: b.candidates for b in self.net.blocks},
                        [p.detach().cpu() for p in self.strategy.probs()])
 
     def eval_mixer(self) -> Mixer:
         return path(self.strategy.sample())
 
+    def decisions(self) -> Dict[str, Dict[str, float]]:
+        """Every block's relative entropy and top-1/top-2 margin under the current alpha."""
+        return decisions(self.strategy.final_probs() or {})
+
     def end_epoch(self, epoch: int, valid_loss: float, lr: float) -> EpochEnd:
-        return self.rule.update(valid_loss, lr)
+        """The lr plateau rule, or with --until-converged the convergence criterion, deciding the
+        stop; neither before the strategy's min_epochs."""
+        end = self.rule.update(valid_loss, lr)
+        self.epochs_done = epoch + 1
+        floor = self.strategy.min_epochs
+        if self.cfg.until_converged:
+            left = undecided(self.decisions(), self.cfg.converge_entropy)
+            end.stop = not left and self.epochs_done >= floor
+            if end.stop:
+                end.note = (end.note + "; " if end.note else "") + (
+                    f"converged: every block's relative entropy below {self.cfg.converge_entropy:g}: stop")
+            self.stopped_by = "converged" if end.stop else ""
+        elif end.stop and self.epochs_done < floor:
+            end.stop = False
+            end.note += f"; no stop before epoch {floor}, where {self.cfg.method}'s schedule ends"
+        elif end.stop:
+            self.stopped_by = "plateau"
+        return end
+
+    def convergence(self) -> Dict[str, object]:
+        """What the search's end was: converged or not under the criterion, why it stopped."""
+        c = self.cfg
+        if not self.strategy.trains:
+            return {"converged": None, "stopped_by": "no training (random search)", "epochs": 0}
+        dec = self.decisions()
+        left = undecided(dec, c.converge_entropy)
+        return {"criterion": f"every block's entropy relative to the uniform distribution below {c.converge_entropy:g}",
+                "threshold": c.converge_entropy, "converged": not left, "undecided": left,
+                "until_converged": c.until_converged, "stopped_by": self.stopped_by or "max_epochs",
+                "epochs": self.epochs_done, "max_epochs": c.max_epochs, "steps": self.steps_done,
+                "heldout": "the warm-up's" if c.init else "its own split", "decisions": dec}
 
     def finish(self, evaluate: Evaluate, exp_dir: Path, main: bool) -> dict:
         def score(arch: Dict[str, str]) -> float:
@@ -140,17 +209,24 @@ class SearchPlan(Plan):
             return evaluate(lambda: path(z))
         choice = self.strategy.derive(score)
         log.info("%s derived: %s", self.cfg.method, " ".join(f"{b}={op}" for b, op in choice.items()))
+        conv = self.convergence()
+        if conv["converged"] is False:
+            log.warning("the search ended (%s, after %d epochs) unconverged: undecided blocks %s",
+                        conv["stopped_by"], conv["epochs"], " ".join(conv["undecided"]))
         if main:
-            for name, obj in self.strategy.reports().items():
+            for name, obj in {**self.strategy.reports(), "convergence.json": conv}.items():
                 (exp_dir / name).write_text(json.dumps(obj, indent=2) + "\n")
-        return {"choice": choice, "probs": self.strategy.final_probs()}
+        return {"choice": choice, "probs": self.strategy.final_probs(), "convergence": conv}
 
     def state_dict(self) -> dict:
-        return {"strategy": self.strategy.state_dict(), "rule": self.rule.state_dict()}
+        return {"strategy": self.strategy.state_dict(), "rule": self.rule.state_dict(), "steps_done": self.steps_done,
+                "epochs_done": self.epochs_done, "stopped_by": self.stopped_by}
 
     def load_state_dict(self, state: dict) -> None:
         self.strategy.load_state_dict(state["strategy"])
         self.rule.load_state_dict(state["rule"])
+        self.steps_done = state.get("steps_done", 0)
+        self.epochs_done, self.stopped_by = state.get("epochs_done", 0), state.get("stopped_by", "")
 
 
 def arch_from_search(state: dict, where: Union[str, Path]) -> Arch:
@@ -163,5 +239,7 @@ def arch_from_search(state: dict, where: Union[str, Path]) -> Arch:
     space = parse_space(state["space"], f"{where} (space)")
     source = {"search_dir": str(Path(where).resolve().parent), "method": cfg["method"], "seed": cfg["seed"],
               "epochs": state["epoch"], "steps": state["step"], "data": cfg["data"]}
+    if state.get("convergence") is not None:
+        source["convergence"] = {k: v for k, v in state["convergence"].items() if k != "decisions"}
     return Arch(space, state["choice"], state.get("features"), state.get("probs"), source,
                 f"derived by {cfg['method']} from {Path(where).parent}")

@@ -10,6 +10,10 @@ pkgs=(
   libsox-fmt-base # flac and other formats for sox
   espeak-ng      # voices of the synthetic default corpus (egs/synth)
   flite          # more voices for egs/synth
+  festival       # egs/synth's harder corpus (make_corpus.py --voices v2): Debian's English festival voices,
+  festvox-kallpc16k   #   kal (diphone) ...
+  festvox-kdlpc16k    #   ked (diphone), a speaker no other engine has ...
+  festvox-us-slt-hts  #   and slt (HTS)
   sctk           # sclite, the reference scorer
   libfst-tools   # fstinfo, fstprint, ... for inspecting graphs
 )

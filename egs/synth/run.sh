@@ -80,13 +80,18 @@ lang=$data/lang_phn
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   echo "=== stage 0: synthesize the corpus in $corpus"
   stamp=$corpus/.done.seed$corpus_seed.v$num_voices.d$num_dev_voices.t$num_test_voices.n$utts_per_voice
+  v2_opts=(--dev-utts-per-voice "$dev_utts_per_voice" --test-utts-per-voice "$test_utts_per_voice" --voices "$corpus_voices"
+           --conditions "$corpus_conditions" --dev-conditions "$dev_conditions" --num-rooms "$num_rooms")
+  # the v1 corpus keeps its stamp's name; other settings add theirs
+  [ "${v2_opts[*]}" = "--dev-utts-per-voice 0 --test-utts-per-voice 0 --voices v1 --conditions v1 --dev-conditions train --num-rooms 40" ] \
+    || stamp=$stamp.$(echo "${v2_opts[*]}" | sed 's/--//g; s/ /./g')
   if [ -f "$stamp" ]; then
     echo "stage 0: $corpus is complete; skipping"
   else
     rm -rf "$corpus"
     "$nas_python" local/make_corpus.py --seed "$corpus_seed" --nj "$nj" --num-voices "$num_voices" \
       --num-dev-voices "$num_dev_voices" --num-test-voices "$num_test_voices" \
-      --utts-per-voice "$utts_per_voice" "$corpus"
+      --utts-per-voice "$utts_per_voice" "${v2_opts[@]}" "$corpus"
     touch "$stamp"
   fi
 fi

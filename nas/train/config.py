@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nas.features.pipeline import FeaturePipeline
+from nas.features.specaug import spec_augment_spec
 from nas.options import AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, Range, option, section
 
 MAX_FRAMES = 4000     # input frames (10 ms): a 30-minute utterance is left out, not trained on in 6 GB
@@ -40,6 +41,10 @@ class TrainOptions:
                                          "(NAS-Bench-ASR), before the mean over the batch", choices=("utterance", "frames"))
     grad_clip: float = option(0.0, "clip the global norm of the weights' gradient to this (0: off)",
                               check=NON_NEGATIVE)
+    spec_augment: str = option("", "SpecAugment masks on training batches, never on held-out ones: off (empty), on "
+                                   "(2 frequency masks of up to 10 bins of each feature block, 2 time masks of up to "
+                                   "0.05 of the frames and 40 at most) or KEY=VALUE,... of freq_masks, freq_width, "
+                                   "time_masks, time_width, time_max (nas.features.specaug)", type=spec_augment_spec)
     max_epochs: int = option(100, "epoch cap", check=AT_LEAST_1)
     seed: int = option(0, "random seed (initialization, batch order, sampling)")
     num_workers: int = option(0, "data loading processes", check=NON_NEGATIVE)

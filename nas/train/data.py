@@ -24,6 +24,7 @@ from nas.lang.lang_dir import unit_token_ids
 from nas.lang.lexicon import read_lexicon_numbers, words_to_ids
 from nas.lang.symbols import read_symbols
 from nas.features.pipeline import FeaturePipeline, FeatureReader
+from nas.features.specaug import SpecAugment
 
 log = logging.getLogger(__name__)
 PathLike = Union[str, Path]
@@ -204,24 +205,32 @@ def collate(items: Sequence[Tuple[str, np.ndarray, List[int], float]]) -> Batch:
 
 
 class _BatchDataset(torch.utils.data.Dataset):
-    """Item i is the i-th batch of a fixed list (so that loader workers read whole batches)."""
+    """Item i is the i-th batch of a fixed list (so that loader workers read whole batches),
+    SpecAugment-ed when an `augment` is given (training batches only)."""
 
-    def __init__(self, data: SpeechData, batches: List[List[int]]):
-        self.data, self.batches = data, batches
+    def __init__(self, data: SpeechData, batches: List[List[int]], augment: Optional[SpecAugment] = None,
+                 epoch: int = 0):
+        self.data, self.batches, self.augment, self.epoch = data, batches, augment, epoch
 
     def __len__(self) -> int:
         return len(self.batches)
 
     def __getitem__(self, i: int):
-        return collate([self.data.load(j) for j in self.batches[i]])
+        batch = collate([self.data.load(j) for j in self.batches[i]])
+        if self.augment is not None:
+            batch.feats = self.augment(batch.feats, batch.lengths, batch.keys, self.epoch)
+        return batch
 
 
-def iterate(data: SpeechData, batches: List[List[int]], num_workers: int = 0) -> Iterator[Batch]:
+def iterate(data: SpeechData, batches: List[List[int]], num_workers: int = 0,
+            augment: Optional[SpecAugment] = None, epoch: int = 0) -> Iterator[Batch]:
     """Collated batches in the given order, loaded by `num_workers` processes (0: in this one).
-    The loader has its own generator, so iterating never consumes the global torch RNG."""
+    The loader has its own generator, so iterating never consumes the global torch RNG.
+    `augment` (the training loop passes it for training batches, never for held-out ones) masks
+    each batch with the masks of `epoch` (nas.features.specaug)."""
     if not batches:
         return iter(())
-    loader = torch.utils.data.DataLoader(_BatchDataset(data, batches), batch_size=None, shuffle=False,
+    loader = torch.utils.data.DataLoader(_BatchDataset(data, batches, augment, epoch), batch_size=None, shuffle=False,
                                          num_workers=num_workers, generator=torch.Generator().manual_seed(0),
                                          persistent_workers=False, worker_init_fn=_ignore_sigint)
     return iter(loader)

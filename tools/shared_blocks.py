@@ -1,7 +1,8 @@
 """Blocks of N or more lines that two recipes' run.sh share (issue: the pipeline lives once, in steps/).
 
 Lines are compared with their indentation stripped; blank lines are left out. Prints each shared block
-once, with where it stands in each file, and exits 1 when there is one.
+once, with where it stands in each file, and exits 1 when there is one. A recipe made from the template
+by utils/new_recipe.sh (its run.sh carries COPY_MARK) is not compared with egs/template, which it copies.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parent.parent
+COPY_MARK = "# made from egs/template by utils/new_recipe.sh"
 
 
 def _lines(path: Path) -> List[Tuple[int, str]]:
@@ -38,6 +40,10 @@ def shared_blocks(a: Path, b: Path, n: int) -> List[Tuple[int, int, int]]:
     return found
 
 
+def _copy_of_template(copy: Path, template: Path) -> bool:
+    return template.parent.name == "template" and COPY_MARK in copy.read_text().splitlines()[:3]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--min-lines", type=int, default=6, help="shortest block reported (default: 6)")
@@ -46,6 +52,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     files = [Path(f) for f in args.files] or sorted(REPO.glob("egs/*/run.sh"))
     bad = 0
     for a, b in itertools.combinations(files, 2):
+        if _copy_of_template(a, b) or _copy_of_template(b, a):
+            continue
         for i, j, k in shared_blocks(a, b, args.min_lines):
             bad += 1
             print(f"{a}:{i} and {b}:{j}: {k} lines")

@@ -22,6 +22,8 @@ and tabular search methods compared on a benchmark table.
   latency measured latency of a space: every candidate op in its place and whole architectures, on
           CPU (1 and 2 threads) and CUDA, streaming-style and offline; lookup tables per op,
           benchmarking files, latency.csv, the sum predictor's error (nas.bin.bench_latency).
+  pareto  multi-objective search on a table, error against latency or params: the true front and
+          each method's hypervolume ratio found/true over runs (nas.bin.bench_pareto).
 Every command but pending (and info --brief) prints one JSON object on stdout.
 """
 from __future__ import annotations
@@ -38,6 +40,7 @@ from nas.bench.archvec import OPS, ArchVecError, all_vectors, from_choices, pars
 from nas.bench.model import param_counts
 from nas.bench.model_hash import model_graph, model_hash
 from nas.bin.bench_latency import add_parser as add_latency_parser
+from nas.bin.bench_pareto import add_parser as add_pareto_parser
 from nas.models.space import SpaceError, load_space
 from nas.options import parse_bool
 
@@ -325,6 +328,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(run=cmd_power)
     add_latency_parser(sub)
+    add_pareto_parser(sub)
     return p
 
 

@@ -37,6 +37,10 @@ launcher=""
 num_workers=1
 device=""
 dtype=""
+latency_table=""
+latency_target=""
+latency_mode=soft
+measure_latency=false
 help_message="Usage: $0 [options] <lang-dir> <exp-dir>
  e.g.: $0 --stage 4 --stop-stage 7 --data data/train_sp --den-dir data/den_meta --space wsj \\
          --warmup-config conf/warmup.yaml --search-config conf/search.yaml --retrain-config conf/retrain.yaml \\
@@ -69,7 +73,13 @@ Options:
   --describe <true|false> ($describe)   stage 6: print the derived cell's NAS-Bench-ASR vector and hash (cell spaces)
   --launcher <cmd>             the training stages' launcher, e.g. 'torchrun --nproc_per_node 4' (default: python)
   --num-workers <n> ($num_workers)   data loader workers per process
-  --device <d>, --dtype <t>    the training stages' device and precision over their configs'"
+  --device <d>, --dtype <t>    the training stages' device and precision over their configs'
+  --latency-table <json>       stage 5: a latency lookup table of the space (python -m nas.bin.bench latency)
+  --latency-target <ms>        stage 5: soft mode's reference latency, hard mode's budget
+  --latency-mode <soft|hard> ($latency_mode)   soft: an expected-latency term in alpha's loss; hard: sample and
+                               derive within the budget (stage 6 reads both from the search's final.pt)
+  --measure-latency <true|false> ($measure_latency)   after stage 7: time the retrained architecture in the
+                               table's setting, into <retrain-dir>/arch.json (python -m nas.bin.measure_latency)"
 
 . "$utils/parse_options.sh"
 . "$utils/lib/nas_python.sh"
@@ -112,8 +122,11 @@ else
   if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     echo "=== stage 5: architecture search ($method)"
     need --search-config "$search_config" 5; need --data "$search_data" 5
+    latency_opts=()
+    [ -z "$latency_table" ] || latency_opts+=(--latency-table "$latency_table" --latency-mode "$latency_mode")
+    [ -z "$latency_table" ] || [ -z "$latency_target" ] || latency_opts+=(--latency-target "$latency_target")
     run_nas_stage search "$exp/search" "$search_config" --lang "$lang" --data "$search_data" "${space_opts[@]}" \
-      --method "$method" --init "$warmup_dir"
+      --method "$method" --init "$warmup_dir" "${latency_opts[@]}"
   fi
   if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
     echo "=== stage 6: derive the top-1 architecture"
@@ -132,4 +145,8 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   [ -z "$den_dir" ] || opts+=(--den-dir "$den_dir")
   [ -z "$loss" ] || opts+=(--loss "$loss")
   run_nas_stage retrain "$retrain_dir" "$retrain_config" "${opts[@]}"
+  if $measure_latency; then
+    echo "=== stage 7: latency of the retrained architecture in its table's setting"
+    "$nas_python" -m nas.bin.measure_latency ${latency_table:+--table "$latency_table"} "$retrain_dir/arch.json"
+  fi
 fi

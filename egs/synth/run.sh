@@ -44,6 +44,7 @@ case $space in */*|*.json) space=$(recipe_abs_paths "$space") ;; esac
 [ -z "$warmup_config" ] || warmup_config=$(recipe_abs_paths "$warmup_config")
 [ -z "$warmup_dir" ] || warmup_dir=$(recipe_abs_paths "$warmup_dir")
 [ -z "$search_config" ] || search_config=$(recipe_abs_paths "$search_config")
+[ -z "$latency_table" ] || latency_table=$(recipe_abs_paths "$latency_table")
 recipe_enter
 
 conf=conf
@@ -130,7 +131,8 @@ recipe_nas_stages --search-data $data/$nas_data --retrain-data $data/$retrain_da
   --retrain-space-params "$retrain_space_params" --warmup-seed "$warmup_seed" --warmup-dir $warmup_dir \
   --warmup-config "${warmup_config:-$conf/warmup.yaml}" --search-config "${search_config:-$conf/search.yaml}" \
   --retrain-config "${retrain_config:-$conf/retrain.yaml}" --loss $retrain_loss --arch "$arch" \
-  --retrain-dir $retrain $lang $exp
+  --latency-table "$latency_table" --latency-target "$latency_target" --latency-mode $latency_mode \
+  --measure-latency $measure_latency --retrain-dir $retrain $lang $exp
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   echo "=== stage 8: log-probabilities, WFST decoding (TLG), scoring; $test_set at the LM weight best on $dev_set"

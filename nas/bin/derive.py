@@ -6,6 +6,9 @@ final probabilities and the convergence record, and writes OUT_DIR/arch.json wit
 provenance and every block's relative entropy and top-1/top-2 margin ("decisions"). It warns on
 stderr about each undecided block (relative entropy not below the search's --converge-entropy)
 and about a search that ended unconverged: such a pick is close to a random one.
+A search run with --latency-table (its config in final.pt) derived within its latency budget or
+under its soft term; arch.json then records the table, its setting and the predicted latency,
+checked here once more against the table: an architecture over a hard budget is an error.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from nas.bench.latency import LatencyError, load_latency_table
 from nas.models.arch import Arch
 from nas.models.decision import DECIDED_ENTROPY, decisions, undecided
 from nas.models.space import SpaceError
@@ -48,7 +52,33 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"  {b:<10} " + "  ".join(f"{op}={x:.3f}" for op, x in pr.items())
               + f"  (relative entropy {dec[b]['rel_entropy']:.3f}, margin {dec[b]['margin']:.3f})")
     warn_undecided(arch, dec)
+    if arch.latency:
+        print(f"  latency: {latency_line(arch)}")
     return 0
+
+
+def latency_line(arch: Arch) -> str:
+    """The predicted latency against the budget or target, recomputed from the table when it is
+    still there; SystemExit when the architecture exceeds a hard budget."""
+    lat = arch.latency
+    predicted = float(lat["predicted_ms"])
+    note = ""
+    if Path(lat["table"]).is_file():
+        try:
+            predicted = load_latency_table(lat["table"]).predict(arch.choices)
+        except LatencyError as e:
+            raise SystemExit(f"derive: {e}") from None
+        if abs(predicted - float(lat["predicted_ms"])) > 1e-3:
+            note = f" (the search predicted {lat['predicted_ms']} ms: the table changed since)"
+    else:
+        note = " (the table is gone: the search's prediction)"
+    if "budget_ms" in lat and predicted > float(lat["budget_ms"]):
+        raise SystemExit(f"derive: the derived architecture takes {predicted:.4g} ms by {lat['table']}, over the "
+                         f"search's budget of {lat['budget_ms']:g} ms")
+    bound = (f"budget {lat['budget_ms']:g} ms" if "budget_ms" in lat else
+             f"soft term {lat.get('form')}" + (f", target {lat['target_ms']:g} ms" if "target_ms" in lat else ""))
+    mode = lat.get("setting", {}).get("mode", "?")
+    return f"predicted {predicted:.4g} ms ({bound}; {mode} setting of {lat['table']}){note}"
 
 
 def warn_undecided(arch: Arch, dec: dict) -> List[str]:

@@ -9,12 +9,18 @@ Schema (see README):
      "probs": {"block1": {"tdnn-C1D1": 0.1, ...}, ...},  # optional: final probabilities
      "decisions": {"block1": {"rel_entropy": 0.93, "margin": 0.04}, ...},  # written with probs
      "source": {"search_dir": ..., "method": ..., "seed": ...},  # optional: provenance
+     "latency": {"table": ..., "setting": {...}, "predicted_ms": ..., "budget_ms" | "target_ms": ...,
+                 "measured_ms": ...},                    # optional: a latency-aware search's
      "description": "..."}
 
 "decisions" is computed from "probs" whenever an Arch with probabilities is written
 (nas.models.decision: each block's entropy relative to the uniform distribution and its top-1 minus
 top-2 probability), so that a reader sees how decided every pick was; it is not read back. A
-search's "source" also holds its "convergence" record (nas.train.search).
+search's "source" also holds its "convergence" record (nas.train.search). "latency" is written by
+a search with --latency-table (nas.strategies.latency: the table, its setting, the mode, the
+derived architecture's predicted ms and the budget or the soft term's target) and completed
+after retraining by `python -m nas.bin.measure_latency` ("measured_ms", "measured"); it is kept
+as data and read back unchanged.
 
 The feature dimension and token count are not part of it: they come from the corpus a model is
 (re)trained on, so that an architecture searched on one corpus retrains on another.
@@ -38,11 +44,13 @@ class Arch:
     """A parsed arch.json."""
 
     def __init__(self, space: SearchSpace, choices: Dict[str, str], features: Optional[dict] = None,
-                 probs: Optional[dict] = None, source: Optional[dict] = None, description: str = ""):
+                 probs: Optional[dict] = None, source: Optional[dict] = None, description: str = "",
+                 latency: Optional[dict] = None):
         space.check_arch(choices)
         self.space, self.choices = space, dict(choices)
         self.features = dict(features or {})
         self.probs, self.source, self.description = probs or {}, source or {}, description
+        self.latency = dict(latency or {})
 
     def pipeline(self) -> FeaturePipeline:
         return FeaturePipeline(**self.features)
@@ -59,6 +67,8 @@ class Arch:
             out["decisions"] = decisions(self.probs)
         if self.source:
             out["source"] = self.source
+        if self.latency:
+            out["latency"] = self.latency
         if self.description:
             out["description"] = self.description
         return out
@@ -83,9 +93,11 @@ def read_arch(path: Union[str, Path]) -> Arch:
     space_cfg = cfg["space"]
     space = (load_space(space_cfg, verbose=False) if isinstance(space_cfg, str)
              else parse_space(space_cfg, f"{p} (space)"))
+    if not isinstance(cfg.get("latency", {}), dict):
+        raise SpaceError(f"{p}: 'latency' must be a mapping (table, setting, predicted_ms, ...)")
     try:
         return Arch(space, cfg["choices"], cfg.get("features"), cfg.get("probs"), cfg.get("source"),
-                    cfg.get("description", ""))
+                    cfg.get("description", ""), cfg.get("latency"))
     except SpaceError as e:
         raise SpaceError(f"{p}: {e}") from None
     except TypeError as e:

@@ -13,6 +13,10 @@ settings its reference used for alpha, and `arch_clip`, the norm its reference c
 gradient to (0: none); the search stage's --arch-lr, --arch-beta1, --arch-beta2,
 --arch-weight-decay and --arch-grad-clip override them (docs/nas.md lists each reference and
 each deviation from it).
+
+With a latency model (nas.strategies.latency, --latency-table) the architecture updates carry
+its soft term, and in hard mode `sample()` draws only architectures within the budget and
+`derive()` returns the most probable one within it, for every method.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import torch
 from torch import nn
 
 from nas.models.supernet import Mixer, SearchBlock, SuperNet
+from nas.strategies.latency import LatencyModel
 from nas.strategies.update import Update, sample_choice, single_path
 
 
@@ -64,13 +69,14 @@ class Strategy:
     trains = True                       # False: no training epochs (random search only scores)
 
     def __init__(self, net: SuperNet, options=None, *, seed: int = 0, resource_coef: float = 0.0,
-                 max_epochs: int = 1):
+                 max_epochs: int = 1, latency: Optional[LatencyModel] = None):
         self.net = net
         self.options = options if options is not None else (self.Options() if self.Options else None)
         self.alpha = nn.ParameterList([nn.Parameter(torch.zeros(len(b.ops))) for b in net.blocks])
         self.resource_coef = float(resource_coef)
         self.max_epochs = max(1, int(max_epochs))
         self.generator = torch.Generator().manual_seed(seed)
+        self.latency = latency
         # parameters of every candidate, in millions: the resource term's cost table
         self._costs = [torch.tensor(c, dtype=torch.float32) / 1e6 for c in net.op_params()]
 
@@ -96,7 +102,9 @@ class Strategy:
         return [torch.softmax(a, dim=0) for a in self.alpha]
 
     def sample(self) -> List[int]:
-        """One candidate index per block, drawn from pi."""
+        """One candidate index per block, drawn from pi (hard latency mode: within the budget)."""
+        if self.latency is not None and self.latency.hard:
+            return self.latency.sample(self.probs(), self.generator)
         return sample_choice(self.net, self.generator, self.probs())
 
     def expected_params(self) -> torch.Tensor:
@@ -105,6 +113,27 @@ class Strategy:
 
     def resource_loss(self) -> torch.Tensor:
         return self.resource_coef * self.expected_params()
+
+    def arch_extra(self) -> Optional[Callable[[], torch.Tensor]]:
+        """The terms added to alpha's loss: the resource term and the additive latency term."""
+        terms = [self.resource_loss] if self.resource_coef else []
+        lat = self.latency.additive(self.probs) if self.latency is not None else None
+        terms += [lat] if lat is not None else []
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else (lambda: sum(t() for t in terms))
+
+    def arch_objective(self) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
+        """The multiplicative latency forms' loss -> loss x factor (None otherwise). The training step
+        applies it through Update.total; one handed out before and never applied is an error, so
+        that a step that ignores it cannot silently search without the latency term."""
+        if self.latency is None:
+            return None
+        if self.latency.objective_pending:
+            raise RuntimeError("the training step did not apply the latency objective of the last architecture "
+                               "update (Update.objective): nas.train.step.apply_update must minimize "
+                               "update.total(loss) for --latency-form " + self.latency.form)
+        return self.latency.objective(self.probs)
 
     @property
     def min_epochs(self) -> int:
@@ -123,8 +152,8 @@ class Strategy:
 
     def arch_update(self, mixer: Mixer) -> Update:
         """An update of alpha on a held-out batch, weights frozen, with the resource term."""
-        return Update("arch_loss", mixer, ("arch",), heldout=True,
-                      extra=self.resource_loss if self.resource_coef else None)
+        return Update("arch_loss", mixer, ("arch",), heldout=True, extra=self.arch_extra(),
+                      objective=self.arch_objective())
 
     def weight_update(self) -> Update:
         """A sub-graph sampled from pi; only its ops run and get gradients."""
@@ -134,7 +163,10 @@ class Strategy:
     def derive(self, evaluate: Optional[Callable[[Dict[str, str]], float]] = None) -> Dict[str, str]:
         """The architecture the search found: the top-1 candidate of every block. `evaluate(arch)`
         (held-out loss of a sub-graph with the super-network's weights) is there for methods that
-        score candidates (random search)."""
+        score candidates (random search). Hard latency mode: the most probable architecture within
+        the budget (exact, nas.strategies.latency.best_within)."""
+        if self.latency is not None and self.latency.hard:
+            return self.arch_of(self.latency.best(self.probs()))
         return self.arch_of([int(torch.argmax(a.detach())) for a in self.alpha])
 
     def final_probs(self) -> Optional[Dict[str, Dict[str, float]]]:
@@ -150,14 +182,26 @@ class Strategy:
         return {b.name: b.candidates[k] for b, k in zip(self.net.blocks, choice)}
 
     # --- checkpoints
+    def latency_record(self, arch: Dict[str, str]) -> Optional[Dict[str, object]]:
+        """arch.json's "latency" for the derived `arch` (None without a latency table)."""
+        if self.latency is None:
+            return None
+        choice = [b.candidates.index(arch[b.name]) for b in self.net.blocks]
+        return self.latency.record(choice, self.probs() if self.trains else None)
+
     def state_dict(self) -> dict:
-        return {"alpha": [a.detach().cpu().clone() for a in self.alpha], "generator": self.generator.get_state()}
+        out = {"alpha": [a.detach().cpu().clone() for a in self.alpha], "generator": self.generator.get_state()}
+        if self.latency is not None:
+            out["latency"] = self.latency.state_dict()
+        return out
 
     def load_state_dict(self, state: dict) -> None:
         with torch.no_grad():
             for a, s in zip(self.alpha, state["alpha"]):
                 a.copy_(s)
         self.generator.set_state(state["generator"])
+        if self.latency is not None and "latency" in state:
+            self.latency.load_state_dict(state["latency"])
 
 
 class _STCombine(torch.autograd.Function):

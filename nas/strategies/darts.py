@@ -5,7 +5,8 @@ then an update of the weights on the training batch with alpha fixed (the first-
 alternation of the DARTS paper). Alpha: Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3,
 the DARTS release's settings, its gradient norm clipped at 10 as the first DARTS release
 (2018-06-25) did before its step (the release of 2018-08-03 dropped that clipping). Memory and
-time are about K times a single model's.
+time are about K times a single model's. A hard latency budget binds the derivation only: the
+mixture samples nothing.
 """
 from __future__ import annotations
 

@@ -1,10 +1,14 @@
 """Random search: sample M architectures uniformly, score each with the warmed-up shared weights
 on held-out data, keep the best. M = 1 is a plain random pick. It trains nothing: the search
-stage runs no epochs and derives at once."""
+stage runs no epochs and derives at once. It has no alpha for a soft latency term to act on; a
+hard budget (--latency-mode hard) restricts the uniform samples to the architectures within it
+(rejection, nas.strategies.latency), so the best scored sample is within it too."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
+
+import torch
 
 from nas.options import AT_LEAST_1, option
 from nas.strategies.base import Strategy
@@ -33,7 +37,7 @@ class RandomStrategy(Strategy):
         """The best of `num_samples` uniform samples under `evaluate(arch) -> held-out loss`."""
         best, best_score = None, float("inf")
         for _ in range(self.options.num_samples):
-            arch = self.arch_of(sample_choice(self.net, self.generator))
+            arch = self.arch_of(self._uniform())
             if evaluate is None:
                 return arch
             score = float(evaluate(arch))
@@ -41,6 +45,13 @@ class RandomStrategy(Strategy):
             if score < best_score:
                 best, best_score = arch, score
         return best
+
+    def _uniform(self) -> List[int]:
+        """A uniform sample of the space, within the latency budget in hard mode."""
+        if self.latency is not None and self.latency.hard:
+            return self.latency.sample([torch.ones(len(b.ops)) / len(b.ops) for b in self.net.blocks],
+                                       self.generator)
+        return sample_choice(self.net, self.generator)
 
     def final_probs(self):
         return None

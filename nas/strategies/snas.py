@@ -12,6 +12,8 @@ of the anneal runs at tau_min however few epochs there are. The search runs at l
 (`min_epochs`): no stop rule ends it before the temperature is down. Alpha: Adam lr 3e-4, betas
 (0.5, 0.999), weight decay 1e-3, its gradient norm clipped at 10, as SNAS's code does (its
 multi-GPU path; its single-GPU path steps alpha with plain SGD at lr 3e-4).
+A latency term (nas.strategies.latency) joins alpha's loss in either mode; a hard budget binds
+the derivation only, since the relaxed sample mixes every candidate.
 """
 from __future__ import annotations
 
@@ -70,8 +72,8 @@ class SnasStrategy(Strategy):
         w = self.relaxed(detach=False)
         mix = lambda b, x: mixture(b, x, w[b.index])      # noqa: E731
         if self.options.update == "joint":
-            yield Update("train_loss", mix, ("weights", "arch"),
-                         extra=self.resource_loss if self.resource_coef else None)
+            yield Update("train_loss", mix, ("weights", "arch"), extra=self.arch_extra(),
+                         objective=self.arch_objective())
             return
         yield self.arch_update(mix)
         fixed = self.relaxed(detach=True)

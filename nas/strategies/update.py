@@ -6,7 +6,8 @@ whether it runs on a held-out batch, and what to add to the loss or do after the
 loop (nas.train.step.apply_update) runs the forward and backward pass, drops and averages
 gradients, checks them for NaN/inf and steps the optimizers; a strategy only decides the
 mixing. Updates that do not step "weights" run with the weights frozen (no weight gradients
-are computed).
+are computed). The loss the optimizers follow is `total(loss)`: the objective (a factor on the
+network's loss: the multiplicative latency forms, nas.strategies.latency) and then the extra term.
 """
 from __future__ import annotations
 
@@ -26,12 +27,18 @@ class Update:
     optimizers: Tuple[str, ...] = ("weights",)  # which of the stage's optimizers step
     heldout: bool = False                       # on the next held-out batch instead of the training batch
     extra: Optional[Callable[[], torch.Tensor]] = None   # added to the loss (a resource term)
+    objective: Optional[Callable[[torch.Tensor], torch.Tensor]] = None   # the network's loss -> the loss
     unused: Sequence[nn.Parameter] = ()         # gradients dropped before the step (ops that did not run)
     after: Optional[Callable[[], None]] = None  # called once the optimizers have stepped
 
     @property
     def trains_weights(self) -> bool:
         return "weights" in self.optimizers
+
+    def total(self, loss: torch.Tensor) -> torch.Tensor:
+        """What the optimizers minimize given the network's loss: objective(loss) + extra()."""
+        out = loss if self.objective is None else self.objective(loss)
+        return out if self.extra is None else out + self.extra()
 
 
 def path(choice: Sequence[int]) -> Mixer:

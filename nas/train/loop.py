@@ -49,7 +49,7 @@ from nas.train.step import apply_update, network_output
 log = logging.getLogger("nas")
 CHECKPOINTS = ("checkpoint.pt", "checkpoint.prev.pt", "best.pt", "final.pt")
 OUTPUTS = ("done", *CHECKPOINTS, *(f"{c}.sha256" for c in CHECKPOINTS), "probs.jsonl", "probs.txt", "probs.png", "loss.png",
-           "heldout.list", "dropped.txt", "config.json", "inputs.json", "arch.json", "random_scores.json",
+           "heldout.list", "dropped.txt", "latency.json", "config.json", "inputs.json", "arch.json", "random_scores.json",
            "convergence.json", "tensorboard", "log")
 
 

@@ -14,6 +14,9 @@ held-out batch. At the end the strategy derives the architecture (Strategy.deriv
 the best scored sample for random search), which final.pt keeps with the probabilities, the
 convergence record (also convergence.json), the space and the feature pipeline, for stage 6
 (nas.bin.derive) to write as arch.json: arch_from_search reads it back as an Arch.
+With --latency-table (nas.strategies.latency) alpha's loss gets an expected-latency term (soft
+mode), or sampling and derivation keep within --latency-target ms (hard mode); final.pt and
+latency.json keep the derived architecture's predicted latency, which arch.json records.
 """
 from __future__ import annotations
 
@@ -31,7 +34,9 @@ from nas.models.decision import DECIDED_ENTROPY, decisions, undecided
 from nas.models.space import SearchSpace, SpaceError, load_space, parse_space
 from nas.models.supernet import Mixer, SuperNet
 from nas.options import FRACTION, NON_NEGATIVE, POSITIVE, Range, option, restate, section
+from nas.bench.latency import LatencyError
 from nas.strategies import STRATEGIES, StrategyOptions, get_strategy
+from nas.strategies.latency import LatencyModel, LatencyOptions, load_latency
 from nas.strategies.update import Update, path
 from nas.train.checkpoint import load_checkpoint
 from nas.train.config import PlateauOptions, SpaceOptions, TrainOptions
@@ -48,7 +53,7 @@ def _method_defaults(attr: str) -> str:
 
 
 @dataclass
-class SearchConfig(SpaceOptions, PlateauOptions, TrainOptions):
+class SearchConfig(LatencyOptions, SpaceOptions, PlateauOptions, TrainOptions):
     init: str = option("", "the warm-up's exp dir (its best.pt) or a checkpoint file to start from")
     method: str = option("st", "search method", choices=tuple(STRATEGIES))
     arch_lr: Optional[float] = option(None, f"Adam lr of the architecture weights ({_method_defaults('lr')})",
@@ -87,9 +92,23 @@ class SearchPlan(Plan):
             raise SystemExit(f"--snas-anneal-epochs {anneal} exceeds --max-epochs {cfg.max_epochs}: the temperature "
                              f"would never reach --snas-tau-min")
         self._space = load_space(cfg.space, verbose=False, params=cfg.space_params)
+        self.latency = self._latency(cfg)
         self.rule = LrPlateau(cfg.plateau_epochs, cfg.lr_decay, cfg.stop_lr)
         self.steps_done, self.steps_per_epoch = 0, 1
         self.epochs_done, self.stopped_by = 0, ""
+
+    def _latency(self, cfg: SearchConfig) -> Optional[LatencyModel]:
+        """The latency table and options, checked against the space before any work."""
+        if cfg.latency_table and cfg.method == "random" and cfg.latency_mode == "soft":
+            raise SystemExit("--method random has no architecture weights for a soft latency term to act on: use "
+                             "--latency-mode hard (uniform samples within --latency-target ms)")
+        try:
+            model = load_latency(cfg, self._space, list(self._space.blocks))
+        except LatencyError as e:
+            raise SystemExit(f"--latency-table: {e}") from None
+        if model is not None and model.hard and cfg.method in ("darts", "snas"):
+            log.info("%s mixes every candidate: the latency budget binds its derivation only", cfg.method)
+        return model
 
     @property
     def epochs(self) -> int:
@@ -104,8 +123,10 @@ class SearchPlan(Plan):
     def build(self, input_dim: int, num_outputs: int) -> SuperNet:
         c = self.cfg
         self.net = SuperNet(self._space, input_dim, num_outputs)
+        if self.latency is not None:      # the same model over the network's block order
+            self.latency = LatencyModel(c, self.latency.table, [b.name for b in self.net.blocks])
         self.strategy = get_strategy(c.method, self.net, c.strategy, seed=c.seed, resource_coef=c.resource_coef,
-                                     max_epochs=c.max_epochs)
+                                     max_epochs=c.max_epochs, latency=self.latency)
         return self.net
 
     def to(self, device: torch.device) -> None:
@@ -123,11 +144,13 @@ class SearchPlan(Plan):
         return p / "best.pt" if p.is_dir() or not p.suffix else p
 
     def inputs(self) -> List[Tuple[Path, str]]:
+        table = ([(Path(self.cfg.latency_table), "python -m nas.bin.bench latency (--latency-table)")]
+                 if self.cfg.latency_table else [])
         if not self.cfg.init:
-            return []
+            return table
         held = self._init_file().parent / "heldout.list"
         return [(self._init_file(), "stage 4, the warm-up (--init)")] + (
-            [(held, "stage 4, the warm-up (--init)")] if held.is_file() else [])
+            [(held, "stage 4, the warm-up (--init)")] if held.is_file() else []) + table
 
     def heldout_list(self) -> Optional[Path]:
         """The warm-up's held-out list, which this search must hold out too (None: no --init, or
@@ -213,10 +236,16 @@ class SearchPlan(Plan):
         if conv["converged"] is False:
             log.warning("the search ended (%s, after %d epochs) unconverged: undecided blocks %s",
                         conv["stopped_by"], conv["epochs"], " ".join(conv["undecided"]))
+        latency = self.strategy.latency_record(choice)
+        reports = {**self.strategy.reports(), "convergence.json": conv}
+        if latency is not None:
+            log.info("predicted latency of the derived architecture: %.4g ms (%s)", latency["predicted_ms"],
+                     f"budget {latency['budget_ms']:g} ms" if "budget_ms" in latency else "soft term")
+            reports["latency.json"] = latency
         if main:
-            for name, obj in {**self.strategy.reports(), "convergence.json": conv}.items():
+            for name, obj in reports.items():
                 (exp_dir / name).write_text(json.dumps(obj, indent=2) + "\n")
-        return {"choice": choice, "probs": self.strategy.final_probs(), "convergence": conv}
+        return {"choice": choice, "probs": self.strategy.final_probs(), "convergence": conv, "latency": latency}
 
     def state_dict(self) -> dict:
         return {"strategy": self.strategy.state_dict(), "rule": self.rule.state_dict(), "steps_done": self.steps_done,
@@ -242,4 +271,4 @@ def arch_from_search(state: dict, where: Union[str, Path]) -> Arch:
     if state.get("convergence") is not None:
         source["convergence"] = {k: v for k, v in state["convergence"].items() if k != "decisions"}
     return Arch(space, state["choice"], state.get("features"), state.get("probs"), source,
-                f"derived by {cfg['method']} from {Path(where).parent}")
+                f"derived by {cfg['method']} from {Path(where).parent}", latency=state.get("latency"))

@@ -75,7 +75,7 @@ def apply_update(update: Update, batch: Batch, net: SuperNet, loss_fn: Loss,
     fwd = (forward_net or net) if trains else net
     with net.mixing(update.mixer), frozen(net, not trains):
         loss = forward_loss(fwd, batch, loss_fn, dtype)
-        total = loss + update.extra() if update.extra is not None else loss
+        total = update.total(loss)
         for o in opts:
             o.zero_grad(set_to_none=True)
         total.backward()

@@ -72,6 +72,7 @@ setup(
         "scipy>=1.15",    # intervals of the regret curves; nas.bench.stats (permutation_test and bootstrap take rng= from 1.15)
         "scikit-learn",   # the Gaussian process of the predictor-based tabular search
         "pyroomacoustics>=0.10",   # simulated rooms (image sources) for egs/synth's harder corpus (--conditions v2)
+        "submitit>=1.5",  # the SLURM executor of nas.launch (table builds as one SLURM job per entry; docs/cluster.md)
     ],
     extras_require={"test": ["pytest>=7", "pytest-xdist>=3"]},   # make test runs 2 workers
     ext_modules=_EXT_MODULES,

@@ -16,6 +16,8 @@ pkgs=(
   festvox-us-slt-hts  #   and slt (HTS)
   sctk           # sclite, the reference scorer
   libfst-tools   # fstinfo, fstprint, ... for inspecting graphs
+  slurm-wlm      # SLURM (slurmctld, slurmd, sbatch, srun): tests/test_slurm.py starts a one-node cluster
+  munge          #   and the authentication its daemons need
 )
 
 check_only=false

@@ -24,7 +24,11 @@
 #   --bench DIR (exp/bench)   --tiny true|false (false: the tiny corpus, 2 cells + 1 TDNN, 1 epoch)
 #   --stage N (0) --stop-stage N (2)   --max-jobs N (0: all; else stop after N trainings this run)
 #   --parallel N (1: one training at a time with --nj threads and jobs; N > 1: N at once, one thread
-#                 and one job each, which overlaps one's decoding and start-up with another's training)
+#                 and one job each, which overlaps one's decoding and start-up with another's training;
+#                 with --executor slurm: N > 1 caps the jobs running at once; each has --nj jobs)
+#   --executor local|slurm (local; slurm: one SLURM job per training through python -m nas.bin.launch,
+#                 docs/cluster.md)   --launch-opts "..." (more nas.bin.launch options, e.g.
+#                 "--partition cpu --account me --cpus 2 --time-min 120"; "--gpus 1" for a GPU each)
 set -euo pipefail
 cells=60
 tdnn=30
@@ -39,9 +43,11 @@ stage=0
 stop_stage=2
 max_jobs=0
 parallel=1
+executor=local
+launch_opts=""
+help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
-help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 . ./path.sh
 . utils/parse_options.sh
 [ $# -eq 0 ] || { echo "$help_message" >&2; exit 1; }
@@ -71,49 +77,42 @@ fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   job_nj=$nj
-  [ $parallel -le 1 ] || job_nj=1
+  [ $parallel -le 1 ] || [ $executor != local ] || job_nj=1
   mkdir -p $bench/runs
   ./run.sh "${tiny_opt[@]}" --stage 3 --stop-stage 3 | grep -v "^===" || true   # path weights of train too
   local/make_bench_data.sh $per_spk $d/train $d/$bench_data
   # the per-utterance splits stage 8 decodes from, made once here: parallel jobs would otherwise
   # race to create the same data/<set>/split<N>utt
   for x in dev test; do utils/split_data.sh --per-utt $d/$x $job_nj > /dev/null; done
-  one_job() {                  # one_job <n> <id> <seed> <space>: train, decode and score into runs/
-    local n=$1 id=$2 seed=$3 space=$4 run=$bench/runs/${2}_seed$3 t0
-    t0=$(date +%s)
-    echo "=== bench job $n/$total: $id ($space) seed $seed"
-    if [ $parallel -gt 1 ]; then export OMP_NUM_THREADS=1; fi
-    if ./run.sh "${tiny_opt[@]}" --arch $bench/archs/$id.arch.json --seed $seed --stage 7 --stop-stage 8 --nj $job_nj \
-         --exp-dir $run --retrain-data $bench_data --retrain-config $config --decode-opts "$decode_opts" \
-         < /dev/null > $run.log 2>&1; then
-      echo "$id $seed $(( $(date +%s) - t0 ))" >> $bench/times.txt
-    else
-      echo "bench job $id seed $seed failed: see $run.log" >&2
-      tail -5 $run.log >&2
-      return 1
-    fi
-  }
   # the jobs still to train: a finished run dir or a row of the tables (runs/ may be removed once
-  # collected) counts as done, so a killed run continues with the next untrained one
+  # collected) counts as done, so a rerun submits only the failed and unfinished ones
   "$nas_python" -m nas.bin.bench pending $bench > $bench/pending.txt
   total=$(wc -l < $bench/pending.txt)
   echo "stage 1: $total of $(wc -l < $bench/jobs.txt) trainings to run"
+  if [ $max_jobs -gt 0 ] && [ $total -gt $max_jobs ]; then
+    echo "stage 1: --max-jobs $max_jobs: running the first $max_jobs; rerun to continue"
+    total=$max_jobs
+  fi
+  omp=0
+  [ $parallel -le 1 ] || [ $executor != local ] || omp=1
   n=0
-  started=0
-  failed=0
+  : > $bench/launch.tsv
   while read -r id seed space; do
     n=$((n + 1))
-    if [ $max_jobs -gt 0 ] && [ $started -ge $max_jobs ]; then
-      echo "stage 1: --max-jobs $max_jobs reached; rerun to continue"
-      break
-    fi
-    while [ "$(jobs -rp | wc -l)" -ge $parallel ]; do wait -n || failed=$((failed + 1)); done
-    [ $failed -eq 0 ] || break
-    one_job $n $id $seed $space &
-    started=$((started + 1))
+    [ $n -le $total ] || break
+    echo "=== bench job $n/$total: $id ($space) seed $seed"
+    cmd=$(printf '%q ' local/bench_job.sh --tiny $tiny --nj $job_nj --retrain-data $bench_data \
+          --retrain-config $config --decode-opts "$decode_opts" --omp-threads $omp $bench $id $seed)
+    printf '%s\t%s\t%s\n' "${id}_seed$seed" "$bench/runs/${id}_seed$seed.log" "$cmd" >> $bench/launch.tsv
   done < $bench/pending.txt
-  while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=$((failed + 1)); done
-  [ $failed -eq 0 ] || { echo "$0: $failed bench job(s) failed; fix and rerun (finished ones are kept)" >&2; exit 1; }
+  at_once=$parallel
+  [ $executor = local ] || [ $parallel -gt 1 ] || at_once=0      # on SLURM: no cap unless one is asked for
+  # shellcheck disable=SC2086
+  if ! "$nas_python" -m nas.bin.launch --jobs $bench/launch.tsv --executor $executor --parallel $at_once \
+         $launch_opts; then
+    echo "$0: bench job(s) failed (their logs are named above); fix and rerun (finished ones are kept)" >&2
+    exit 1
+  fi
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then

@@ -16,7 +16,7 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     os.environ.setdefault("OMP_NUM_THREADS",
                           str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 # files whose tests run whole recipes (minutes each): collected first, so that under
-# `pytest -n 2 --dist loadfile` (make test) they start at once beside the short ones
+# `pytest -n N --dist loadfile` (make test) they start at once beside the short ones
 SLOW_FIRST = ("test_recipe_synth.py", "test_recipe_synth_bench.py", "test_recipe_synth_cells.py", "test_gpu_check.py",
               "test_recipe_timit.py", "test_recipe_librispeech.py", "test_new_corpus.py", "test_slurm.py")
 

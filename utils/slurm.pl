@@ -4,6 +4,9 @@
 # cluster by pointing train_cmd / decode_cmd in cmd.sh at this script.
 use strict;
 use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use JobArgs qw(parse_job_args);
 use Cwd qw(getcwd abs_path);
 use File::Basename qw(dirname basename);
 use File::Path qw(make_path);
@@ -91,32 +94,7 @@ while (@ARGV && $ARGV[0] =~ m/^-/) {
 }
 
 # ---- the job range, log and command (as run.pl) ----
-my ($jobvar, $first, $last) = (undef, 1, 1);
-if (@ARGV && $ARGV[0] =~ m/^([A-Za-z_][A-Za-z0-9_]*)=(\d+)(?::(\d+))?$/) {
-  ($jobvar, $first, $last) = ($1, $2, defined $3 ? $3 : $2);
-  shift @ARGV;
-  $first <= $last or die_usage("empty job range $jobvar=$first:$last");
-} elsif (@ARGV && $ARGV[0] =~ m/^[A-Za-z_][A-Za-z0-9_]*=\S*:/) {
-  die_usage("bad job range '$ARGV[0]' (expected NAME=a:b with integers a <= b)");
-}
-@ARGV >= 2 or die_usage("expected a log file and a command");
-my $logtmpl = shift @ARGV;
-my $cmdtmpl;
-if (@ARGV == 1) {
-  $cmdtmpl = $ARGV[0];
-} else {
-  my @words;
-  for my $w (@ARGV) {
-    if ($w ne "" && $w !~ m/\s/) { push @words, $w; }
-    else { (my $q = $w) =~ s/'/'\\''/g; push @words, "'$q'"; }
-  }
-  $cmdtmpl = join(" ", @words);
-}
-if (defined $jobvar && $last > $first && index($logtmpl, $jobvar) < 0) {
-  print STDERR "$me: running jobs $jobvar=$first:$last but the log file '$logtmpl' does not contain "
-    . "'$jobvar': all jobs would write one log\n";
-  exit 1;
-}
+my ($jobvar, $first, $last, $logtmpl, $cmdtmpl) = parse_job_args(\@ARGV, $me, \&die_usage);
 
 sub subst {
   my ($s, $job) = @_;

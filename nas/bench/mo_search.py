@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from nas.bench.objective import Objective
 from nas.bench.pareto import Front, crowded_order, dominates, hypervolume, true_front
-from nas.bench.tabular import BudgetSpent, Driver, Space, check_budget, mutate, random_search, RandomOptions
+from nas.bench.tabular import (BudgetSpent, Driver, RandomOptions, Space, check_budget, mutate, options_of,
+                               random_search)
 
 
 class MOProblem:
@@ -153,15 +154,8 @@ MO_METHODS: Dict[str, MOMethod] = {
 
 
 def make_mo_options(method: str, **opts: Any) -> Any:
-    """The method's options; an unknown method or option is an error naming the known ones."""
-    if method not in MO_METHODS:
-        raise ValueError(f"unknown multi-objective method {method!r}: one of {', '.join(MO_METHODS)}")
-    cls = MO_METHODS[method].options
-    known = {f.name for f in fields(cls)}
-    bad = sorted(set(opts) - known)
-    if bad:
-        raise TypeError(f"method {method!r} has no options {bad}; it has {sorted(known)}")
-    return cls(**opts)
+    """The options of one of MO_METHODS (nas.bench.tabular.options_of)."""
+    return options_of(MO_METHODS, method, **opts)
 
 
 @dataclass

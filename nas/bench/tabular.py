@@ -371,16 +371,22 @@ METHODS: Dict[str, Method] = {
 }
 
 
-def make_options(method: str, **opts: Any) -> Any:
-    """The method's options dataclass; unknown names are an error, not silently ignored."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: one of {sorted(METHODS)}")
-    cls = METHODS[method].options
+def options_of(registry: Dict[str, Any], method: str, **opts: Any) -> Any:
+    """A registry method's options dataclass (its `.options`); an unknown method or option name is an
+    error naming the known ones, not silently ignored."""
+    if method not in registry:
+        raise ValueError(f"unknown method {method!r}: one of {sorted(registry)}")
+    cls = registry[method].options
     known = {f.name for f in fields(cls)}
     bad = sorted(set(opts) - known)
     if bad:
         raise TypeError(f"method {method!r} has no options {bad}; it has {sorted(known)}")
     return cls(**opts)
+
+
+def make_options(method: str, **opts: Any) -> Any:
+    """The options of one of METHODS."""
+    return options_of(METHODS, method, **opts)
 
 
 def run_method(objective: Objective, method: str, budget_queries: Optional[int] = None,

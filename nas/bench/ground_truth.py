@@ -72,7 +72,8 @@ def sample_cell(space: SearchSpace, n: int, rng: random.Random) -> List[Entry]:
 
 def sample_blocks(space: SearchSpace, codec: Codec, n: int, rng: random.Random,
                   extra: Sequence[Arch] = ()) -> List[Entry]:
-    """`n` distinct choice vectors of a block space drawn uniformly, then the `extra` architectures."""
+    """`n` distinct choice vectors of a block space drawn uniformly (all of them when `n` is at least
+    its size), then the `extra` architectures."""
     sizes = [len(c) for c in space.blocks.values()]
     total = 1
     for s in sizes:
@@ -81,7 +82,8 @@ def sample_blocks(space: SearchSpace, codec: Codec, n: int, rng: random.Random,
     for arch in extra:
         vec = codec.from_choices(arch.choices)
         seen.add(codec.hash(vec))
-    while len(out) < min(n, total - len(seen)):
+    want = min(n, total - len(seen))          # n >= the space's size: every vector the extras leave
+    while len(out) < want:
         vec = [[rng.randrange(s)] for s in sizes]
         h = codec.hash(vec)
         if h not in seen:
@@ -102,15 +104,25 @@ def number(entries: List[Entry], prefix: str, noise: int, seeds: Sequence[int]) 
     return entries
 
 
-def write_plan(out: Path, groups: Dict[str, tuple]) -> List[Entry]:
+def write_plan(out: Path, groups: Dict[str, tuple], order: str = "seed") -> List[Entry]:
     """Write plan.json, archs/ and jobs.txt; `groups` maps a space name to (SearchSpace, entries,
-    features of the arch.json). Jobs: every entry's first seed, then the extra seeds."""
+    features of the arch.json). Jobs, `order` "seed": every entry's first seed, then the extra
+    seeds (a partial run covers every architecture once); "arch": the hand-picked entries, then the
+    others, each with all its seeds in a row (a partial run is a set of whole architectures, which
+    the noise table, and a test of the architecture effect, can use)."""
+    if order not in ("seed", "arch"):
+        raise ValueError(f"job order {order!r}: expected seed or arch")
     out.mkdir(parents=True, exist_ok=True)
     entries = [e for _, group, _ in groups.values() for e in group]
     spaces = {name: {"space": space.to_dict(), "features": features} for name, (space, _, features) in groups.items()}
     plan = {"format": PLAN_FORMAT, "spaces": spaces, "entries": [asdict(e) for e in entries]}
     (out / "plan.json").write_text(json.dumps(plan, indent=1) + "\n")
     write_archs(out)
+    if order == "arch":
+        picked = [e for e in entries if e.origin != "sampled"] + [e for e in entries if e.origin == "sampled"]
+        jobs = [(e.id, seed, e.space) for e in picked for seed in e.seeds]
+        (out / "jobs.txt").write_text("".join(f"{i} {s} {sp}\n" for i, s, sp in jobs))
+        return entries
     # first seeds before extra ones, the spaces taking turns: a partial run covers both spaces
     by_space: Dict[str, List[tuple]] = {}
     for e in entries:
@@ -185,6 +197,7 @@ def flops_per_second(net: SuperNet, frames_per_second: int = 100) -> int:
 
 
 _PCT = re.compile(r"%(?:WER|PER)\s+([\d.]+)")
+_WORDS = re.compile(r"%WER\s+[\d.]+\s+\[\s*\d+\s*/\s*(\d+)")
 
 
 def _rate(path: Path) -> Optional[float]:
@@ -198,7 +211,8 @@ def _rate(path: Path) -> Optional[float]:
 
 def read_run(run: Path, retrain_dir: str = "retrain") -> Optional[dict]:
     """A finished job's row (None while it is not finished): per-epoch held-out PER (greedy) and
-    loss, dev/test WER (TLG; test at the LM weight best on dev) and PER (greedy), training time.
+    loss, dev/test WER (TLG; test at the LM weight best on dev), the test set's word count and
+    PER (greedy), training time.
     `retrain_dir` is the stage-7 dir's name in the run (run.sh's retrain_<params> for
     --retrain-space-params)."""
     retrain = run / retrain_dir
@@ -216,11 +230,18 @@ def read_run(run: Path, retrain_dir: str = "retrain") -> Optional[dict]:
     return {"val_per": [float(h["valid_ter"]) for h in hist], "dev_loss": [float(h["valid_loss"]) for h in hist],
             "train_time": float(sum(h.get("time_s", 0.0) for h in hist)),
             "dev_wer": _rate(retrain / "decode_dev" / "best_wer"), "test_wer": float(m.group(2)) / 100,
-            "lm_weight": float(m.group(1)), "dev_per": _rate(retrain / "decode_dev" / "per.txt"),
+            "lm_weight": float(m.group(1)), "test_words": _words(m.group(0)),
+            "dev_per": _rate(retrain / "decode_dev" / "per.txt"),
             "test_per_greedy": _rate(retrain / "decode_test" / "per.txt"), "dims": state.get("dims")}
 
 
-EXTRA_COLUMNS = ("dev_wer", "test_wer", "lm_weight", "dev_per", "dev_loss")
+EXTRA_COLUMNS = ("dev_wer", "test_wer", "lm_weight", "dev_per", "dev_loss", "test_words")
+
+
+def _words(line: str) -> Optional[int]:
+    """The reference word count of a %WER line ("%WER 7.50 [ 30 / 400, ..."), None without one."""
+    m = _WORDS.search(line)
+    return int(m.group(1)) if m else None
 
 
 def tabled_runs(bench: Path, name: str) -> Dict[Tuple[str, int], dict]:

@@ -175,7 +175,7 @@ def cmd_plan(args) -> dict:
             groups["tdnn"] = (tdnn, number(entries, "tdnn", args.noise, seeds), features)
     except SpaceError as e:
         raise SystemExit(f"plan: {e}") from None
-    entries = write_plan(Path(args.out), groups)
+    entries = write_plan(Path(args.out), groups, order=args.job_order)
     jobs = sum(len(e.seeds) for e in entries)
     return {"out": args.out, "architectures": {k: len(g[1]) for k, g in groups.items()}, "jobs": jobs}
 
@@ -195,6 +195,20 @@ def cmd_pending(args) -> None:
     from nas.bench.ground_truth import pending_jobs
     for i, seed, space in pending_jobs(Path(args.bench)):
         print(i, seed, space)
+
+
+def cmd_export(args) -> Optional[dict]:
+    """One CSV row per architecture and seed of a bench dir's table (nas.bench.export)."""
+    from nas.bench.export import export_rows, to_csv
+    from nas.files import write_text_atomic
+    rows = export_rows(Path(args.bench), args.table)
+    text = to_csv(rows)
+    if args.csv in ("", "-"):
+        sys.stdout.write(text)
+        return None
+    write_text_atomic(Path(args.csv), text)
+    return {"csv": args.csv, "rows": len(rows), "architectures": len({r["id"] for r in rows}),
+            "seeds": sorted({r["seed"] for r in rows})}
 
 
 def cmd_report(args) -> dict:
@@ -267,6 +281,9 @@ def _add_plan(sub) -> None:
     q.add_argument("--noise", type=int, default=10, help="the first N architectures of each space get every seed")
     q.add_argument("--seeds", default="0 1 2", help="training seeds of the noise floor (the first: every architecture)")
     q.add_argument("--plan-seed", type=int, default=0, help="seed of the sampling")
+    q.add_argument("--job-order", choices=("seed", "arch"), default="seed",
+                   help="jobs.txt's order: seed (every architecture's first seed, then the other seeds) or arch "
+                        "(the hand-picked architectures first, each architecture with all its seeds in a row)")
     q.set_defaults(run=cmd_plan)
 
 
@@ -308,6 +325,14 @@ def parser() -> argparse.ArgumentParser:
                        "a finished run dir nor a table row has them")
     q.add_argument("bench", help="the bench dir (plan.json, jobs.txt, runs/, tables/)")
     q.set_defaults(run=cmd_pending)
+
+    q = sub.add_parser("export", help="a bench dir's table as CSV: one row per architecture and seed (id, arch "
+                       "vector, choices, dev/test WER, test words, PERs, per-epoch held-out PER and loss, params, "
+                       "FLOPs, training seconds)")
+    q.add_argument("bench", help="the bench dir (plan.json, tables/)")
+    q.add_argument("--table", default="tdnn", help="the space's name in plan.json (its tables/NAME and NAME_noise)")
+    q.add_argument("--csv", default="-", help="the file to write (default -: stdout)")
+    q.set_defaults(run=cmd_export)
 
     q = sub.add_parser("report", help="BENCH.md from a scored bench dir")
     q.add_argument("bench", help="the bench dir")

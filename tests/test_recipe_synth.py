@@ -31,7 +31,9 @@ def tiny_recipe_with_data(run, tmp_path):
 
 def test_stages_0_to_2_and_resume(run, tmp_path):
     d = recipe_copy(tmp_path)
-    small = ["--num-voices", "8", "--num-dev-voices", "1", "--num-test-voices", "1", "--utts-per-voice", "2"]
+    # the default corpus (v2 voices and conditions) at a tiny size
+    small = ["--num-voices", "8", "--num-dev-voices", "1", "--num-test-voices", "1", "--utts-per-voice", "2",
+             "--test-utts-per-voice", "0", "--num-rooms", "2"]
     r = run(str(d / "run.sh"), *small, "--stop-stage", "2")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for x, n in (("train_sp", 6 * 2 * 3), ("dev", 2), ("test", 2)):
@@ -42,6 +44,7 @@ def test_stages_0_to_2_and_resume(run, tmp_path):
     train_spk = {l.split()[1] for l in (d / "data/train/utt2spk").read_text().splitlines()}
     test_spk = {l.split()[1] for l in (d / "data/test/utt2spk").read_text().splitlines()}
     assert train_spk and not train_spk & test_spk
+    assert len((d / "corpus" / "conditions.tsv").read_text().splitlines()) > 10     # v2: a condition per utterance
     r = run(str(d / "run.sh"), *small, "--stage", "0", "--stop-stage", "0")
     assert "complete; skipping" in r.stdout
 

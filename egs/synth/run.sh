@@ -35,6 +35,7 @@ Stages (--stage N --stop-stage M; a finished stage is skipped, an interrupted on
   9  LM rescoring: a word bigram first pass (lattices, $rescore_nbest-best lists), rescored with a 4-gram
 $(recipe_help_options)"
 recipe_parse_options "$@"
+case $test_lmwts in all|dev) ;; *) echo "$0: --test-lmwts $test_lmwts: expected all or dev" >&2; exit 1 ;; esac
 
 # paths given relative to where run.sh was called from; the recipe then runs in its own dir
 [ -z "$arch" ] || arch=$(recipe_abs_paths "$arch")
@@ -51,7 +52,8 @@ conf=conf
 if $tiny; then
   conf=conf/tiny
   corpus=corpus_tiny
-  num_voices=8; num_dev_voices=1; num_test_voices=1; utts_per_voice=12
+  num_voices=8; num_dev_voices=1; num_test_voices=1; utts_per_voice=12; dev_utts_per_voice=0; test_utts_per_voice=0
+  corpus_voices=v1; corpus_conditions=v1   # clean espeak-ng and flite voices: festival's take 4x as long to synthesize
   # an untrained-looking network gives flat outputs: one narrow search per LM weight
   decode_opts="--mode redecode --beam 10 --max-active 1000 --min-lmwt 0.6 --max-lmwt 1.2 --lmwt-step 0.2"
   rescore_decode_opts="--beam 8 --lattice-beam 4"; rescore_lmwts="--min-lmwt 0.6 --max-lmwt 1.2 --lmwt-step 0.2"
@@ -137,9 +139,15 @@ recipe_nas_stages --search-data $data/$nas_data --retrain-data $data/$retrain_da
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   echo "=== stage 8: log-probabilities, WFST decoding (TLG), scoring; $test_set at the LM weight best on $dev_set"
   for x in $dev_set $test_set; do
+    lmwt_opts=()              # --test-lmwts dev: $test_set only at the weight that is best on $dev_set
+    if [ $x = $test_set ] && [ "$test_lmwts" = dev ]; then
+      w=$(sed -n 's:.*/wer_\([0-9.]*\)$:\1:p' $retrain/decode_$dev_set/best_wer)
+      [ -n "$w" ] || { echo "$0: no LM weight in $retrain/decode_$dev_set/best_wer" >&2; exit 1; }
+      lmwt_opts=(--min-lmwt $w --max-lmwt $w)
+    fi
     # shellcheck disable=SC2086
     steps/nas_decode.sh --nj $nj --cmd "$decode_cmd" --decode-opts "$decode_opts" --lang $lang --greedy PER \
-      $retrain $data/$x $lang/graph $retrain/decode_$x
+      "${lmwt_opts[@]}" $retrain $data/$x $lang/graph $retrain/decode_$x
   done
   steps/report_wer.sh --dev-set $dev_set $retrain $test_set > $retrain/RESULTS
   cat $retrain/RESULTS

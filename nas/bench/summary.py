@@ -357,7 +357,7 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
 def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Sequence[str],
                    seeds: Sequence[int]) -> Path:
     """Write BENCH.md and its plots (in results/ beside it, so that the two travel together)
-    from a bench dir's files."""
+    from a bench dir's files; the bench dir's NOTE.md, if any, follows the introduction."""
     plan = read_plan(bench)
     figures = Path(out).parent / "results"
     figures.mkdir(parents=True, exist_ok=True)
@@ -365,6 +365,9 @@ def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Seque
              f"Written by `local/score_search.sh` (nas.bench.summary) on {time.strftime('%Y-%m-%d')} from "
              f"`{bench}`; see docs/bench.md for the protocol. All WERs are on the test voices, which "
              f"nothing was tuned on; the LM weight is chosen on dev.\n"]
+    note = bench / "NOTE.md"          # what the tables were made on, when that is not the current default
+    if note.is_file():
+        parts.append(note.read_text().strip() + "\n")
     for space in spaces:
         parts.append(space_section(bench, space, methods, seeds, plan, figures))
     Path(out).write_text("\n".join(parts))

@@ -7,7 +7,7 @@
 # <bench-dir>/times.txt. Output goes to stdout (the launcher's log of the job).
 # Options:
 #   --tiny true|false (false)  --nj N (1)   --retrain-data NAME (train_bench)
-#   --retrain-config F (conf/bench_retrain.yaml)   --decode-opts "..." ("")
+#   --retrain-config F (conf/bench_retrain.yaml)   --decode-opts "..." ("")   --test-lmwts all|dev (all)
 #   --omp-threads N (0: as the environment has it; N: OMP_NUM_THREADS=N)
 set -euo pipefail
 tiny=false
@@ -15,6 +15,7 @@ nj=1
 retrain_data=train_bench
 retrain_config=conf/bench_retrain.yaml
 decode_opts=""
+test_lmwts=all
 omp_threads=0
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,5 +27,5 @@ bench=$1 id=$2 seed=$3
 t0=$(date +%s)
 ./run.sh --tiny "$tiny" --arch "$bench/archs/$id.arch.json" --seed "$seed" --stage 7 --stop-stage 8 --nj "$nj" \
   --exp-dir "$bench/runs/${id}_seed$seed" --retrain-data "$retrain_data" --retrain-config "$retrain_config" \
-  --decode-opts "$decode_opts" < /dev/null
+  --decode-opts "$decode_opts" --test-lmwts "$test_lmwts" < /dev/null
 echo "$id $seed $(( $(date +%s) - t0 ))" >> "$bench/times.txt"

@@ -20,6 +20,8 @@
 # Options:
 #   --cells N (60) --tdnn N (30) --noise N (10) --seeds "0 1 2" --plan-seed N (0)
 #   --extra true|false (true: the hand-picked architectures)   --nj N (2)
+#   --tdnn-extra "F,..." (conf/tdnn_d.arch.json: the block space's hand-picked arch.json files)
+#   --job-order seed|arch (seed: every first seed, then the others; arch: each architecture's seeds in a row)
 #   --per-spk N --decode-opts "..." --tdnn-space F --cell-space S ... (conf/bench.conf)
 #   --bench DIR (exp/bench)   --tiny true|false (false: the tiny corpus, 2 cells + 1 TDNN, 1 epoch)
 #   --stage N (0) --stop-stage N (2)   --max-jobs N (0: all; else stop after N trainings this run)
@@ -36,6 +38,8 @@ noise=10
 seeds="0 1 2"
 plan_seed=0
 extra=true
+tdnn_extra=conf/tdnn_d.arch.json
+job_order=seed
 nj=2
 bench=exp/bench
 tiny=false
@@ -71,7 +75,7 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   else
     "$nas_python" -m nas.bin.bench plan --out $bench --cells $cells --tdnn $tdnn --noise $noise \
       --seeds "$seeds" --plan-seed $plan_seed --extra $extra --tdnn-space $tdnn_space --cell-space $cell_space \
-      --tdnn-extra conf/tdnn_d.arch.json
+      --tdnn-extra "$tdnn_extra" --job-order $job_order
   fi
 fi
 
@@ -102,7 +106,7 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     [ $n -le $total ] || break
     echo "=== bench job $n/$total: $id ($space) seed $seed"
     cmd=$(printf '%q ' local/bench_job.sh --tiny $tiny --nj $job_nj --retrain-data $bench_data \
-          --retrain-config $config --decode-opts "$decode_opts" --omp-threads $omp $bench $id $seed)
+          --retrain-config $config --decode-opts "$decode_opts" --test-lmwts "$test_lmwts" --omp-threads $omp $bench $id $seed)
     printf '%s\t%s\t%s\n' "${id}_seed$seed" "$bench/runs/${id}_seed$seed.log" "$cmd" >> $bench/launch.tsv
   done < $bench/pending.txt
   at_once=$parallel

@@ -72,7 +72,7 @@ job_nj=$nj
 [ $parallel -le 1 ] || job_nj=1
 mkdir -p $bench/search $bench/derived
 epochs=$(sed -n 's/^max_epochs: *//p' $config)
-bench_opts=(--retrain-data $bench_data --retrain-config $config --decode-opts "$decode_opts")
+bench_opts=(--retrain-data $bench_data --retrain-config $config --decode-opts "$decode_opts" --test-lmwts "$test_lmwts")
 
 score() {                       # score <init-dir> <out-dir>: every table architecture by these weights
   [ ! -f $2/scores.json ] || return 0

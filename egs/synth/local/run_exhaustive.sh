@@ -29,7 +29,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ $# -eq 0 ] || { echo "$help_message" >&2; exit 1; }
 
 conf=conf/exhaustive
-n=64                                      # the space's size: --tdnn N draws all of them
+# the space's size (64): --tdnn N and --noise N with N that size draw every architecture, each with every seed
+n=$("$nas_python" -c "import math, sys; from nas.models.space import load_space
+print(math.prod(len(c) for c in load_space(sys.argv[1], verbose=False).blocks.values()))" $conf/space.json)
 extra=$(ls $conf/*.arch.json | paste -sd, -)
 opts=(--cells 0 --tdnn $n --noise $n --tdnn-space $conf/space.json --tdnn-extra "$extra" --job-order arch
       --bench-config $conf/retrain.yaml --bench "$bench" --parallel $parallel --nj $nj

@@ -354,10 +354,20 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
     return "\n".join(lines)
 
 
+def proxies_section(proxies_csv: Path, table_csv: Path) -> str:
+    """BENCH.md's section on zero-cost proxies: proxies.csv against a table's CSV (nas.bench.proxy_report)."""
+    from nas.bench.proxy_report import proxy_report, read_csv, report_lines
+    rep = proxy_report(read_csv(proxies_csv), read_csv(table_csv))
+    return "\n".join([f"## Zero-cost proxies on the exhaustive table\n",
+                      f"From `{proxies_csv}` (`python -m nas.bin.bench proxies`, docs/proxies.md) and "
+                      f"`{table_csv}`.\n", *report_lines(rep)]) + "\n"
+
+
 def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Sequence[str],
-                   seeds: Sequence[int]) -> Path:
+                   seeds: Sequence[int], proxies: Optional[Tuple[Path, Path]] = None) -> Path:
     """Write BENCH.md and its plots (in results/ beside it, so that the two travel together)
-    from a bench dir's files; the bench dir's NOTE.md, if any, follows the introduction."""
+    from a bench dir's files; the bench dir's NOTE.md, if any, follows the introduction.
+    `proxies` (proxies.csv, the exhaustive table's CSV) adds the zero-cost proxies' section first."""
     plan = read_plan(bench)
     figures = Path(out).parent / "results"
     figures.mkdir(parents=True, exist_ok=True)
@@ -365,6 +375,8 @@ def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Seque
              f"Written by `local/score_search.sh` (nas.bench.summary) on {time.strftime('%Y-%m-%d')} from "
              f"`{bench}`; see docs/bench.md for the protocol. All WERs are on the test voices, which "
              f"nothing was tuned on; the LM weight is chosen on dev.\n"]
+    if proxies is not None:
+        parts.append(proxies_section(*proxies))
     note = bench / "NOTE.md"          # what the tables were made on, when that is not the current default
     if note.is_file():
         parts.append(note.read_text().strip() + "\n")

@@ -24,6 +24,9 @@ and tabular search methods compared on a benchmark table.
           benchmarking files, latency.csv, the sum predictor's error (nas.bin.bench_latency).
   pareto  multi-objective search on a table, error against latency or params: the true front and
           each method's hypervolume ratio found/true over runs (nas.bin.bench_pareto).
+  proxies zero-cost proxies of every architecture of a space at initialization, several seeds, on
+          one CTC minibatch, into proxies.csv; with --table-csv their rank correlations with a
+          table and the proxy-guided top-k picks (nas.bin.bench_proxies, docs/proxies.md).
 Every command but pending (and info --brief) prints one JSON object on stdout.
 """
 from __future__ import annotations
@@ -41,6 +44,7 @@ from nas.bench.model import param_counts
 from nas.bench.model_hash import model_graph, model_hash
 from nas.bin.bench_latency import add_parser as add_latency_parser
 from nas.bin.bench_pareto import add_parser as add_pareto_parser
+from nas.bin.bench_proxies import add_parser as add_proxies_parser
 from nas.models.space import SpaceError, load_space
 from nas.options import parse_bool
 
@@ -213,8 +217,11 @@ def cmd_export(args) -> Optional[dict]:
 
 def cmd_report(args) -> dict:
     from nas.bench.summary import write_bench_md
+    if bool(args.proxies) != bool(args.table_csv):
+        raise SystemExit("report: --proxies and --table-csv go together (proxies.csv and the table it is judged on)")
     out = write_bench_md(Path(args.bench), Path(args.out), args.spaces.split(), args.methods.split(),
-                         [int(s) for s in args.seeds.split()])
+                         [int(s) for s in args.seeds.split()],
+                         (Path(args.proxies), Path(args.table_csv)) if args.proxies else None)
     return {"written": str(out)}
 
 
@@ -340,6 +347,8 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--spaces", default="cell tdnn")
     q.add_argument("--methods", default="st darts snas proxyless random")
     q.add_argument("--seeds", default="0 1 2")
+    q.add_argument("--proxies", default="", help="a proxies.csv (bench proxies): adds its section, judged on --table-csv")
+    q.add_argument("--table-csv", default="", help="the table's CSV (bench export) the proxies are judged on")
     q.set_defaults(run=cmd_report)
 
     q = sub.add_parser("power", help="does a bench dir's table tell its architectures apart: ANOVA over seeds, "
@@ -354,6 +363,7 @@ def parser() -> argparse.ArgumentParser:
     q.set_defaults(run=cmd_power)
     add_latency_parser(sub)
     add_pareto_parser(sub)
+    add_proxies_parser(sub)
     return p
 
 

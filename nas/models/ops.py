@@ -130,6 +130,23 @@ class Dropout(nn.Module):
         return f"p={self.p}"
 
 
+class Activation(nn.Module):
+    """ReLU, clipped at `clip` when given. A module of its own (no parameters, so checkpoints do not
+    change) rather than a call inside the ops' forward, so that forward hooks see every activation:
+    the zero-cost proxies (nas.proxies) read them. `channel_dim` says where the units are in the
+    tensor it sees: 1 after a Conv1d (N, C, T), -1 after a Linear (N, T, C)."""
+
+    def __init__(self, clip: float = 0.0, channel_dim: int = -1):
+        super().__init__()
+        self.clip, self.channel_dim = float(clip), int(channel_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(x, 0.0, self.clip) if self.clip else torch.relu(x)
+
+    def extra_repr(self) -> str:
+        return f"clip={self.clip:g}" if self.clip else ""
+
+
 class TDNN(Op):
     """Conv1d over time (kernel 2C+1, dilation D, stride S, 'same' padding) + ReLU + LayerNorm + dropout."""
 
@@ -138,11 +155,12 @@ class TDNN(Op):
         self.context, self.dilation, self.stride = context, dilation, stride
         self.pad = context * dilation
         self.conv = nn.Conv1d(in_dim, out_dim, 2 * context + 1, stride=stride, dilation=dilation, padding=self.pad)
+        self.act = Activation(channel_dim=1)
         self.norm = nn.LayerNorm(out_dim) if cfg.layer_norm else nn.Identity()
         self.drop = Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
+        y = self.act(self.conv(x.transpose(1, 2))).transpose(1, 2)
         return self.drop(self.norm(y))
 
     @torch.no_grad()
@@ -262,10 +280,11 @@ class PaddedConv(Op):
         self.lpad = total - self.rpad
         self.conv = nn.Conv1d(in_dim, out_dim, kernel, stride=stride, dilation=dilation, groups=groups)
         self.drop = Dropout(cfg.dropout)
+        self.act = Activation(RELU_CLIP, channel_dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(nn.functional.pad(x.transpose(1, 2), (self.lpad, self.rpad)))
-        return self.drop(torch.clamp(y, 0.0, RELU_CLIP).transpose(1, 2))
+        return self.drop(self.act(y).transpose(1, 2))
 
     def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return torch.div(lengths + self.stride - 1, self.stride, rounding_mode="floor")
@@ -292,10 +311,11 @@ class ClippedLinear(Op):
     def __init__(self, in_dim: int, out_dim: int, cfg: OpConfig):
         super().__init__()
         self.linear = nn.Linear(in_dim, out_dim)
+        self.act = Activation(RELU_CLIP)
         self.drop = Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(torch.clamp(self.linear(x), 0.0, RELU_CLIP))
+        return self.drop(self.act(self.linear(x)))
 
 
 @register_op("nblinear")

@@ -98,6 +98,14 @@ class SuperNet(nn.Module):
             self.set_mixer(None)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(N, T', num_tokens) log-probabilities and the (N,) output lengths."""
+        logits, out_lengths = self.logits(x, lengths)
+        # float32 even under autocast: CPU autocast would leave a bfloat16 log-softmax, whose
+        # 8-bit mantissa the losses' sums over frames and paths cannot afford
+        return torch.log_softmax(logits.float(), dim=-1), out_lengths
+
+    def logits(self, x: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The last node's output before the log-softmax (what SynFlow sums), and the output lengths."""
         values: Dict[str, torch.Tensor] = {INPUT: x}
         lens: Dict[str, torch.Tensor] = {INPUT: lengths}
         for node, keys in self._plan:
@@ -113,9 +121,7 @@ class SuperNet(nn.Module):
                 total = total * valid.unsqueeze(-1).to(total.dtype)
             values[node] = total
         last = self._plan[-1][0]
-        # float32 even under autocast: CPU autocast would leave a bfloat16 log-softmax, whose
-        # 8-bit mantissa the losses' sums over frames and paths cannot afford
-        return torch.log_softmax(values[last].float(), dim=-1), lens[last]
+        return values[last], lens[last]
 
     def inherit_from(self, choice: List[int]) -> int:
         """Start every candidate from the weights of the chosen op of its block (Op.inherit):

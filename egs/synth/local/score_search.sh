@@ -28,6 +28,9 @@
 #   --export DIR (results/bench; none with --tiny): the bench dir without its search and training
 #                     dirs (plan, tables, records/, tabular/), what BENCH.md is then made from, so
 #                     that the committed copy remakes it: python -m nas.bin.bench report DIR
+#   --proxies FILE (results/proxies.csv)  --table-csv FILE (results/exhaustive.csv): when both exist
+#                     (and not --tiny), BENCH.md opens with the zero-cost proxies judged on that
+#                     table (python -m nas.bin.bench proxies; docs/proxies.md)
 #   --decode-opts "..." --cell-space S --tdnn-space F --cell-warmup-config F
 #                     --cell-search-config F ... (conf/bench.conf)
 set -euo pipefail
@@ -44,6 +47,8 @@ transfer=true
 parallel=1
 searches=true
 export=results/bench
+proxies=results/proxies.csv
+table_csv=results/exhaustive.csv
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
@@ -166,6 +171,9 @@ for space in $spaces; do
   tabular
 done
 report=(--out $out --spaces "$spaces" --methods "$methods" --seeds "$seeds")
+if ! $tiny && [ -f "$proxies" ] && [ -f "$table_csv" ]; then
+  report+=(--proxies "$proxies" --table-csv "$table_csv")
+fi
 "$nas_python" -m nas.bin.bench report $bench "${report[@]}" > /dev/null    # (re)writes records/ from the runs
 if [ -n "$export" ]; then
   mkdir -p $export

@@ -1,0 +1,114 @@
+"""Zero-cost proxies of every architecture of a space, for several initialization seeds: proxies.csv.
+
+One minibatch serves every architecture: `batch_size` utterances of a data dir drawn with
+`data_seed` (variable lengths, padded). Each (architecture, seed) is a network built after
+torch.manual_seed(seed), in eval mode, scored by every proxy of nas.proxies.scores; its row
+gives the seconds each proxy took and all of them together. Rows are written as they come (atomically), and
+a rerun computes only the (architecture, seed) pairs the CSV lacks, so an interrupted survey
+loses at most one architecture.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import random
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from nas.bench.codec import codec_of_space
+from nas.features.pipeline import FeaturePipeline
+from nas.files import write_text_atomic
+from nas.models.space import SearchSpace
+from nas.models.supernet import SuperNet
+from nas.proxies.scores import PROXIES
+from nas.train.data import Batch, SpeechData, collate
+
+Log = Callable[[str], None]
+KEYS = ("id", "arch", "choices", "hash", "seed")
+
+
+def columns(names: Sequence[str]) -> List[str]:
+    """proxies.csv's header for the proxies `names`."""
+    return [*KEYS, *names, "seconds", *(f"{n}_seconds" for n in names)]
+
+
+def proxy_batch(data_dir: Path, lang_dir: Path, space: SearchSpace, pipeline: FeaturePipeline,
+                batch_size: int, data_seed: int) -> Tuple[Batch, int]:
+    """`batch_size` utterances of the data dir drawn with `data_seed` (of those long enough for
+    their labels after the space's subsampling), collated with padding, in the drawn order; and
+    the number of output tokens (blank included) of the lang dir."""
+    data = SpeechData(data_dir, lang_dir, pipeline, space.out_frames)
+    picks = random.Random(data_seed).sample(range(len(data)), min(batch_size, len(data)))
+    if len(picks) < 2:
+        raise ValueError(f"{data_dir}: the proxies need at least 2 usable utterances, found {len(data)}")
+    return collate([data.load(i) for i in picks]), data.num_outputs
+
+
+def read_rows(path: Path) -> List[Dict[str, str]]:
+    """The rows of an existing proxies.csv (none when it does not exist)."""
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write(path: Path, rows: List[Dict[str, object]], names: Sequence[str]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns(names), lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    write_text_atomic(path, buf.getvalue())
+
+
+def score_arch(space: SearchSpace, choices: Dict[str, str], seed: int, batch: Batch, num_tokens: int,
+               names: Sequence[str]) -> Dict[str, float]:
+    """Every proxy of `names` for the architecture `choices` initialized with `seed`, the seconds
+    each took (`<name>_seconds`) and the seconds of the whole, the network's construction included."""
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    net = SuperNet(space, batch.feats.shape[-1], num_tokens, arch=choices)
+    net.eval()
+    out: Dict[str, float] = {}
+    for name in names:
+        t = time.perf_counter()
+        out[name] = PROXIES[name](net, batch)
+        out[f"{name}_seconds"] = time.perf_counter() - t
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def survey(space: SearchSpace, batch: Batch, num_tokens: int, seeds: Sequence[int], out: Path,
+           names: Sequence[str] = tuple(PROXIES), ids: Optional[Dict[str, str]] = None,
+           log: Log = lambda m: None) -> List[Dict[str, object]]:
+    """Score every architecture of `space` (its codec's vectors) with every seed into `out`,
+    keeping the rows it already holds. `ids` maps model hashes to table ids (a bench plan's)."""
+    unknown = [n for n in names if n not in PROXIES]
+    if unknown:
+        raise ValueError(f"unknown proxies {unknown}; known: {', '.join(PROXIES)}")
+    codec = codec_of_space(space)
+    vecs = list(codec.vectors() or [])
+    if not vecs:
+        raise ValueError(f"space {space.name}: its architectures cannot be listed (a cell space too large)")
+    rows: List[Dict[str, object]] = list(read_rows(out))
+    if rows and list(rows[0].keys()) != columns(names):
+        raise ValueError(f"{out}: its columns are not {','.join(columns(names))}; give another --csv or the "
+                         f"same proxies")
+    done = {(r["hash"], int(r["seed"])) for r in rows}
+    todo = [(v, s) for v in vecs for s in seeds if (codec.hash(v), s) not in done]
+    log(f"proxies: {len(vecs)} architectures x {len(seeds)} seeds, {len(todo)} to score "
+        f"({len(rows)} rows already in {out})")
+    for i, (v, s) in enumerate(todo):
+        h = codec.hash(v)
+        choices = codec.to_choices(v)
+        row: Dict[str, object] = {"id": (ids or {}).get(h, ""), "arch": codec.string(v),
+                                  "choices": "/".join(choices[b] for b in space.blocks), "hash": h, "seed": s}
+        row.update(score_arch(space, choices, s, batch, num_tokens, names))
+        rows.append(row)
+        _write(out, rows, names)
+        if (i + 1) % 16 == 0 or i + 1 == len(todo):
+            log(f"proxies: {i + 1}/{len(todo)} scored, last {row['seconds']:.2f} s")
+    return rows

@@ -1,0 +1,191 @@
+"""Zero-cost proxies (nas.proxies) on variable-length CTC batches, their survey and their report."""
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nas.bench.proxy_report import expected_best_of_random, proxy_report, read_csv, report_lines
+from nas.features.pipeline import FeaturePipeline
+from nas.models.space import parse_space
+from nas.models.supernet import SuperNet
+from nas.proxies import scores as S
+from nas.proxies.survey import proxy_batch, read_rows, survey
+from nas.train.data import Batch
+from train_fixtures import TINY_SPACE, make_data, make_lang
+
+ARCH = {"b1": "tdnn-C1D2", "b2": "tdnn-C2D1"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    d = tmp_path_factory.mktemp("proxies")
+    return make_data(d / "data", n_spk=2, per_spk=6), make_lang(d / "lang")
+
+
+@pytest.fixture(scope="module")
+def space():
+    return parse_space(TINY_SPACE)
+
+
+@pytest.fixture(scope="module")
+def batch(corpus, space):
+    data, lang = corpus
+    b, num_tokens = proxy_batch(data, lang, space, FeaturePipeline(), 6, data_seed=0)
+    assert len(set(b.lengths.tolist())) > 1, "the test needs a batch of different lengths"
+    return b, num_tokens
+
+
+def _net(space, batch, seed=0, arch=ARCH):
+    b, num_tokens = batch
+    torch.manual_seed(seed)
+    net = SuperNet(space, b.feats.shape[-1], num_tokens, arch=arch)
+    return net.eval()
+
+
+def _padded(b: Batch, extra: int) -> Batch:
+    """The same utterances with `extra` more zero frames of padding each."""
+    feats = torch.cat([b.feats, torch.zeros(b.feats.shape[0], extra, b.feats.shape[2])], dim=1)
+    return Batch(b.keys, feats, b.lengths, b.targets, b.target_lengths, b.path_weights)
+
+
+def test_the_hessian_gradient_product_matches_autograd(space, batch):
+    """GraSP's H g by a forward difference against autograd's exact product, on a loss with a
+    second derivative (torch's CTC has none)."""
+    b, _ = batch
+    net, b64 = S._as_double(_net(space, batch), b)
+
+    def loss_fn(n, x):
+        return n.logits(x.feats, x.lengths)[0].pow(2).mean()
+
+    params = S._params(net)
+    g = torch.autograd.grad(loss_fn(net, b64), params, create_graph=True)
+    exact = torch.autograd.grad(sum((gi * gi.detach()).sum() for gi in g), params)
+    approx = dict((id(p), hg) for p, hg in S.hessian_gradient(net, b64, loss_fn))
+    num = math.sqrt(sum(float((approx[id(p)] - e).pow(2).sum()) for p, e in zip(params, exact)))
+    den = math.sqrt(sum(float(e.pow(2).sum()) for e in exact))
+    assert num / den < 1e-4
+    after = dict((id(p), float(p.detach().sum())) for p in params)
+    fresh = S._as_double(_net(space, batch), b)[0]
+    assert [after[id(p)] for p in params] == pytest.approx([float(p.detach().sum()) for p in S._params(fresh)], rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["grad_norm", "snip", "grasp", "fisher", "jacob_cov", "naswot", "synflow"])
+def test_padding_does_not_change_a_proxy(space, batch, name):
+    """More padding on the same utterances leaves every proxy as it was: the losses use the output
+    lengths, the activations' padding gets no gradient, the comparisons see the cropped batch."""
+    b, _ = batch
+    fn = S.PROXIES[name]
+    a = fn(_net(space, batch), b)
+    c = fn(_net(space, batch), _padded(b, 11))
+    assert math.isfinite(a) and a == pytest.approx(c, rel=1e-4, abs=1e-9)
+
+
+def test_loss_proxies_depend_on_the_labels(space, batch):
+    """A proxy that ignored the targets (or the lengths) would give the same score for other labels."""
+    b, _ = batch
+    other = Batch(b.keys, b.feats, b.lengths, torch.roll(b.targets, 1, dims=0), torch.roll(b.target_lengths, 1, 0),
+                  b.path_weights)
+    for name in ("grad_norm", "snip", "grasp", "fisher"):
+        assert S.PROXIES[name](_net(space, batch), b) != pytest.approx(S.PROXIES[name](_net(space, batch), other),
+                                                                      rel=1e-6), name
+
+
+def test_the_comparison_proxies_see_a_repeated_utterance(space, batch):
+    """NASWOT's kernel and the Jacobians' correlation are singular when two utterances are the same."""
+    b, _ = batch
+    rows = [0, 1, 2, 0]
+    dup = Batch([b.keys[i] for i in rows], b.feats[rows], b.lengths[rows], b.targets[rows], b.target_lengths[rows],
+                b.path_weights[rows])
+    four = Batch(b.keys[:4], b.feats[:4], b.lengths[:4], b.targets[:4], b.target_lengths[:4], b.path_weights[:4])
+    net = _net(space, batch)
+    assert S.naswot(net, dup) < S.naswot(net, four) - 10
+    assert S.jacob_cov(net, dup) < -5e4 < S.jacob_cov(net, four)
+
+
+def test_synflow_is_positive_for_every_seed(space, batch):
+    """With absolute weights and no normalization the flow is positive; kept LayerNorms subtract
+    the mean and make it negative for some initializations."""
+    for seed in range(4):
+        assert S.synflow(_net(space, batch, seed), batch[0]) > 0
+
+
+def test_every_proxy_is_a_function_of_the_seed(space, batch):
+    b, _ = batch
+    for name, fn in S.PROXIES.items():
+        one, two = fn(_net(space, batch, 3), b), fn(_net(space, batch, 3), b)
+        assert one == two, name
+
+
+def test_expected_best_of_random_is_the_mean_over_all_draws():
+    vals = [0.31, 0.29, 0.35, 0.40, 0.33, 0.30]
+    for k in (1, 2, 3, 6):
+        brute = np.mean([min(c) for c in itertools.combinations(vals, k)])
+        assert expected_best_of_random(vals, k) == pytest.approx(brute)
+
+
+def test_the_survey_resumes_and_reports(corpus, space, batch, tmp_path):
+    b, num_tokens = batch
+    out = tmp_path / "proxies.csv"
+    names = ("grad_norm", "naswot", "params")
+    rows = survey(space, b, num_tokens, [0, 1], out, names)
+    assert len(rows) == 9 * 2
+    header = out.read_text().splitlines()[0].split(",")
+    assert header[:8] == ["id", "arch", "choices", "hash", "seed", "grad_norm", "naswot", "params"]
+    full = read_rows(out)
+    lines = out.read_text().splitlines()
+    out.write_text("\n".join(lines[:-2]) + "\n")              # an interrupted survey
+    logs = []
+    survey(space, b, num_tokens, [0, 1], out, names, log=logs.append)
+    assert "2 to score" in logs[0]
+    again = read_rows(out)
+    assert [{k: r[k] for k in ("hash", "seed", *names)} for r in again] == \
+        [{k: r[k] for k in ("hash", "seed", *names)} for r in full]
+
+    # a table whose WER falls with the parameter count: params ranks it perfectly, sign and all
+    table = tmp_path / "table.csv"
+    by_hash = {r["hash"]: float(r["params"]) for r in full}
+    with open(table, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "hash", "seed", "test_wer"])
+        for i, (h, p) in enumerate(sorted(by_hash.items())):
+            for seed in (0, 1):
+                w.writerow([f"t{i}", h, seed, 1.0 - p / 1e6 + 0.001 * seed])
+    rep = proxy_report(read_csv(out), read_csv(table), resamples=200)
+    params = rep["proxies"]["params"]
+    assert params["kendall"]["value"] == pytest.approx(1.0) and params["archs"] == 9
+    assert params["top_k"]["1"]["regret"] == 0.0
+    assert params["seed_agreement_kendall"] == pytest.approx(1.0)
+    assert any(line.startswith("| params | 9 | +1.00") for line in "\n".join(report_lines(rep)).splitlines())
+
+
+def test_the_command_writes_the_csv_and_its_report(corpus, tmp_path):
+    data, lang = corpus
+    space_file = tmp_path / "space.json"
+    space_file.write_text(json.dumps(TINY_SPACE))
+    out = tmp_path / "p.csv"
+    cmd = [sys.executable, "-m", "nas.bin.bench", "proxies", "--space", str(space_file), "--data", str(data),
+           "--lang", str(lang), "--csv", str(out), "--seeds", "0", "--proxies", "params,snip", "--batch-size", "4"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["rows"] == 9 and len(out.read_text().splitlines()) == 10
+    bad = subprocess.run(cmd[:-4] + ["--proxies", "params,zen"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "unknown proxies ['zen']" in bad.stderr
+
+
+def test_the_report_keeps_only_architectures_with_every_seed(tmp_path):
+    proxies = [{"id": "", "arch": "", "choices": "", "hash": h, "seed": "0", "params": str(p), "seconds": "0.1"}
+               for h, p in (("a", 1), ("b", 2), ("c", 3), ("d", 4))]
+    table = [{"hash": h, "seed": str(s), "test_wer": str(w)}
+             for h, w, seeds in (("a", 0.4, 3), ("b", 0.3, 3), ("c", 0.2, 3), ("d", 0.9, 1)) for s in range(seeds)]
+    rep = proxy_report(proxies, table, resamples=100)
+    assert rep["table_archs"] == 3 and rep["proxies"]["params"]["archs"] == 3
+    assert rep["proxies"]["params"]["kendall"]["value"] == pytest.approx(1.0)    # d (one seed) would break it

@@ -354,6 +354,32 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
     return "\n".join(lines)
 
 
+def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None, runs: int = 100) -> str:
+    """BENCH.md's section on search methods judged on the exhaustive table (nas.bench.compare):
+    the one-shot runs of `searches` (searches.csv), the tabular methods at their median cost,
+    random pick and the hand designs."""
+    import csv
+    import math
+    from nas.bench.codec import codec_of_space
+    from nas.bench.compare import (ExhaustiveTable, baseline_picks, multi_trial_picks, pairwise, random_picks,
+                                   read_searches, report_lines, summarize)
+    from nas.models.space import load_space
+    with open(table_csv, newline="") as f:
+        table = ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)))
+    picks = read_searches(searches, table) if searches is not None else []
+    costs = sorted(p.trainings for p in picks)
+    budget = max(1, math.ceil(costs[len(costs) // 2])) if costs else 10
+    for m in ("random", "rea", "ls", "bo"):
+        picks += multi_trial_picks(table, m, budget, runs)
+    picks += random_picks(table, runs)
+    picks += baseline_picks(table, {h: o for h, o in table.origin.items() if o != "sampled"})
+    summary = summarize(picks, table)
+    source = f"`{searches}` and " if searches is not None else "no one-shot runs yet (no searches.csv); "
+    return "\n".join([f"## Search methods on the exhaustive table\n",
+                      f"From {source}`{table_csv}` (`python -m nas.bin.bench compare`, docs/bench.md).\n",
+                      *report_lines(table, summary, pairwise(summary), budget)]) + "\n"
+
+
 def proxies_section(proxies_csv: Path, table_csv: Path) -> str:
     """BENCH.md's section on zero-cost proxies: proxies.csv against a table's CSV (nas.bench.proxy_report)."""
     from nas.bench.proxy_report import proxy_report, read_csv, report_lines
@@ -364,10 +390,11 @@ def proxies_section(proxies_csv: Path, table_csv: Path) -> str:
 
 
 def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Sequence[str],
-                   seeds: Sequence[int], proxies: Optional[Tuple[Path, Path]] = None) -> Path:
+                   seeds: Sequence[int], exhaustive: Optional[Dict[str, Optional[Path]]] = None) -> Path:
     """Write BENCH.md and its plots (in results/ beside it, so that the two travel together)
     from a bench dir's files; the bench dir's NOTE.md, if any, follows the introduction.
-    `proxies` (proxies.csv, the exhaustive table's CSV) adds the zero-cost proxies' section first."""
+    `exhaustive` (table_csv and space, optional searches and proxies: the exhaustive table's CSV,
+    its space, searches.csv, proxies.csv) puts the sections judged on that table first."""
     plan = read_plan(bench)
     figures = Path(out).parent / "results"
     figures.mkdir(parents=True, exist_ok=True)
@@ -375,8 +402,10 @@ def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Seque
              f"Written by `local/score_search.sh` (nas.bench.summary) on {time.strftime('%Y-%m-%d')} from "
              f"`{bench}`; see docs/bench.md for the protocol. All WERs are on the test voices, which "
              f"nothing was tuned on; the LM weight is chosen on dev.\n"]
-    if proxies is not None:
-        parts.append(proxies_section(*proxies))
+    if exhaustive is not None:
+        parts.append(methods_section(exhaustive["table_csv"], str(exhaustive["space"]), exhaustive.get("searches")))
+        if exhaustive.get("proxies") is not None:
+            parts.append(proxies_section(exhaustive["proxies"], exhaustive["table_csv"]))
     note = bench / "NOTE.md"          # what the tables were made on, when that is not the current default
     if note.is_file():
         parts.append(note.read_text().strip() + "\n")

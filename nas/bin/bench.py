@@ -24,6 +24,8 @@ and tabular search methods compared on a benchmark table.
           benchmarking files, latency.csv, the sum predictor's error (nas.bin.bench_latency).
   pareto  multi-objective search on a table, error against latency or params: the true front and
           each method's hypervolume ratio found/true over runs (nas.bin.bench_pareto).
+  compare search methods judged on an exhaustive table by lookup: one-shot runs (searches.csv),
+          tabular methods at a matched budget, random pick, hand designs (nas.bin.bench_compare).
   proxies zero-cost proxies of every architecture of a space at initialization, several seeds, on
           one CTC minibatch, into proxies.csv; with --table-csv their rank correlations with a
           table and the proxy-guided top-k picks (nas.bin.bench_proxies, docs/proxies.md).
@@ -42,6 +44,7 @@ from typing import List, Optional
 from nas.bench.archvec import OPS, ArchVecError, all_vectors, from_choices, parse_vector, to_choices, vector_string
 from nas.bench.model import param_counts
 from nas.bench.model_hash import model_graph, model_hash
+from nas.bin.bench_compare import add_parser as add_compare_parser
 from nas.bin.bench_latency import add_parser as add_latency_parser
 from nas.bin.bench_pareto import add_parser as add_pareto_parser
 from nas.bin.bench_proxies import add_parser as add_proxies_parser
@@ -217,11 +220,16 @@ def cmd_export(args) -> Optional[dict]:
 
 def cmd_report(args) -> dict:
     from nas.bench.summary import write_bench_md
-    if bool(args.proxies) != bool(args.table_csv):
-        raise SystemExit("report: --proxies and --table-csv go together (proxies.csv and the table it is judged on)")
+    if bool(args.table_csv) != bool(args.exhaustive_space) or ((args.proxies or args.searches) and not args.table_csv):
+        raise SystemExit("report: --table-csv and --exhaustive-space go together, and --proxies and --searches "
+                         "need them (the table they are judged on)")
+    exhaustive = None
+    if args.table_csv:
+        exhaustive = {"table_csv": Path(args.table_csv), "space": args.exhaustive_space,
+                      "searches": Path(args.searches) if args.searches else None,
+                      "proxies": Path(args.proxies) if args.proxies else None}
     out = write_bench_md(Path(args.bench), Path(args.out), args.spaces.split(), args.methods.split(),
-                         [int(s) for s in args.seeds.split()],
-                         (Path(args.proxies), Path(args.table_csv)) if args.proxies else None)
+                         [int(s) for s in args.seeds.split()], exhaustive)
     return {"written": str(out)}
 
 
@@ -347,8 +355,11 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--spaces", default="cell tdnn")
     q.add_argument("--methods", default="st darts snas proxyless random")
     q.add_argument("--seeds", default="0 1 2")
-    q.add_argument("--proxies", default="", help="a proxies.csv (bench proxies): adds its section, judged on --table-csv")
-    q.add_argument("--table-csv", default="", help="the table's CSV (bench export) the proxies are judged on")
+    q.add_argument("--table-csv", default="", help="the exhaustive table's CSV (bench export): BENCH.md opens with "
+                   "the methods judged on it (bench compare)")
+    q.add_argument("--exhaustive-space", default="", help="that table's space (e.g. conf/exhaustive/space.json)")
+    q.add_argument("--searches", default="", help="searches.csv: the one-shot runs judged on --table-csv")
+    q.add_argument("--proxies", default="", help="proxies.csv (bench proxies): its section, judged on --table-csv")
     q.set_defaults(run=cmd_report)
 
     q = sub.add_parser("power", help="does a bench dir's table tell its architectures apart: ANOVA over seeds, "
@@ -364,6 +375,7 @@ def parser() -> argparse.ArgumentParser:
     add_latency_parser(sub)
     add_pareto_parser(sub)
     add_proxies_parser(sub)
+    add_compare_parser(sub)
     return p
 
 

@@ -28,9 +28,12 @@
 #   --export DIR (results/bench; none with --tiny): the bench dir without its search and training
 #                     dirs (plan, tables, records/, tabular/), what BENCH.md is then made from, so
 #                     that the committed copy remakes it: python -m nas.bin.bench report DIR
-#   --proxies FILE (results/proxies.csv)  --table-csv FILE (results/exhaustive.csv): when both exist
-#                     (and not --tiny), BENCH.md opens with the zero-cost proxies judged on that
-#                     table (python -m nas.bin.bench proxies; docs/proxies.md)
+#   --table-csv FILE (results/exhaustive.csv)  --exhaustive-space F (conf/exhaustive/space.json)
+#   --searches FILE (results/searches.csv)  --proxies FILE (results/proxies.csv): when the table
+#                     exists (and not --tiny), BENCH.md opens with the search methods judged on it
+#                     (python -m nas.bin.bench compare: the one-shot runs of --searches if it exists,
+#                     the tabular methods, random pick, the hand designs) and the zero-cost proxies
+#                     (python -m nas.bin.bench proxies; docs/proxies.md) if --proxies exists
 #   --decode-opts "..." --cell-space S --tdnn-space F --cell-warmup-config F
 #                     --cell-search-config F ... (conf/bench.conf)
 set -euo pipefail
@@ -49,6 +52,8 @@ searches=true
 export=results/bench
 proxies=results/proxies.csv
 table_csv=results/exhaustive.csv
+exhaustive_space=conf/exhaustive/space.json
+searches_csv=results/searches.csv
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
@@ -171,8 +176,10 @@ for space in $spaces; do
   tabular
 done
 report=(--out $out --spaces "$spaces" --methods "$methods" --seeds "$seeds")
-if ! $tiny && [ -f "$proxies" ] && [ -f "$table_csv" ]; then
-  report+=(--proxies "$proxies" --table-csv "$table_csv")
+if ! $tiny && [ -f "$table_csv" ]; then
+  report+=(--table-csv "$table_csv" --exhaustive-space "$exhaustive_space")
+  [ ! -f "$searches_csv" ] || report+=(--searches "$searches_csv")
+  [ ! -f "$proxies" ] || report+=(--proxies "$proxies")
 fi
 "$nas_python" -m nas.bin.bench report $bench "${report[@]}" > /dev/null    # (re)writes records/ from the runs
 if [ -n "$export" ]; then

@@ -1,0 +1,61 @@
+"""The `compare` subcommand of nas.bin.bench: search methods judged on an exhaustive table by
+lookup (nas.bench.compare): one-shot runs from searches.csv, the tabular methods run on the table
+at a matched budget, random pick and the named hand designs; per method the distribution of its
+picks' table means, per pair the difference, its interval, p and the minimal detectable difference."""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+
+from nas.models.space import SpaceError, load_space
+
+
+def cmd_compare(args: argparse.Namespace) -> dict:
+    """Build the picks, summarize them, print JSON (and write markdown with --markdown)."""
+    from nas.bench.codec import codec_of_space
+    from nas.bench.compare import (ExhaustiveTable, baseline_picks, multi_trial_picks, pairwise, random_picks,
+                                   read_searches, report_lines, summarize)
+    try:
+        codec = codec_of_space(load_space(args.space, verbose=False))
+    except SpaceError as e:
+        raise SystemExit(f"--space {args.space}: {e}") from None
+    try:
+        with open(args.table_csv, newline="") as f:
+            table = ExhaustiveTable(list(csv.DictReader(f)), codec, args.metric)
+        picks = read_searches(Path(args.searches), table) if args.searches else []
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"compare: {e}") from None
+    budget = args.budget
+    if not budget:
+        one_shot = sorted(p.trainings for p in picks)
+        budget = max(1, math.ceil(one_shot[len(one_shot) // 2])) if one_shot else 10
+    for m in [m for m in args.methods.split(",") if m]:
+        picks += multi_trial_picks(table, m, budget, args.runs)
+    picks += random_picks(table, args.runs, args.seed)
+    picks += baseline_picks(table, {h: o for h, o in table.origin.items() if o != "sampled"})
+    summary = summarize(picks, table)
+    pairs = pairwise(summary)
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(report_lines(table, summary, pairs, budget)) + "\n")
+    return {"budget_trainings": budget, "architectures": len(table.means),
+            "methods": {m: {k: v for k, v in s.items() if k != "picks"} for m, s in summary.items()},
+            "pairs": pairs}
+
+
+def add_parser(sub: "argparse._SubParsersAction") -> None:
+    """The compare subcommand's options."""
+    q = sub.add_parser("compare", help="search methods judged on an exhaustive table by lookup: picks' table "
+                       "means, pairwise differences with intervals, p and detectable differences")
+    q.add_argument("--table-csv", required=True, help="the exhaustive table (python -m nas.bin.bench export)")
+    q.add_argument("--space", required=True, help="its space (e.g. conf/exhaustive/space.json)")
+    q.add_argument("--searches", default="", help="searches.csv: one-shot runs (nas.bench.compare.SEARCH_COLUMNS)")
+    q.add_argument("--methods", default="random,rea,ls,bo", help="tabular methods to run on the table")
+    q.add_argument("--runs", type=int, default=100, help="runs of each tabular method and of random pick")
+    q.add_argument("--budget", type=int, default=0, help="trainings per tabular run (default: the one-shot "
+                   "searches' median cost in trainings, else 10)")
+    q.add_argument("--metric", default="test_wer", help="the table column picks are scored by")
+    q.add_argument("--seed", type=int, default=0, help="seed of the random picks")
+    q.add_argument("--markdown", default="", help="also write the report as markdown here")
+    q.set_defaults(run=cmd_compare)

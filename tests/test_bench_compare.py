@@ -1,0 +1,111 @@
+"""Search methods judged on an exhaustive table by lookup (nas.bench.compare, bench compare)."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nas.bench.codec import codec_of_space
+from nas.bench.compare import (ExhaustiveTable, Pick, multi_trial_picks, pairwise, random_picks, read_searches,
+                               summarize)
+from nas.models.space import load_space
+
+SPACE = Path(__file__).resolve().parents[1] / "egs/synth/conf/exhaustive/space.json"
+
+
+@pytest.fixture(scope="module")
+def codec():
+    return codec_of_space(load_space(SPACE, verbose=False))
+
+
+def _rows(codec, seeds=(0, 1, 2), drop=()):
+    """A table of every architecture: WER falls with the first block's index, dev is WER plus
+    seed noise; the all-zero vector is the named 'shallow' design."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, v in enumerate(codec.vectors()):
+        true = 0.30 + 0.01 * (3 - v[0][0]) + 0.001 * v[1][0] + 0.0001 * v[2][0]
+        for s in seeds:
+            if (i, s) in drop:
+                continue
+            rows.append({"id": f"t{i:03d}", "arch": codec.string(v), "hash": codec.hash(v), "seed": str(s),
+                         "origin": "shallow" if i == 0 else "sampled", "dev_wer": str(true + rng.normal(0, 0.002)),
+                         "test_wer": str(true + rng.normal(0, 0.002)), "train_seconds": "100"})
+    return rows
+
+
+def test_a_full_budget_picks_the_best_dev_of_the_seed_it_sees(codec):
+    rows = _rows(codec)
+    table = ExhaustiveTable(rows, codec)
+    picks = multi_trial_picks(table, "random", budget=64, runs=6)
+    for p in picks:
+        seed = table.seeds[p.run % 3]
+        want = min((r for r in rows if int(r["seed"]) == seed), key=lambda r: float(r["dev_wer"]))["hash"]
+        assert p.hash == want and p.trainings == 64
+
+
+def test_incomplete_architectures_are_left_out(codec, tmp_path):
+    table = ExhaustiveTable(_rows(codec, drop={(5, 2)}), codec)
+    assert len(table.means) == 63
+    bad = tmp_path / "searches.csv"
+    v = list(codec.vectors())[5]
+    bad.write_text(f"method,run_seed,arch,hash,trainings\nst,0,\"{codec.string(v)}\",{codec.hash(v)},3\n")
+    with pytest.raises(ValueError, match="line 2: st run 0 picked"):
+        read_searches(bad, table)
+
+
+def test_random_pick_is_uniform_and_the_summary_scores_it(codec):
+    table = ExhaustiveTable(_rows(codec), codec)
+    picks = random_picks(table, 4000, seed=1)
+    s = summarize(picks, table)["random pick"]
+    values = np.array(list(table.means.values()))
+    assert abs(s["mean"] - values.mean()) < 3 * values.std() / np.sqrt(4000)
+    assert s["top10_share"] == pytest.approx(np.mean(values <= table.top10), abs=0.03)
+    assert s["regret"] == pytest.approx(s["mean"] - values.min())
+
+
+def test_pairs_report_the_difference_its_test_and_what_they_could_detect(codec):
+    table = ExhaustiveTable(_rows(codec), codec)
+    hs = sorted(table.means, key=table.means.get)
+    good = [Pick("good", r, hs[r % 4], 1.0) for r in range(20)]          # among the best 4
+    bad = [Pick("bad", r, hs[-1 - r % 4], 1.0) for r in range(20)]       # among the worst 4
+    same = [Pick("same", r, hs[r % 4], 1.0) for r in range(20)]
+    pairs = {(p["a"], p["b"]): p for p in pairwise(summarize(good + bad + same, table))}
+    gb = pairs[("good", "bad")]
+    want = np.mean([table.means[p.hash] for p in good]) - np.mean([table.means[p.hash] for p in bad])
+    assert gb["diff"] == pytest.approx(want) and gb["low"] <= want <= gb["high"] and gb["p"] < 0.001
+    gs = pairs[("good", "same")]
+    assert gs["diff"] == 0 and gs["p"] == 1.0 and gs["mdd"] > 0
+
+
+def test_the_command_matches_the_budget_to_the_one_shot_searches(codec, tmp_path):
+    rows = _rows(codec)
+    table_csv = tmp_path / "exhaustive.csv"
+    with open(table_csv, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    vecs = list(codec.vectors())
+    searches = tmp_path / "searches.csv"
+    searches.write_text("method,run_seed,warmup_seed,arch,hash,trainings,converged\n" + "".join(
+        f"st,{r},0,\"{codec.string(vecs[60 + r])}\",{codec.hash(vecs[60 + r])},{t},{c}\n"
+        for r, (t, c) in enumerate([(2.2, "true"), (3.4, "false"), (2.9, "true")])))
+    md = tmp_path / "compare.md"
+    out = subprocess.run([sys.executable, "-m", "nas.bin.bench", "compare", "--table-csv", str(table_csv),
+                          "--space", str(SPACE), "--searches", str(searches), "--runs", "10", "--methods", "random",
+                          "--markdown", str(md)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    assert res["budget_trainings"] == 3                      # the median 2.9, rounded up
+    assert res["methods"]["st"]["runs"] == 3 and res["methods"]["st"]["converged"] == 2
+    assert res["methods"]["shallow"]["runs"] == 1
+    assert "| st | 3 |" in md.read_text()
+    from nas.bench.summary import methods_section
+    section = methods_section(table_csv, str(SPACE), searches, runs=5)
+    assert section.startswith("## Search methods on the exhaustive table") and "| st | 3 |" in section
+    assert "Tabular methods: 3 trainings per run" in section

@@ -109,3 +109,52 @@ def test_the_command_matches_the_budget_to_the_one_shot_searches(codec, tmp_path
     section = methods_section(table_csv, str(SPACE), searches, runs=5)
     assert section.startswith("## Search methods on the exhaustive table") and "| st | 3 |" in section
     assert "Tabular methods: 3 trainings per run" in section
+
+
+def _fake_run(bench: Path, method: str, run: int, choices: dict, probs: dict, converged, seconds: float, warm: int):
+    """A run dir as local/run_searches.sh leaves it: derive/arch.json (as stage 6 writes it), seconds, warm-up seed."""
+    from nas.models.arch import Arch
+    d = bench / "runs" / f"{method}_run{run}"
+    (d / "derive").mkdir(parents=True)
+    space = load_space(SPACE, verbose=False)
+    source = {"method": method, "seed": run, "convergence": {"converged": converged, "epochs": 4}}
+    Arch(space, choices, probs=probs, source=source).write(d / "derive" / "arch.json")
+    (d / "seconds").write_text(f"{seconds}\n")
+    (d / "warmup_seed").write_text(f"{warm}\n")
+
+
+def test_a_tiny_comparison_from_run_dirs_to_the_report(codec, tmp_path):
+    """Two methods, two runs each, collected into searches.csv and judged on a small table."""
+    rows = _rows(codec)
+    table_csv = tmp_path / "exhaustive.csv"
+    with open(table_csv, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    bench = tmp_path / "searches"
+    (bench / "warmup_seed0").mkdir(parents=True)
+    (bench / "warmup_seed0" / "seconds").write_text("150\n")
+    cands = ["identity", "tdnn-C0D1", "tdnn-C1D1", "tdnn-C1D3"]
+    sharp = {b: {c: (0.91 if c == "tdnn-C1D3" else 0.03) for c in cands} for b in ("block1", "block2", "block3")}
+    flat = {b: {c: 0.25 for c in cands} for b in ("block1", "block2", "block3")}
+    best = {"block1": "tdnn-C1D3", "block2": "identity", "block3": "identity"}
+    worst = {"block1": "identity", "block2": "tdnn-C1D3", "block3": "tdnn-C1D3"}
+    _fake_run(bench, "st", 0, best, sharp, True, 250, 0)
+    _fake_run(bench, "st", 1, best, sharp, True, 350, 0)
+    _fake_run(bench, "darts", 0, worst, flat, False, 450, 0)
+    _fake_run(bench, "darts", 1, worst, flat, False, 550, 0)
+    (bench / "runs" / "darts_run2").mkdir()                      # unfinished: no row
+    out = tmp_path / "searches.csv"
+    r = subprocess.run([sys.executable, "-m", "nas.bin.bench", "searches", str(bench), "--space", str(SPACE),
+                        "--table-csv", str(table_csv), "--csv", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["runs"] == {"darts": 2, "st": 2}
+    got = list(csv.DictReader(open(out)))
+    st0 = got[2]
+    assert (st0["method"], st0["run_seed"], st0["converged"], st0["trainings"]) == ("st", "0", "true", "4.0")
+    assert st0["arch"] == "[[3],[0],[0]]" and st0["hash"] == codec.hash([[3], [0], [0]])
+    assert float(got[0]["max_rel_entropy"]) == pytest.approx(1.0)
+    table = ExhaustiveTable(rows, codec)
+    summary = summarize(read_searches(out, table), table)
+    assert summary["st"]["regret"] < summary["darts"]["regret"] and summary["st"]["converged"] == 2
+    assert summary["darts"]["converged"] == 0 and summary["darts"]["trainings"] == pytest.approx(6.5)

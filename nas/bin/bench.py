@@ -26,6 +26,7 @@ and tabular search methods compared on a benchmark table.
           each method's hypervolume ratio found/true over runs (nas.bin.bench_pareto).
   compare search methods judged on an exhaustive table by lookup: one-shot runs (searches.csv),
           tabular methods at a matched budget, random pick, hand designs (nas.bin.bench_compare).
+  searches the finished one-shot runs of egs/synth/local/run_searches.sh -> searches.csv.
   proxies zero-cost proxies of every architecture of a space at initialization, several seeds, on
           one CTC minibatch, into proxies.csv; with --table-csv their rank correlations with a
           table and the proxy-guided top-k picks (nas.bin.bench_proxies, docs/proxies.md).

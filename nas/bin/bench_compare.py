@@ -44,8 +44,35 @@ def cmd_compare(args: argparse.Namespace) -> dict:
             "pairs": pairs}
 
 
+def cmd_searches(args: argparse.Namespace) -> dict:
+    """Collect the finished one-shot runs of a runs dir into searches.csv."""
+    from nas.bench.codec import codec_of_space
+    from nas.bench.compare import ExhaustiveTable
+    from nas.bench.search_runs import collect, write_csv
+    try:
+        codec = codec_of_space(load_space(args.space, verbose=False))
+        with open(args.table_csv, newline="") as f:
+            table = ExhaustiveTable(list(csv.DictReader(f)), codec)
+        rows = collect(Path(args.dir), codec, table.train_seconds)
+    except (SpaceError, OSError, ValueError) as e:
+        raise SystemExit(f"searches: {e}") from None
+    write_csv(rows, Path(args.csv))
+    by: dict = {}
+    for r in rows:
+        by[r["method"]] = by.get(r["method"], 0) + 1
+    return {"csv": args.csv, "runs": by}
+
+
 def add_parser(sub: "argparse._SubParsersAction") -> None:
-    """The compare subcommand's options."""
+    """The compare and searches subcommands' options."""
+    q = sub.add_parser("searches", help="the finished one-shot runs of a runs dir (local/run_searches.sh) -> "
+                       "searches.csv (nas.bench.search_runs)")
+    q.add_argument("dir", help="the runs dir (warmup_seed<W>/, runs/<method>_run<R>/)")
+    q.add_argument("--space", required=True, help="the exhaustive space (its codec gives the vectors and hashes)")
+    q.add_argument("--table-csv", required=True, help="the exhaustive table: its mean training seconds price a run")
+    q.add_argument("--csv", required=True, help="searches.csv to write")
+    q.set_defaults(run=cmd_searches)
+
     q = sub.add_parser("compare", help="search methods judged on an exhaustive table by lookup: picks' table "
                        "means, pairwise differences with intervals, p and detectable differences")
     q.add_argument("--table-csv", required=True, help="the exhaustive table (python -m nas.bin.bench export)")

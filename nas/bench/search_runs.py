@@ -1,0 +1,75 @@
+"""One-shot search runs on the exhaustive space, collected into searches.csv (nas.bench.compare reads it).
+
+egs/synth/local/run_searches.sh leaves a runs dir laid out as:
+
+    <dir>/warmup_seed<W>/warmup/...        a shared warm-up (stage 4), and warmup_seed<W>/seconds
+    <dir>/runs/<method>_run<R>/derive/arch.json   the derived architecture (stage 6)
+    <dir>/runs/<method>_run<R>/seconds     the search's wall seconds (stages 5 and 6)
+    <dir>/runs/<method>_run<R>/warmup_seed the warm-up it started from
+
+Each finished run (one with an arch.json and its seconds) becomes one row of SEARCH_COLUMNS: the
+derived architecture as the table's vector and hash, the convergence record of the search
+(nas.models.decision: per block relative entropy) and its cost, in seconds and in stand-alone
+trainings: (search seconds + its warm-up's seconds) / the table's mean training seconds, the cost
+of one run from scratch (the warm-up is shared by several runs, which the cost does not credit).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from nas.bench.codec import Codec
+from nas.bench.compare import SEARCH_COLUMNS
+from nas.files import write_text_atomic
+
+_RUN = re.compile(r"^(?P<method>[a-z_]+)_run(?P<run>\d+)$")
+
+
+def _seconds(path: Path) -> Optional[float]:
+    try:
+        return float(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def run_row(run_dir: Path, codec: Codec, train_seconds: float, warmups: Path) -> Optional[Dict[str, object]]:
+    """The searches.csv row of one run dir; None while the run is unfinished."""
+    m = _RUN.match(run_dir.name)
+    arch_file, secs = run_dir / "derive" / "arch.json", _seconds(run_dir / "seconds")
+    if m is None or not arch_file.is_file() or secs is None:
+        return None
+    try:
+        arch = json.loads(arch_file.read_text())
+        warmup_seed = int((run_dir / "warmup_seed").read_text().split()[0])
+    except (OSError, ValueError, IndexError) as e:
+        raise ValueError(f"{run_dir}: unreadable run record ({e})") from None
+    vec = codec.from_choices(arch["choices"])
+    conv = arch.get("source", {}).get("convergence", {})
+    dec = arch.get("decisions", {})
+    ents = [float(dec[b]["rel_entropy"]) for b in dec] if dec else []
+    warm = _seconds(warmups / f"warmup_seed{warmup_seed}" / "seconds") or 0.0
+    return {"method": m["method"], "run_seed": int(m["run"]), "warmup_seed": warmup_seed, "arch": codec.string(vec),
+            "hash": codec.hash(vec), "search_seconds": round(secs, 1), "warmup_seconds": round(warm, 1),
+            "trainings": round((secs + warm) / train_seconds, 3),
+            "converged": "" if conv.get("converged") is None else str(bool(conv["converged"])).lower(),
+            "max_rel_entropy": max(ents) if ents else "", "rel_entropies": " ".join(f"{e:.4f}" for e in ents),
+            "epochs": conv.get("epochs", "")}
+
+
+def collect(runs_dir: Path, codec: Codec, train_seconds: float) -> List[Dict[str, object]]:
+    """Every finished run under runs_dir/runs, sorted by method then run seed."""
+    rows = [r for d in sorted((runs_dir / "runs").glob("*_run*")) if d.is_dir()
+            for r in [run_row(d, codec, train_seconds, runs_dir)] if r is not None]
+    return sorted(rows, key=lambda r: (r["method"], r["run_seed"]))
+
+
+def write_csv(rows: List[Dict[str, object]], out: Path) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=SEARCH_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_text_atomic(out, buf.getvalue())

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +81,7 @@ def test_pairs_report_the_difference_its_test_and_what_they_could_detect(codec):
     assert gs["diff"] == 0 and gs["p"] == 1.0 and gs["mdd"] > 0
 
 
-def test_the_command_matches_the_budget_to_the_one_shot_searches(codec, tmp_path):
+def test_the_command_matches_the_budget_to_the_one_shot_searches(codec, tmp_path, capsys):
     rows = _rows(codec)
     table_csv = tmp_path / "exhaustive.csv"
     with open(table_csv, "w", newline="") as f:
@@ -96,11 +94,10 @@ def test_the_command_matches_the_budget_to_the_one_shot_searches(codec, tmp_path
         f"st,{r},0,\"{codec.string(vecs[60 + r])}\",{codec.hash(vecs[60 + r])},{t},{c}\n"
         for r, (t, c) in enumerate([(2.2, "true"), (3.4, "false"), (2.9, "true")])))
     md = tmp_path / "compare.md"
-    out = subprocess.run([sys.executable, "-m", "nas.bin.bench", "compare", "--table-csv", str(table_csv),
-                          "--space", str(SPACE), "--searches", str(searches), "--runs", "10", "--methods", "random",
-                          "--markdown", str(md)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    res = json.loads(out.stdout)
+    from nas.bin.bench import main
+    assert main(["compare", "--table-csv", str(table_csv), "--space", str(SPACE), "--searches", str(searches),
+                 "--runs", "10", "--methods", "random", "--markdown", str(md)]) == 0
+    res = json.loads(capsys.readouterr().out)
     assert res["budget_trainings"] == 3                      # the median 2.9, rounded up
     assert res["methods"]["st"]["runs"] == 3 and res["methods"]["st"]["converged"] == 2
     assert res["methods"]["shallow"]["runs"] == 1
@@ -123,7 +120,7 @@ def _fake_run(bench: Path, method: str, run: int, choices: dict, probs: dict, co
     (d / "warmup_seed").write_text(f"{warm}\n")
 
 
-def test_a_tiny_comparison_from_run_dirs_to_the_report(codec, tmp_path):
+def test_a_tiny_comparison_from_run_dirs_to_the_report(codec, tmp_path, capsys):
     """Two methods, two runs each, collected into searches.csv and judged on a small table."""
     rows = _rows(codec)
     table_csv = tmp_path / "exhaustive.csv"
@@ -145,10 +142,9 @@ def test_a_tiny_comparison_from_run_dirs_to_the_report(codec, tmp_path):
     _fake_run(bench, "darts", 1, worst, flat, False, 550, 0)
     (bench / "runs" / "darts_run2").mkdir()                      # unfinished: no row
     out = tmp_path / "searches.csv"
-    r = subprocess.run([sys.executable, "-m", "nas.bin.bench", "searches", str(bench), "--space", str(SPACE),
-                        "--table-csv", str(table_csv), "--csv", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["runs"] == {"darts": 2, "st": 2}
+    from nas.bin.bench import main
+    assert main(["searches", str(bench), "--space", str(SPACE), "--table-csv", str(table_csv), "--csv", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"] == {"darts": 2, "st": 2}
     got = list(csv.DictReader(open(out)))
     st0 = got[2]
     assert (st0["method"], st0["run_seed"], st0["converged"], st0["trainings"]) == ("st", "0", "true", "4.0")
@@ -158,3 +154,26 @@ def test_a_tiny_comparison_from_run_dirs_to_the_report(codec, tmp_path):
     summary = summarize(read_searches(out, table), table)
     assert summary["st"]["regret"] < summary["darts"]["regret"] and summary["st"]["converged"] == 2
     assert summary["darts"]["converged"] == 0 and summary["darts"]["trainings"] == pytest.approx(6.5)
+
+
+def test_the_ranking_of_shared_weights_against_the_table(codec, tmp_path):
+    from nas.bench.ranking import ranking_lines, ranking_rows
+    rows = _rows(codec)
+    table = ExhaustiveTable(rows, codec)
+    ids = {r["id"]: r["hash"] for r in rows}
+    bench = tmp_path / "searches"
+    by_id = {i: table.means[h] for i, h in ids.items()}
+
+    def scores(d: Path, loss):
+        d.mkdir(parents=True)
+        (d / "scores.json").write_text(json.dumps({"scores": [{"id": i, "loss": loss(w)} for i, w in by_id.items()]}))
+
+    scores(bench / "warmup_seed0" / "score", lambda w: 3 * w)           # ranks exactly as the table
+    scores(bench / "runs" / "st_run0" / "score", lambda w: -w)          # exactly reversed
+    scores(bench / "runs" / "st_run1" / "score", lambda w: -w)
+    got = ranking_rows(bench, table, ids)
+    assert [(r["kind"], r["run"]) for r in got] == [("warm-up", 0), ("st", 0), ("st", 1)]
+    assert got[0]["kendall"] == pytest.approx(1.0) and got[0]["spearman_better_half"] == pytest.approx(1.0)
+    assert got[1]["kendall"] == pytest.approx(-1.0) and got[0]["archs"] == 64
+    lines = ranking_lines(got)
+    assert any(line.startswith("| st | 2 | 64 | -1.00") for line in lines)

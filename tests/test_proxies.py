@@ -5,8 +5,6 @@ import csv
 import itertools
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -167,18 +165,18 @@ def test_the_survey_resumes_and_reports(corpus, space, batch, tmp_path):
     assert any(line.startswith("| params | 9 | +1.00") for line in "\n".join(report_lines(rep)).splitlines())
 
 
-def test_the_command_writes_the_csv_and_its_report(corpus, tmp_path):
+def test_the_command_writes_the_csv_and_its_report(corpus, tmp_path, capsys):
+    from nas.bin.bench import main
     data, lang = corpus
     space_file = tmp_path / "space.json"
     space_file.write_text(json.dumps(TINY_SPACE))
     out = tmp_path / "p.csv"
-    cmd = [sys.executable, "-m", "nas.bin.bench", "proxies", "--space", str(space_file), "--data", str(data),
-           "--lang", str(lang), "--csv", str(out), "--seeds", "0", "--proxies", "params,snip", "--batch-size", "4"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["rows"] == 9 and len(out.read_text().splitlines()) == 10
-    bad = subprocess.run(cmd[:-4] + ["--proxies", "params,zen"], capture_output=True, text=True)
-    assert bad.returncode != 0 and "unknown proxies ['zen']" in bad.stderr
+    cmd = ["proxies", "--space", str(space_file), "--data", str(data), "--lang", str(lang), "--csv", str(out),
+           "--seeds", "0", "--proxies", "params,snip", "--batch-size", "4"]
+    assert main(cmd) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 9 and len(out.read_text().splitlines()) == 10
+    with pytest.raises(SystemExit, match=r"unknown proxies \['zen'\]"):
+        main(cmd[:-4] + ["--proxies", "params,zen"])
 
 
 def test_the_report_keeps_only_architectures_with_every_seed(tmp_path):

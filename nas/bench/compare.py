@@ -139,7 +139,7 @@ def read_searches(path: Path, table: ExhaustiveTable) -> List[Pick]:
     return out
 
 
-def _mean_interval(x: np.ndarray) -> Tuple[float, float]:
+def mean_interval(x: np.ndarray) -> Tuple[float, float]:
     """95% percentile-bootstrap interval of a mean (nan with fewer than 2 distinct values)."""
     if len(x) < 2 or np.ptp(x) == 0:
         return math.nan, math.nan
@@ -156,7 +156,7 @@ def summarize(picks: Sequence[Pick], table: ExhaustiveTable) -> Dict[str, dict]:
     out = {}
     for m, ps in by.items():
         x = np.array([table.means[p.hash] for p in ps])
-        lo, hi = _mean_interval(x)
+        lo, hi = mean_interval(x)
         conv = [p.converged for p in ps if p.converged is not None]
         out[m] = {"runs": len(ps), "mean": float(x.mean()), "low": lo, "high": hi,
                   "top10_share": float(np.mean(x <= table.top10)), "regret": float(x.mean() - table.best),

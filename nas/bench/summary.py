@@ -354,7 +354,8 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
     return "\n".join(lines)
 
 
-def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None, runs: int = 100) -> str:
+def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None, runs: int = 100,
+                    ranking: Optional[Path] = None) -> str:
     """BENCH.md's section on search methods judged on the exhaustive table (nas.bench.compare):
     the one-shot runs of `searches` (searches.csv), the tabular methods at their median cost,
     random pick and the hand designs."""
@@ -375,9 +376,15 @@ def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None
     picks += baseline_picks(table, {h: o for h, o in table.origin.items() if o != "sampled"})
     summary = summarize(picks, table)
     source = f"`{searches}` and " if searches is not None else "no one-shot runs yet (no searches.csv); "
-    return "\n".join([f"## Search methods on the exhaustive table\n",
-                      f"From {source}`{table_csv}` (`python -m nas.bin.bench compare`, docs/bench.md).\n",
-                      *report_lines(table, summary, pairwise(summary), budget)]) + "\n"
+    lines = [f"## Search methods on the exhaustive table\n",
+             f"From {source}`{table_csv}` (`python -m nas.bin.bench compare`, docs/bench.md).\n",
+             *report_lines(table, summary, pairwise(summary), budget)]
+    if ranking is not None:
+        from nas.bench.ranking import ranking_lines
+        with open(ranking, newline="") as f:
+            lines += ["", f"### How the shared weights rank the table (`{ranking}`)\n",
+                      *ranking_lines(list(csv.DictReader(f)))]
+    return "\n".join(lines) + "\n"
 
 
 def proxies_section(proxies_csv: Path, table_csv: Path) -> str:
@@ -393,8 +400,9 @@ def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Seque
                    seeds: Sequence[int], exhaustive: Optional[Dict[str, Optional[Path]]] = None) -> Path:
     """Write BENCH.md and its plots (in results/ beside it, so that the two travel together)
     from a bench dir's files; the bench dir's NOTE.md, if any, follows the introduction.
-    `exhaustive` (table_csv and space, optional searches and proxies: the exhaustive table's CSV,
-    its space, searches.csv, proxies.csv) puts the sections judged on that table first."""
+    `exhaustive` (table_csv and space, optional searches, ranking and proxies: the exhaustive
+    table's CSV, its space, searches.csv, ranking.csv, proxies.csv) puts the sections judged on
+    that table first."""
     plan = read_plan(bench)
     figures = Path(out).parent / "results"
     figures.mkdir(parents=True, exist_ok=True)
@@ -403,7 +411,8 @@ def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Seque
              f"`{bench}`; see docs/bench.md for the protocol. All WERs are on the test voices, which "
              f"nothing was tuned on; the LM weight is chosen on dev.\n"]
     if exhaustive is not None:
-        parts.append(methods_section(exhaustive["table_csv"], str(exhaustive["space"]), exhaustive.get("searches")))
+        parts.append(methods_section(exhaustive["table_csv"], str(exhaustive["space"]), exhaustive.get("searches"),
+                                     ranking=exhaustive.get("ranking")))
         if exhaustive.get("proxies") is not None:
             parts.append(proxies_section(exhaustive["proxies"], exhaustive["table_csv"]))
     note = bench / "NOTE.md"          # what the tables were made on, when that is not the current default

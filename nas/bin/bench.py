@@ -221,13 +221,15 @@ def cmd_export(args) -> Optional[dict]:
 
 def cmd_report(args) -> dict:
     from nas.bench.summary import write_bench_md
-    if bool(args.table_csv) != bool(args.exhaustive_space) or ((args.proxies or args.searches) and not args.table_csv):
+    if bool(args.table_csv) != bool(args.exhaustive_space) or \
+            ((args.proxies or args.searches or args.ranking) and not args.table_csv):
         raise SystemExit("report: --table-csv and --exhaustive-space go together, and --proxies and --searches "
                          "need them (the table they are judged on)")
     exhaustive = None
     if args.table_csv:
         exhaustive = {"table_csv": Path(args.table_csv), "space": args.exhaustive_space,
                       "searches": Path(args.searches) if args.searches else None,
+                      "ranking": Path(args.ranking) if args.ranking else None,
                       "proxies": Path(args.proxies) if args.proxies else None}
     out = write_bench_md(Path(args.bench), Path(args.out), args.spaces.split(), args.methods.split(),
                          [int(s) for s in args.seeds.split()], exhaustive)
@@ -361,6 +363,8 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--exhaustive-space", default="", help="that table's space (e.g. conf/exhaustive/space.json)")
     q.add_argument("--searches", default="", help="searches.csv: the one-shot runs judged on --table-csv")
     q.add_argument("--proxies", default="", help="proxies.csv (bench proxies): its section, judged on --table-csv")
+    q.add_argument("--ranking", default="", help="ranking.csv (bench searches --ranking-csv): the shared weights' "
+                   "ranking of --table-csv")
     q.set_defaults(run=cmd_report)
 
     q = sub.add_parser("power", help="does a bench dir's table tell its architectures apart: ANOVA over seeds, "

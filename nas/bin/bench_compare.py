@@ -38,7 +38,12 @@ def cmd_compare(args: argparse.Namespace) -> dict:
     summary = summarize(picks, table)
     pairs = pairwise(summary)
     if args.markdown:
-        Path(args.markdown).write_text("\n".join(report_lines(table, summary, pairs, budget)) + "\n")
+        lines = report_lines(table, summary, pairs, budget)
+        if args.ranking:
+            from nas.bench.ranking import ranking_lines
+            with open(args.ranking, newline="") as f:
+                lines += ["", *ranking_lines(list(csv.DictReader(f)))]
+        Path(args.markdown).write_text("\n".join(lines) + "\n")
     return {"budget_trainings": budget, "architectures": len(table.means),
             "methods": {m: {k: v for k, v in s.items() if k != "picks"} for m, s in summary.items()},
             "pairs": pairs}
@@ -48,19 +53,26 @@ def cmd_searches(args: argparse.Namespace) -> dict:
     """Collect the finished one-shot runs of a runs dir into searches.csv."""
     from nas.bench.codec import codec_of_space
     from nas.bench.compare import ExhaustiveTable
+    from nas.bench import ranking
     from nas.bench.search_runs import collect, write_csv
     try:
         codec = codec_of_space(load_space(args.space, verbose=False))
         with open(args.table_csv, newline="") as f:
-            table = ExhaustiveTable(list(csv.DictReader(f)), codec)
+            table_rows = list(csv.DictReader(f))
+        table = ExhaustiveTable(table_rows, codec)
         rows = collect(Path(args.dir), codec, table.train_seconds)
+        ranks = ranking.ranking_rows(Path(args.dir), table, {r["id"]: r["hash"] for r in table_rows})
     except (SpaceError, OSError, ValueError) as e:
         raise SystemExit(f"searches: {e}") from None
     write_csv(rows, Path(args.csv))
     by: dict = {}
     for r in rows:
         by[r["method"]] = by.get(r["method"], 0) + 1
-    return {"csv": args.csv, "runs": by}
+    out = {"csv": args.csv, "runs": by}
+    if args.ranking_csv and ranks:
+        ranking.write_csv(ranks, Path(args.ranking_csv))
+        out.update(ranking_csv=args.ranking_csv, scored=len(ranks))
+    return out
 
 
 def add_parser(sub: "argparse._SubParsersAction") -> None:
@@ -71,6 +83,8 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--space", required=True, help="the exhaustive space (its codec gives the vectors and hashes)")
     q.add_argument("--table-csv", required=True, help="the exhaustive table: its mean training seconds price a run")
     q.add_argument("--csv", required=True, help="searches.csv to write")
+    q.add_argument("--ranking-csv", default="", help="ranking.csv to write: how each scored warm-up's and search's "
+                   "weights rank the table (nas.bench.ranking; from their score/scores.json)")
     q.set_defaults(run=cmd_searches)
 
     q = sub.add_parser("compare", help="search methods judged on an exhaustive table by lookup: picks' table "
@@ -85,4 +99,6 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--metric", default="test_wer", help="the table column picks are scored by")
     q.add_argument("--seed", type=int, default=0, help="seed of the random picks")
     q.add_argument("--markdown", default="", help="also write the report as markdown here")
+    q.add_argument("--ranking", default="", help="with --markdown: ranking.csv (bench searches --ranking-csv), "
+                   "how the super-networks' weights rank the table")
     q.set_defaults(run=cmd_compare)

@@ -7,6 +7,8 @@
 # conf/exhaustive/search.yaml: until every block is decided, or the cap), --parallel at once. Each run
 # records its wall seconds; python -m nas.bin.bench searches collects the finished ones into --export
 # (results/searches.csv), which python -m nas.bin.bench compare judges against results/exhaustive.csv.
+# With --score true every architecture of the table is also scored by each warm-up's and search's
+# final weights (nas.bin.score: held-out loss on dev), and --ranking-csv says how those rank the table.
 # A killed run is redone from its start (its search checkpoints resume it); finished ones are kept.
 # Options:
 #   --methods "st darts snas proxyless random"  --runs N (10)  --warmups N (5)  --parallel N (2)
@@ -14,6 +16,8 @@
 #   --search-config F (conf/exhaustive/search.yaml)  --warmup-config F (conf/exhaustive/warmup.yaml)
 #   --space F (conf/exhaustive/space.json)  --table-csv F (results/exhaustive.csv)  --nj N (1)
 #   --max-runs N (0: all; else stop after N searches, then collect what has finished)
+#   --score true|false (true)  --table-dir DIR (results/exhaustive: its plan.json lists the architectures)
+#   --ranking-csv FILE (results/ranking.csv; "" for none)
 set -euo pipefail
 methods="st darts snas proxyless random"
 runs=10
@@ -27,6 +31,9 @@ space=conf/exhaustive/space.json
 table_csv=results/exhaustive.csv
 nj=1
 max_runs=0
+score=true
+table_dir=results/exhaustive
+ranking_csv=results/ranking.csv
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
@@ -46,29 +53,47 @@ timed() {                       # timed <seconds-file> <log> <command...>: run i
   awk -v a=$t0 -v b=$(date +%s.%N) 'BEGIN { printf "%.1f\n", b - a }' > $out
 }
 
+score_weights() {               # score_weights <init-dir> <out-dir>: every table architecture by these weights
+  $score || return 0
+  [ ! -f $2/scores.json ] || return 0
+  "$nas_python" -m nas.bin.score --data data/$bench_data --valid-data data/dev --lang data/lang_phn --space $space \
+    --loss ctc --init $1 --archs $table_dir --batch-size 16 --overwrite true $2 > $2.log 2>&1 \
+    || { echo "$0: scoring with $1 failed: see $2.log" >&2; return 1; }
+}
+
+finished() {                    # finished <run dir>: searched, derived (and scored)
+  [ -f $1/seconds ] && [ -f $1/derive/arch.json ] && { ! $score || [ -f $1/score/scores.json ]; }
+}
+
 warmup() {                      # warmup <seed>
   local d=$bench/warmup_seed$1
-  [ -f $d/seconds ] && [ -f $d/warmup/done ] && return 0
-  mkdir -p $d
-  echo "=== warm-up seed $1 in $d"
-  timed $d/seconds $d.log ./run.sh --space $space --nas-data $bench_data --seed $1 --stage 4 --stop-stage 4 \
-    --warmup-config $warmup_config --warmup-dir $d/warmup --nj $nj \
-    || { echo "$0: warm-up $1 failed: see $d.log" >&2; return 1; }
+  if ! { [ -f $d/seconds ] && [ -f $d/warmup/done ]; }; then
+    mkdir -p $d
+    echo "=== warm-up seed $1 in $d"
+    timed $d/seconds $d.log ./run.sh --space $space --nas-data $bench_data --seed $1 --stage 4 --stop-stage 4 \
+      --warmup-config $warmup_config --warmup-dir $d/warmup --nj $nj \
+      || { echo "$0: warm-up $1 failed: see $d.log" >&2; return 1; }
+  fi
+  score_weights $d/warmup $d/score
 }
 
 one_run() {                     # one_run <method> <run seed>
   local w=$(( $2 % warmups )) d=$bench/runs/$1_run$2
-  echo "=== $1 run $2 (warm-up seed $w)"
-  mkdir -p $d
-  echo $w > $d/warmup_seed
-  timed $d/seconds $d.log ./run.sh --space $space --nas-data $bench_data --method $1 --seed $2 \
-    --warmup-dir $bench/warmup_seed$w/warmup --search-config $search_config --stage 5 --stop-stage 6 \
-    --exp-dir $d --nj $nj || { echo "$0: $1 run $2 failed: see $d.log" >&2; return 1; }
+  if ! { [ -f $d/seconds ] && [ -f $d/derive/arch.json ]; }; then
+    echo "=== $1 run $2 (warm-up seed $w)"
+    mkdir -p $d
+    echo $w > $d/warmup_seed
+    timed $d/seconds $d.log ./run.sh --space $space --nas-data $bench_data --method $1 --seed $2 \
+      --warmup-dir $bench/warmup_seed$w/warmup --search-config $search_config --stage 5 --stop-stage 6 \
+      --exp-dir $d --nj $nj || { echo "$0: $1 run $2 failed: see $d.log" >&2; return 1; }
+  fi
+  score_weights $d/search $d/score
 }
 
 collect() {
   [ -n "$export" ] || return 0
-  "$nas_python" -m nas.bin.bench searches $bench --space $space --table-csv $table_csv --csv $export
+  "$nas_python" -m nas.bin.bench searches $bench --space $space --table-csv $table_csv --csv $export \
+    --ranking-csv "$ranking_csv"
 }
 
 pool() {                        # pool <function> <job lines...>: at most --parallel at once
@@ -86,7 +111,7 @@ pool warmup $(seq 0 $((warmups - 1))) || { echo "$0: warm-up(s) failed; fix and 
 todo=()
 for r in $(seq 0 $((runs - 1))); do
   for m in $methods; do
-    [ -f $bench/runs/${m}_run$r/seconds ] && [ -f $bench/runs/${m}_run$r/derive/arch.json ] || todo+=("$m:$r")
+    finished $bench/runs/${m}_run$r || todo+=("$m:$r")
   done
 done
 [ $max_runs -eq 0 ] || [ ${#todo[@]} -le $max_runs ] || todo=("${todo[@]:0:$max_runs}")

@@ -29,7 +29,8 @@
 #                     dirs (plan, tables, records/, tabular/), what BENCH.md is then made from, so
 #                     that the committed copy remakes it: python -m nas.bin.bench report DIR
 #   --table-csv FILE (results/exhaustive.csv)  --exhaustive-space F (conf/exhaustive/space.json)
-#   --searches FILE (results/searches.csv)  --proxies FILE (results/proxies.csv): when the table
+#   --searches FILE (results/searches.csv)  --ranking FILE (results/ranking.csv)
+#   --proxies FILE (results/proxies.csv): when the table
 #                     exists (and not --tiny), BENCH.md opens with the search methods judged on it
 #                     (python -m nas.bin.bench compare: the one-shot runs of --searches if it exists,
 #                     the tabular methods, random pick, the hand designs) and the zero-cost proxies
@@ -54,6 +55,7 @@ proxies=results/proxies.csv
 table_csv=results/exhaustive.csv
 exhaustive_space=conf/exhaustive/space.json
 searches_csv=results/searches.csv
+ranking_csv=results/ranking.csv
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
@@ -179,6 +181,7 @@ report=(--out $out --spaces "$spaces" --methods "$methods" --seeds "$seeds")
 if ! $tiny && [ -f "$table_csv" ]; then
   report+=(--table-csv "$table_csv" --exhaustive-space "$exhaustive_space")
   [ ! -f "$searches_csv" ] || report+=(--searches "$searches_csv")
+  [ ! -f "$ranking_csv" ] || report+=(--ranking "$ranking_csv")
   [ ! -f "$proxies" ] || report+=(--proxies "$proxies")
 fi
 "$nas_python" -m nas.bin.bench report $bench "${report[@]}" > /dev/null    # (re)writes records/ from the runs

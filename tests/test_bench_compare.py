@@ -37,6 +37,14 @@ def _rows(codec, seeds=(0, 1, 2), drop=()):
     return rows
 
 
+def _write_table(path: Path, rows) -> Path:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
 def test_a_full_budget_picks_the_best_dev_of_the_seed_it_sees(codec):
     rows = _rows(codec)
     table = ExhaustiveTable(rows, codec)
@@ -83,11 +91,7 @@ def test_pairs_report_the_difference_its_test_and_what_they_could_detect(codec):
 
 def test_the_command_matches_the_budget_to_the_one_shot_searches(codec, tmp_path, capsys):
     rows = _rows(codec)
-    table_csv = tmp_path / "exhaustive.csv"
-    with open(table_csv, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    table_csv = _write_table(tmp_path / "exhaustive.csv", rows)
     vecs = list(codec.vectors())
     searches = tmp_path / "searches.csv"
     searches.write_text("method,run_seed,warmup_seed,arch,hash,trainings,converged\n" + "".join(
@@ -123,11 +127,7 @@ def _fake_run(bench: Path, method: str, run: int, choices: dict, probs: dict, co
 def test_a_tiny_comparison_from_run_dirs_to_the_report(codec, tmp_path, capsys):
     """Two methods, two runs each, collected into searches.csv and judged on a small table."""
     rows = _rows(codec)
-    table_csv = tmp_path / "exhaustive.csv"
-    with open(table_csv, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    table_csv = _write_table(tmp_path / "exhaustive.csv", rows)
     bench = tmp_path / "searches"
     (bench / "warmup_seed0").mkdir(parents=True)
     (bench / "warmup_seed0" / "seconds").write_text("150\n")

@@ -106,7 +106,7 @@ def test_the_command_matches_the_budget_to_the_one_shot_searches(codec, tmp_path
     assert res["methods"]["st"]["runs"] == 3 and res["methods"]["st"]["converged"] == 2
     assert res["methods"]["shallow"]["runs"] == 1
     assert "| st | 3 |" in md.read_text()
-    from nas.bench.summary import methods_section
+    from nas.bench.exhaustive_report import methods_section
     section = methods_section(table_csv, str(SPACE), searches, runs=5)
     assert section.startswith("## Search methods on the exhaustive table") and "| st | 3 |" in section
     assert "Tabular methods: 3 trainings per run" in section

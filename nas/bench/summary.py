@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from nas.bench.errors import BenchFileError
+from nas.bench.exhaustive_report import exhaustive_sections
 from nas.bench.ground_truth import read_plan, read_run, space_codec
 from nas.bench.report import markdown_table, noise_floor, rank_correlations, scatter, standing
 from nas.bench.table import load_folder
@@ -354,48 +355,6 @@ def space_section(bench: Path, space: str, methods: Sequence[str], seeds: Sequen
     return "\n".join(lines)
 
 
-def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None, runs: int = 100,
-                    ranking: Optional[Path] = None) -> str:
-    """BENCH.md's section on search methods judged on the exhaustive table (nas.bench.compare):
-    the one-shot runs of `searches` (searches.csv), the tabular methods at their median cost,
-    random pick and the hand designs."""
-    import csv
-    import math
-    from nas.bench.codec import codec_of_space
-    from nas.bench.compare import (ExhaustiveTable, baseline_picks, multi_trial_picks, pairwise, random_picks,
-                                   read_searches, report_lines, summarize)
-    from nas.models.space import load_space
-    with open(table_csv, newline="") as f:
-        table = ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)))
-    picks = read_searches(searches, table) if searches is not None else []
-    costs = sorted(p.trainings for p in picks)
-    budget = max(1, math.ceil(costs[len(costs) // 2])) if costs else 10
-    for m in ("random", "rea", "ls", "bo"):
-        picks += multi_trial_picks(table, m, budget, runs)
-    picks += random_picks(table, runs)
-    picks += baseline_picks(table, {h: o for h, o in table.origin.items() if o != "sampled"})
-    summary = summarize(picks, table)
-    source = f"`{searches}` and " if searches is not None else "no one-shot runs yet (no searches.csv); "
-    lines = [f"## Search methods on the exhaustive table\n",
-             f"From {source}`{table_csv}` (`python -m nas.bin.bench compare`, docs/bench.md).\n",
-             *report_lines(table, summary, pairwise(summary), budget)]
-    if ranking is not None:
-        from nas.bench.ranking import ranking_lines
-        with open(ranking, newline="") as f:
-            lines += ["", f"### How the shared weights rank the table (`{ranking}`)\n",
-                      *ranking_lines(list(csv.DictReader(f)))]
-    return "\n".join(lines) + "\n"
-
-
-def proxies_section(proxies_csv: Path, table_csv: Path) -> str:
-    """BENCH.md's section on zero-cost proxies: proxies.csv against a table's CSV (nas.bench.proxy_report)."""
-    from nas.bench.proxy_report import proxy_report, read_csv, report_lines
-    rep = proxy_report(read_csv(proxies_csv), read_csv(table_csv))
-    return "\n".join([f"## Zero-cost proxies on the exhaustive table\n",
-                      f"From `{proxies_csv}` (`python -m nas.bin.bench proxies`, docs/proxies.md) and "
-                      f"`{table_csv}`.\n", *report_lines(rep)]) + "\n"
-
-
 def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Sequence[str],
                    seeds: Sequence[int], exhaustive: Optional[Dict[str, Optional[Path]]] = None) -> Path:
     """Write BENCH.md and its plots (in results/ beside it, so that the two travel together)
@@ -411,10 +370,7 @@ def write_bench_md(bench: Path, out: Path, spaces: Sequence[str], methods: Seque
              f"`{bench}`; see docs/bench.md for the protocol. All WERs are on the test voices, which "
              f"nothing was tuned on; the LM weight is chosen on dev.\n"]
     if exhaustive is not None:
-        parts.append(methods_section(exhaustive["table_csv"], str(exhaustive["space"]), exhaustive.get("searches"),
-                                     ranking=exhaustive.get("ranking")))
-        if exhaustive.get("proxies") is not None:
-            parts.append(proxies_section(exhaustive["proxies"], exhaustive["table_csv"]))
+        parts += exhaustive_sections(figures=figures, **exhaustive)
     note = bench / "NOTE.md"          # what the tables were made on, when that is not the current default
     if note.is_file():
         parts.append(note.read_text().strip() + "\n")

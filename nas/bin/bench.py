@@ -222,14 +222,17 @@ def cmd_export(args) -> Optional[dict]:
 def cmd_report(args) -> dict:
     from nas.bench.summary import write_bench_md
     if bool(args.table_csv) != bool(args.exhaustive_space) or \
-            ((args.proxies or args.searches or args.ranking) and not args.table_csv):
-        raise SystemExit("report: --table-csv and --exhaustive-space go together, and --proxies and --searches "
-                         "need them (the table they are judged on)")
+            ((args.proxies or args.searches or args.ranking or args.latency) and not args.table_csv) or \
+            bool(args.latency) != bool(args.table_dir):
+        raise SystemExit("report: --table-csv and --exhaustive-space go together, --proxies, --searches, --ranking "
+                         "and --latency need them (the table they are judged on), and --latency needs --table-dir")
     exhaustive = None
     if args.table_csv:
         exhaustive = {"table_csv": Path(args.table_csv), "space": args.exhaustive_space,
                       "searches": Path(args.searches) if args.searches else None,
                       "ranking": Path(args.ranking) if args.ranking else None,
+                      "latency": Path(args.latency) if args.latency else None,
+                      "table_dir": Path(args.table_dir) if args.table_dir else None,
                       "proxies": Path(args.proxies) if args.proxies else None}
     out = write_bench_md(Path(args.bench), Path(args.out), args.spaces.split(), args.methods.split(),
                          [int(s) for s in args.seeds.split()], exhaustive)
@@ -365,6 +368,10 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--proxies", default="", help="proxies.csv (bench proxies): its section, judged on --table-csv")
     q.add_argument("--ranking", default="", help="ranking.csv (bench searches --ranking-csv): the shared weights' "
                    "ranking of --table-csv")
+    q.add_argument("--latency", default="", help="a latency benchmarking file (nb-asr-bench-<device>.pickle, bench "
+                   "latency): with --table-dir, the Pareto section of test WER against it")
+    q.add_argument("--table-dir", default="", help="the exhaustive table's folder with every seed (e.g. "
+                   "results/exhaustive/tables/tdnn_noise)")
     q.set_defaults(run=cmd_report)
 
     q = sub.add_parser("power", help="does a bench dir's table tell its architectures apart: ANOVA over seeds, "

@@ -30,11 +30,14 @@
 #                     that the committed copy remakes it: python -m nas.bin.bench report DIR
 #   --table-csv FILE (results/exhaustive.csv)  --exhaustive-space F (conf/exhaustive/space.json)
 #   --searches FILE (results/searches.csv)  --ranking FILE (results/ranking.csv)
+#   --latency FILE (results/latency/nb-asr-bench-vm2-cpu-t1-offline.pickle)
+#   --table-dir DIR (results/exhaustive/tables/tdnn_noise)
 #   --proxies FILE (results/proxies.csv): when the table
 #                     exists (and not --tiny), BENCH.md opens with the search methods judged on it
 #                     (python -m nas.bin.bench compare: the one-shot runs of --searches if it exists,
 #                     the tabular methods, random pick, the hand designs) and the zero-cost proxies
-#                     (python -m nas.bin.bench proxies; docs/proxies.md) if --proxies exists
+#                     (python -m nas.bin.bench proxies; docs/proxies.md) if --proxies exists, and
+#                     the Pareto front of test WER against --latency (docs/latency.md) if it exists
 #   --decode-opts "..." --cell-space S --tdnn-space F --cell-warmup-config F
 #                     --cell-search-config F ... (conf/bench.conf)
 set -euo pipefail
@@ -56,6 +59,8 @@ table_csv=results/exhaustive.csv
 exhaustive_space=conf/exhaustive/space.json
 searches_csv=results/searches.csv
 ranking_csv=results/ranking.csv
+latency=results/latency/nb-asr-bench-vm2-cpu-t1-offline.pickle
+table_dir=results/exhaustive/tables/tdnn_noise
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
@@ -183,6 +188,7 @@ if ! $tiny && [ -f "$table_csv" ]; then
   [ ! -f "$searches_csv" ] || report+=(--searches "$searches_csv")
   [ ! -f "$ranking_csv" ] || report+=(--ranking "$ranking_csv")
   [ ! -f "$proxies" ] || report+=(--proxies "$proxies")
+  [ ! -f "$latency" ] || [ ! -d "$table_dir" ] || report+=(--latency "$latency" --table-dir "$table_dir")
 fi
 "$nas_python" -m nas.bin.bench report $bench "${report[@]}" > /dev/null    # (re)writes records/ from the runs
 if [ -n "$export" ]; then

@@ -73,7 +73,8 @@ def test_the_hessian_gradient_product_matches_autograd(space, batch):
     assert num / den < 1e-4
     after = dict((id(p), float(p.detach().sum())) for p in params)
     fresh = S._as_double(_net(space, batch), b)[0]
-    assert [after[id(p)] for p in params] == pytest.approx([float(p.detach().sum()) for p in S._params(fresh)], rel=1e-12)
+    restored = [float(p.detach().sum()) for p in S._params(fresh)]
+    assert [after[id(p)] for p in params] == pytest.approx(restored, rel=1e-12)
 
 
 @pytest.mark.parametrize("name", ["grad_norm", "snip", "grasp", "fisher", "jacob_cov", "naswot", "synflow"])
@@ -187,3 +188,21 @@ def test_the_report_keeps_only_architectures_with_every_seed(tmp_path):
     rep = proxy_report(proxies, table, resamples=100)
     assert rep["table_archs"] == 3 and rep["proxies"]["params"]["archs"] == 3
     assert rep["proxies"]["params"]["kendall"]["value"] == pytest.approx(1.0)    # d (one seed) would break it
+
+
+def test_vectors_of_one_model_are_scored_once(space, batch, tmp_path, monkeypatch):
+    """A codec may list several vectors of one network (NAS-Bench-ASR's does): one row per model hash."""
+    import nas.proxies.survey as survey_mod
+    real = survey_mod.codec_of_space(space)
+
+    class Twice:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def vectors(self):
+            return (v for v in list(real.vectors()) for _ in range(2))
+
+    monkeypatch.setattr(survey_mod, "codec_of_space", lambda s: Twice())
+    b, num_tokens = batch
+    rows = survey(space, b, num_tokens, [0], tmp_path / "p.csv", ("params",))
+    assert len(rows) == 9 and len({r["hash"] for r in rows}) == 9

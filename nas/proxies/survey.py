@@ -84,13 +84,17 @@ def score_arch(space: SearchSpace, choices: Dict[str, str], seed: int, batch: Ba
 def survey(space: SearchSpace, batch: Batch, num_tokens: int, seeds: Sequence[int], out: Path,
            names: Sequence[str] = tuple(PROXIES), ids: Optional[Dict[str, str]] = None,
            log: Log = lambda m: None) -> List[Dict[str, object]]:
-    """Score every architecture of `space` (its codec's vectors) with every seed into `out`,
+    """Score every architecture of `space` (its codec's vectors, one per model hash) with every seed into `out`,
     keeping the rows it already holds. `ids` maps model hashes to table ids (a bench plan's)."""
     unknown = [n for n in names if n not in PROXIES]
     if unknown:
         raise ValueError(f"unknown proxies {unknown}; known: {', '.join(PROXIES)}")
     codec = codec_of_space(space)
-    vecs = list(codec.vectors() or [])
+    vecs, seen = [], set()
+    for v in codec.vectors() or []:          # one vector per model: vectors of one hash are one network
+        if codec.hash(v) not in seen:
+            seen.add(codec.hash(v))
+            vecs.append(v)
     if not vecs:
         raise ValueError(f"space {space.name}: its architectures cannot be listed (a cell space too large)")
     rows: List[Dict[str, object]] = list(read_rows(out))

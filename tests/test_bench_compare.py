@@ -177,3 +177,18 @@ def test_the_ranking_of_shared_weights_against_the_table(codec, tmp_path):
     assert got[1]["kendall"] == pytest.approx(-1.0) and got[0]["archs"] == 64
     lines = ranking_lines(got)
     assert any(line.startswith("| st | 2 | 64 | -1.00") for line in lines)
+
+
+def test_the_proxy_guided_method_keeps_the_best_on_dev_of_the_proxys_top_k(codec):
+    from nas.bench.compare import proxy_picks
+    rows = _rows(codec)
+    table = ExhaustiveTable(rows, codec)
+    perfect = [{"hash": h, "seed": str(s), "oracle": str(-m)} for h, m in table.means.items() for s in (0, 1)]
+    picks = proxy_picks(table, perfect, "oracle", 1)
+    best = min(table.means, key=table.means.get)
+    assert [(p.method, p.run, p.hash, p.trainings) for p in picks] == [("oracle top-1", 0, best, 1.0),
+                                                                        ("oracle top-1", 1, best, 1.0)]
+    every = proxy_picks(table, perfect, "oracle", 64)              # the whole table: the best dev WER wins
+    for p in every:
+        seed = table.seeds[p.run]
+        assert p.hash == min(table.means, key=lambda h: table.dev[(h, seed)]) and p.trainings == 64

@@ -11,6 +11,8 @@ seeds. So each method can be run many times, and what matters is the distributio
   architecture once, seeing the dev WER of one seed (a run's queries see the seed `run mod
   seeds`), and the pick is the incumbent, the lowest dev WER found;
 - "random pick" draws one architecture uniformly per run (no search at all);
+- a proxy-guided method per zero-cost proxy (proxies.csv): train the proxy's top k, keep the best
+  on dev; one run per initialization seed;
 - the named hand-designed architectures of the plan (origin other than "sampled") are one pick each.
 
 Per method: the picks' mean table WER with a bootstrap interval, the share of picks in the table's
@@ -106,6 +108,23 @@ def multi_trial_picks(table: ExhaustiveTable, method: str, budget: int, runs: in
         trace = run_method(_SeedObjective(table, table.seeds[r % len(table.seeds)]), method,
                            budget_queries=budget, seed=r, space=space)
         out.append(Pick(method, r, trace.steps[-1].best_hash, float(len(trace.steps))))
+    return out
+
+
+def proxy_picks(table: ExhaustiveTable, proxy_rows: Sequence[Dict[str, str]], name: str, k: int) -> List[Pick]:
+    """The proxy-guided method: train only the k architectures the proxy `name` ranks highest, keep
+    the one with the lowest dev WER. One run per initialization seed of proxies.csv (its ranking
+    is that seed's), seeing the dev WER of table seed (run mod seeds); cost k trainings."""
+    by_seed: Dict[str, Dict[str, float]] = {}
+    for r in proxy_rows:
+        if r["hash"] in table.means and r.get(name, "") not in ("", "nan"):
+            by_seed.setdefault(r["seed"], {})[r["hash"]] = float(r[name])
+    out = []
+    for run, seed in enumerate(sorted(by_seed, key=int)):
+        scores = by_seed[seed]
+        top = sorted(scores, key=lambda h: (-scores[h], h))[:k]
+        dev_seed = table.seeds[run % len(table.seeds)]
+        out.append(Pick(f"{name} top-{k}", run, min(top, key=lambda h: (table.dev[(h, dev_seed)], h)), float(len(top))))
     return out
 
 

@@ -10,16 +10,17 @@ import math
 import shutil
 import tempfile
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None, runs: int = 100,
-                    ranking: Optional[Path] = None) -> str:
+                    ranking: Optional[Path] = None, proxies: Optional[Path] = None,
+                    proxy_names: Sequence[str] = ("synflow", "naswot", "snip")) -> str:
     """BENCH.md's section on search methods judged on the exhaustive table (nas.bench.compare):
     the one-shot runs of `searches` (searches.csv), the tabular methods at their median cost,
     random pick and the hand designs."""
     from nas.bench.codec import codec_of_space
-    from nas.bench.compare import (ExhaustiveTable, baseline_picks, multi_trial_picks, pairwise, random_picks,
-                                   read_searches, report_lines, summarize)
+    from nas.bench.compare import (ExhaustiveTable, baseline_picks, multi_trial_picks, pairwise, proxy_picks,
+                                   random_picks, read_searches, report_lines, summarize)
     from nas.models.space import load_space
     with open(table_csv, newline="") as f:
         table = ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)))
@@ -28,6 +29,11 @@ def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None
     budget = max(1, math.ceil(costs[len(costs) // 2])) if costs else 10
     for m in ("random", "rea", "ls", "bo"):
         picks += multi_trial_picks(table, m, budget, runs)
+    if proxies is not None:
+        with open(proxies, newline="") as f:
+            proxy_rows = list(csv.DictReader(f))
+        for name in proxy_names:
+            picks += proxy_picks(table, proxy_rows, name, budget)
     picks += random_picks(table, runs)
     picks += baseline_picks(table, {h: o for h, o in table.origin.items() if o != "sampled"})
     summary = summarize(picks, table)
@@ -98,7 +104,7 @@ def exhaustive_sections(table_csv: Path, space: str, searches: Optional[Path] = 
                         proxies: Optional[Path] = None, latency: Optional[Path] = None,
                         table_dir: Optional[Path] = None, figures: Path = Path("results")) -> List[str]:
     """Every section the given files allow, in BENCH.md's order."""
-    parts = [methods_section(table_csv, space, searches, ranking=ranking)]
+    parts = [methods_section(table_csv, space, searches, ranking=ranking, proxies=proxies)]
     if proxies is not None:
         parts.append(proxies_section(proxies, table_csv))
     if latency is not None and table_dir is not None:

@@ -33,6 +33,12 @@ def cmd_compare(args: argparse.Namespace) -> dict:
         budget = max(1, math.ceil(one_shot[len(one_shot) // 2])) if one_shot else 10
     for m in [m for m in args.methods.split(",") if m]:
         picks += multi_trial_picks(table, m, budget, args.runs)
+    if args.proxies:
+        from nas.bench.compare import proxy_picks
+        with open(args.proxies, newline="") as f:
+            proxy_rows = list(csv.DictReader(f))
+        for name in [n for n in args.proxy_names.split(",") if n]:
+            picks += proxy_picks(table, proxy_rows, name, budget)
     picks += random_picks(table, args.runs, args.seed)
     picks += baseline_picks(table, {h: o for h, o in table.origin.items() if o != "sampled"})
     summary = summarize(picks, table)
@@ -98,6 +104,9 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
                    "searches' median cost in trainings, else 10)")
     q.add_argument("--metric", default="test_wer", help="the table column picks are scored by")
     q.add_argument("--seed", type=int, default=0, help="seed of the random picks")
+    q.add_argument("--proxies", default="", help="proxies.csv (bench proxies): add the proxy-guided methods, the "
+                   "best on dev of each proxy's top --budget, one run per initialization seed")
+    q.add_argument("--proxy-names", default="synflow,naswot,snip", help="which proxies' guided methods to add")
     q.add_argument("--markdown", default="", help="also write the report as markdown here")
     q.add_argument("--ranking", default="", help="with --markdown: ranking.csv (bench searches --ranking-csv), "
                    "how the super-networks' weights rank the table")

@@ -57,7 +57,7 @@ score_weights() {               # score_weights <init-dir> <out-dir>: every tabl
   $score || return 0
   [ ! -f $2/scores.json ] || return 0
   "$nas_python" -m nas.bin.score --data data/$bench_data --valid-data data/dev --lang data/lang_phn --space $space \
-    --loss ctc --init $1 --archs $table_dir --batch-size 16 --overwrite true $2 > $2.log 2>&1 \
+    --loss ctc-crf --den-dir data/den_meta --init $1 --archs $table_dir --batch-size 16 --overwrite true $2 > $2.log 2>&1 \
     || { echo "$0: scoring with $1 failed: see $2.log" >&2; return 1; }
 }
 

@@ -140,6 +140,24 @@ def baseline_picks(table: ExhaustiveTable, names: Dict[str, str]) -> List[Pick]:
     return [Pick(name, 0, h, 0.0) for h, name in sorted(names.items(), key=lambda kv: kv[1]) if h in table.means]
 
 
+def all_picks(table: ExhaustiveTable, one_shot: Sequence[Pick], methods: Sequence[str] = ("random", "rea", "ls", "bo"),
+              runs: int = 100, budget: int = 0, proxy_rows: Sequence[Dict[str, str]] = (),
+              proxy_names: Sequence[str] = (), seed: int = 0) -> Tuple[List[Pick], int]:
+    """The one-shot runs and every other method's picks, and the budget the others got: `budget`
+    trainings, or (0) the one-shot runs' median cost rounded up, or 10 without them."""
+    if not budget:
+        costs = sorted(p.trainings for p in one_shot)
+        budget = max(1, math.ceil(costs[len(costs) // 2])) if costs else 10
+    picks = list(one_shot)
+    for m in methods:
+        picks += multi_trial_picks(table, m, budget, runs)
+    for name in proxy_names if proxy_rows else ():
+        picks += proxy_picks(table, proxy_rows, name, budget)
+    picks += random_picks(table, runs, seed)
+    picks += baseline_picks(table, {h: o for h, o in table.origin.items() if o != "sampled"})
+    return picks, budget
+
+
 def read_searches(path: Path, table: ExhaustiveTable) -> List[Pick]:
     """searches.csv's runs as picks; an architecture missing from the table is an error naming the row."""
     with open(path, newline="") as f:

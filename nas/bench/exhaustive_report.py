@@ -6,11 +6,11 @@ egs/synth/results/latency/ beside the table's files; nas.bench.mo_report)."""
 from __future__ import annotations
 
 import csv
-import math
 import shutil
 import tempfile
 from pathlib import Path
 from typing import List, Optional, Sequence
+
 
 def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None, runs: int = 100,
                     ranking: Optional[Path] = None, proxies: Optional[Path] = None,
@@ -19,23 +19,16 @@ def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None
     the one-shot runs of `searches` (searches.csv), the tabular methods at their median cost,
     random pick and the hand designs."""
     from nas.bench.codec import codec_of_space
-    from nas.bench.compare import (ExhaustiveTable, baseline_picks, multi_trial_picks, pairwise, proxy_picks,
-                                   random_picks, read_searches, report_lines, summarize)
+    from nas.bench.compare import ExhaustiveTable, all_picks, pairwise, read_searches, report_lines, summarize
     from nas.models.space import load_space
     with open(table_csv, newline="") as f:
         table = ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)))
-    picks = read_searches(searches, table) if searches is not None else []
-    costs = sorted(p.trainings for p in picks)
-    budget = max(1, math.ceil(costs[len(costs) // 2])) if costs else 10
-    for m in ("random", "rea", "ls", "bo"):
-        picks += multi_trial_picks(table, m, budget, runs)
+    proxy_rows = []
     if proxies is not None:
         with open(proxies, newline="") as f:
             proxy_rows = list(csv.DictReader(f))
-        for name in proxy_names:
-            picks += proxy_picks(table, proxy_rows, name, budget)
-    picks += random_picks(table, runs)
-    picks += baseline_picks(table, {h: o for h, o in table.origin.items() if o != "sampled"})
+    picks, budget = all_picks(table, read_searches(searches, table) if searches is not None else [], runs=runs,
+                              proxy_rows=proxy_rows, proxy_names=proxy_names)
     summary = summarize(picks, table)
     source = f"`{searches}` and " if searches is not None else "no one-shot runs yet (no searches.csv); "
     lines = [f"## Search methods on the exhaustive table\n",

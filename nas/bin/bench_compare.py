@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 from pathlib import Path
 
 from nas.models.space import SpaceError, load_space
@@ -15,8 +14,7 @@ from nas.models.space import SpaceError, load_space
 def cmd_compare(args: argparse.Namespace) -> dict:
     """Build the picks, summarize them, print JSON (and write markdown with --markdown)."""
     from nas.bench.codec import codec_of_space
-    from nas.bench.compare import (ExhaustiveTable, baseline_picks, multi_trial_picks, pairwise, random_picks,
-                                   read_searches, report_lines, summarize)
+    from nas.bench.compare import ExhaustiveTable, all_picks, pairwise, read_searches, report_lines, summarize
     try:
         codec = codec_of_space(load_space(args.space, verbose=False))
     except SpaceError as e:
@@ -27,20 +25,12 @@ def cmd_compare(args: argparse.Namespace) -> dict:
         picks = read_searches(Path(args.searches), table) if args.searches else []
     except (OSError, ValueError) as e:
         raise SystemExit(f"compare: {e}") from None
-    budget = args.budget
-    if not budget:
-        one_shot = sorted(p.trainings for p in picks)
-        budget = max(1, math.ceil(one_shot[len(one_shot) // 2])) if one_shot else 10
-    for m in [m for m in args.methods.split(",") if m]:
-        picks += multi_trial_picks(table, m, budget, args.runs)
+    proxy_rows = []
     if args.proxies:
-        from nas.bench.compare import proxy_picks
         with open(args.proxies, newline="") as f:
             proxy_rows = list(csv.DictReader(f))
-        for name in [n for n in args.proxy_names.split(",") if n]:
-            picks += proxy_picks(table, proxy_rows, name, budget)
-    picks += random_picks(table, args.runs, args.seed)
-    picks += baseline_picks(table, {h: o for h, o in table.origin.items() if o != "sampled"})
+    picks, budget = all_picks(table, picks, [m for m in args.methods.split(",") if m], args.runs, args.budget,
+                              proxy_rows, [n for n in args.proxy_names.split(",") if n], args.seed)
     summary = summarize(picks, table)
     pairs = pairwise(summary)
     if args.markdown:

@@ -308,6 +308,28 @@ def _add_plan(sub) -> None:
     q.set_defaults(run=cmd_plan)
 
 
+def _add_report(sub) -> None:
+    """The report subcommand: BENCH.md, the exhaustive table's sections first when given."""
+    q = sub.add_parser("report", help="BENCH.md from a scored bench dir")
+    q.add_argument("bench", help="the bench dir")
+    q.add_argument("--out", default="BENCH.md")
+    q.add_argument("--spaces", default="cell tdnn")
+    q.add_argument("--methods", default="st darts snas proxyless random")
+    q.add_argument("--seeds", default="0 1 2")
+    q.add_argument("--table-csv", default="", help="the exhaustive table's CSV (bench export): BENCH.md opens with "
+                   "the methods judged on it (bench compare)")
+    q.add_argument("--exhaustive-space", default="", help="that table's space (e.g. conf/exhaustive/space.json)")
+    q.add_argument("--searches", default="", help="searches.csv: the one-shot runs judged on --table-csv")
+    q.add_argument("--proxies", default="", help="proxies.csv (bench proxies): its section, judged on --table-csv")
+    q.add_argument("--ranking", default="", help="ranking.csv (bench searches --ranking-csv): the shared weights' "
+                   "ranking of --table-csv")
+    q.add_argument("--latency", default="", help="a latency benchmarking file (nb-asr-bench-<device>.pickle, bench "
+                   "latency): with --table-dir, the Pareto section of test WER against it")
+    q.add_argument("--table-dir", default="", help="the exhaustive table's folder with every seed (e.g. "
+                   "results/exhaustive/tables/tdnn_noise)")
+    q.set_defaults(run=cmd_report)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line: one subcommand per task."""
     p = argparse.ArgumentParser(prog="python -m nas.bin.bench", description=__doc__.split("\n\n")[0],
@@ -355,24 +377,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--csv", default="-", help="the file to write (default -: stdout)")
     q.set_defaults(run=cmd_export)
 
-    q = sub.add_parser("report", help="BENCH.md from a scored bench dir")
-    q.add_argument("bench", help="the bench dir")
-    q.add_argument("--out", default="BENCH.md")
-    q.add_argument("--spaces", default="cell tdnn")
-    q.add_argument("--methods", default="st darts snas proxyless random")
-    q.add_argument("--seeds", default="0 1 2")
-    q.add_argument("--table-csv", default="", help="the exhaustive table's CSV (bench export): BENCH.md opens with "
-                   "the methods judged on it (bench compare)")
-    q.add_argument("--exhaustive-space", default="", help="that table's space (e.g. conf/exhaustive/space.json)")
-    q.add_argument("--searches", default="", help="searches.csv: the one-shot runs judged on --table-csv")
-    q.add_argument("--proxies", default="", help="proxies.csv (bench proxies): its section, judged on --table-csv")
-    q.add_argument("--ranking", default="", help="ranking.csv (bench searches --ranking-csv): the shared weights' "
-                   "ranking of --table-csv")
-    q.add_argument("--latency", default="", help="a latency benchmarking file (nb-asr-bench-<device>.pickle, bench "
-                   "latency): with --table-dir, the Pareto section of test WER against it")
-    q.add_argument("--table-dir", default="", help="the exhaustive table's folder with every seed (e.g. "
-                   "results/exhaustive/tables/tdnn_noise)")
-    q.set_defaults(run=cmd_report)
+    _add_report(sub)
 
     q = sub.add_parser("power", help="does a bench dir's table tell its architectures apart: ANOVA over seeds, "
                        "ICC, best against median in SEs (nas.bench.stats)")

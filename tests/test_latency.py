@@ -243,3 +243,26 @@ def test_cli_help_and_run(tmp_path, capsys):
     assert (out / "nb-asr-bench-cpu-t1-stream.pickle").exists() and (out / "latency-cpu-t1-stream.json").exists()
     with pytest.raises(SystemExit, match="--modes"):
         bench_main(["latency", "--space", str(space), "--out", str(out), "--modes", "online", "--cuda", "no"])
+
+
+def test_run_latency_is_one_launcher_job(tmp_path, run):
+    """egs/synth/local/run_latency.sh: the survey as one job of nas.bin.launch (its log in run.pl's form,
+    the files of the tag), and a failed job named with its log."""
+    space = tmp_path / "tiny.json"
+    space.write_text(json.dumps(TINY))
+    out = tmp_path / "lat"
+    args = ["--tag", "box", "--space", space, "--out", out, "--threads", "1", "--modes", "stream", "--cuda", "no",
+            "--reps", "2", "--warmup", "0", "--input-dim", "64", "--extra", "--chunk 20"]
+    p = run("egs/synth/local/run_latency.sh", *args)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 of 1 jobs finished" in p.stderr and f"wrote {out} and {out}/latency.csv" in p.stdout
+    log = (out / "job.log").read_text().splitlines()
+    assert "nas.bin.bench latency --space" in log[0] and "--tag box" in log[0] and "--chunk 20" in log[0]
+    assert log[-1].startswith("# Ended (code 0)")
+    assert (out / "nb-asr-bench-box-cpu-t1-stream.pickle").exists()
+    rows = (out / "latency.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 and all(",cpu,1,stream," in r for r in rows[1:])
+    p = run("egs/synth/local/run_latency.sh", *args[:-2], "--extra", "--chunk 0")
+    assert p.returncode == 1 and f"latency_box: failed (exit code 1), log is in {out}/job.log" in p.stderr, p.stderr
+    p = run("egs/synth/local/run_latency.sh", "--space", space)
+    assert p.returncode == 1 and "Usage: local/run_latency.sh" in p.stderr

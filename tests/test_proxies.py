@@ -206,3 +206,58 @@ def test_vectors_of_one_model_are_scored_once(space, batch, tmp_path, monkeypatc
     b, num_tokens = batch
     rows = survey(space, b, num_tokens, [0], tmp_path / "p.csv", ("params",))
     assert len(rows) == 9 and len({r["hash"] for r in rows}) == 9
+
+
+def test_shards_merge_into_one_surveys_csv(corpus, space, batch, tmp_path):
+    """A survey split into shards (one job each) and merged is the one survey's CSV, row for row."""
+    from nas.proxies.survey import merge
+    b, num_tokens = batch
+    names = ("snip", "params")
+    values = ("hash", "seed", *names)
+    whole = survey(space, b, num_tokens, [0, 1], tmp_path / "whole.csv", names)
+    parts = [tmp_path / f"shard_{k}.csv" for k in (1, 2, 3)]
+    for k, part in enumerate(parts, 1):
+        rows = survey(space, b, num_tokens, [0, 1], part, names, shard=(k, 3))
+        assert len(rows) == 3 * 2                                # every third of the 9 architectures
+    out = tmp_path / "merged.csv"
+    merged = merge(space, out, parts[:2], names)                 # the third shard still missing
+    assert len(merged) == 12
+    merged = merge(space, out, parts, names)
+    assert [{k: r[k] for k in values} for r in read_rows(out)] == \
+        [{k: f"{r[k]:.6g}" if isinstance(r[k], float) else str(r[k]) for k in values} for r in whole]
+    logs = []                                                    # a rerun against the merged CSV scores nothing
+    survey(space, b, num_tokens, [0, 1], tmp_path / "again.csv", names, log=logs.append, shard=(2, 3), skip=[out])
+    assert "0 to score" in logs[0] and not (tmp_path / "again.csv").exists()
+    foreign = tmp_path / "foreign.csv"
+    foreign.write_text(parts[0].read_text().replace(merged[0]["hash"], "f" * 32))
+    with pytest.raises(ValueError, match=rf"{foreign}: architecture .* \(hash f{{32}}\) is not in space"):
+        merge(space, out, [foreign], names)
+    with pytest.raises(ValueError, match="shard 4/3"):
+        survey(space, b, num_tokens, [0], out, names, shard=(4, 3))
+
+
+def test_run_proxies_splits_and_merges(corpus, tmp_path):
+    """egs/synth/local/run_proxies.sh: 3 shard jobs through the launcher, 2 at once, merged; a rerun
+    with another number of shards scores nothing."""
+    from conftest import script_env
+    import subprocess
+    data, lang = corpus
+    space_file = tmp_path / "space.json"
+    space_file.write_text(json.dumps(TINY_SPACE))
+    out = tmp_path / "proxies.csv"
+    cmd = [str(Path(__file__).resolve().parent.parent / "egs/synth/local/run_proxies.sh"), "--space", str(space_file),
+           "--csv", str(out), "--plan", "", "--data", str(data), "--lang", str(lang), "--seeds", "0",
+           "--batch-size", "4", "--proxies", "params,synflow", "--dir", str(tmp_path / "exp")]
+    p = subprocess.run([*cmd, "--shards", "3"], env=script_env(), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "3 of 3 jobs finished" in p.stderr and "9 rows in" in p.stdout
+    assert all("(shard " in (tmp_path / "exp" / f"shard_{k}.log").read_text() for k in (1, 2, 3))
+    one = tmp_path / "one.csv"
+    from nas.bin.bench import main
+    assert main(["proxies", "--space", str(space_file), "--csv", str(one), "--data", str(data), "--lang", str(lang),
+                 "--seeds", "0", "--batch-size", "4", "--proxies", "params,synflow"]) == 0
+    cols = ("hash", "seed", "params", "synflow")
+    assert [{k: r[k] for k in cols} for r in read_rows(out)] == [{k: r[k] for k in cols} for r in read_rows(one)]
+    p = subprocess.run([*cmd, "--shards", "2"], env=script_env(), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "2 of 2 jobs finished" in p.stderr, p.stderr
+    assert all(", 0 to score" in (tmp_path / "exp" / f"shard_{k}.log").read_text() for k in (1, 2))

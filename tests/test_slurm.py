@@ -223,6 +223,24 @@ def test_table_build_on_slurm_survives_a_cancelled_job(cluster, tmp_path):
     assert on_slurm == here
 
 
+def test_searches_on_slurm(cluster, tmp_path):
+    """local/run_searches.sh --executor slurm: warm-ups, then searches, one SLURM job each; a failed
+    search named with its log and resubmitted alone by the rerun (the stand-in run.sh of
+    tests/test_run_searches.py)."""
+    from test_run_searches import check_finished, fake_recipe, run_searches
+    recipe = fake_recipe(tmp_path)
+    opts = ("--executor", "slurm", "--launch-opts", "--time-min 10")
+    p = run_searches(recipe, *opts, fail="exp/searches/runs/st_run2")
+    assert p.returncode == 1, p.stdout + p.stderr
+    log = recipe / "exp" / "searches" / "runs" / "st_run2.log"
+    assert re.search(rf"st_run2: failed \(exit code 3; SLURM job \d+_\d+\), log is in {re.escape(str(log))}",
+                     p.stderr) and "5 of 6 jobs finished" in p.stderr, p.stderr
+    assert "SLURM job" in log.read_text().splitlines()[2]          # run.pl's header, written on the node
+    p = run_searches(recipe, *opts)
+    assert p.returncode == 0 and "1 search(es) to run" in p.stdout, p.stdout + p.stderr
+    check_finished(recipe, ["st_run0", "darts_run0", "st_run1", "darts_run1", "st_run2", "darts_run2"])
+
+
 def test_ddp_step_through_srun(cluster, run, tmp_path, monkeypatch):
     from slurm_cluster import free_ports
     monkeypatch.setenv("MASTER_PORT", str(free_ports(1)[0]))   # not 29500 + job id: other tests' torchrun

@@ -2,7 +2,9 @@
 synflow, jacob_cov, naswot, params, flops) of every architecture of a space at initialization,
 for several seeds, on one CTC minibatch of a data dir, into proxies.csv (nas.proxies); with
 --table-csv, their rank correlations with a table's CSV and the proxy-guided top-k picks
-(nas.bench.proxy_report). Resumable: a rerun scores only what the CSV lacks."""
+(nas.bench.proxy_report). Resumable: a rerun scores only what the CSV lacks. --shard K/N scores
+every N-th architecture (one job of egs/synth/local/run_proxies.sh), --merge joins such shards'
+CSVs into --csv."""
 from __future__ import annotations
 
 import argparse
@@ -24,31 +26,47 @@ def _ids(plan: str) -> dict:
     return {e["hash"]: e["id"] for e in entries}
 
 
+def _shard(text: str) -> tuple:
+    k, sep, n = text.partition("/")
+    try:
+        return int(k), int(n)
+    except ValueError:
+        raise SystemExit(f"--shard {text!r}: expected K/N, e.g. 2/4") from None
+
+
+def _survey(args: argparse.Namespace, names: list, out: Path, log) -> dict:
+    """Score (or with --merge, join) into --csv; what the result JSON says of it."""
+    from nas.features.pipeline import FeaturePipeline
+    from nas.proxies.survey import merge, proxy_batch, survey
+    if not args.space:
+        raise SystemExit("proxies: give --space (or --report-only with --table-csv)")
+    try:
+        space = load_space(args.space, verbose=False, params=args.space_params or None)
+        if args.merge:
+            return {"rows": len(merge(space, out, [Path(p) for p in args.merge], names, log)), "merged": args.merge}
+        features = json.loads(args.features) if args.features else {}
+        batch, num_tokens = proxy_batch(Path(args.data), Path(args.lang), space, FeaturePipeline(**features),
+                                        args.batch_size, args.data_seed)
+        seeds = [int(s) for s in args.seeds.replace(",", " ").split()]
+        rows = survey(space, batch, num_tokens, seeds, out, names, _ids(args.plan), log, _shard(args.shard),
+                      [Path(p) for p in args.skip_csv])
+    except (SpaceError, ValueError, FileNotFoundError, TypeError) as e:
+        raise SystemExit(f"proxies: {e}") from None
+    return {"rows": len(rows), "batch": {"utterances": len(batch), "frames": [int(x) for x in batch.lengths]}}
+
+
 def cmd_proxies(args: argparse.Namespace) -> dict:
     """Survey the proxies (unless --report-only), then report against --table-csv when given."""
     import torch
     from nas.bench.proxy_report import proxy_report, read_csv, report_lines
-    from nas.features.pipeline import FeaturePipeline
     from nas.proxies.scores import PROXIES
-    from nas.proxies.survey import proxy_batch, survey
     torch.set_num_threads(args.threads)
     names = [n for n in args.proxies.split(",") if n] if args.proxies else list(PROXIES)
     out = Path(args.csv)
     log = (lambda m: print(m, file=sys.stderr, flush=True))
     result: dict = {"csv": str(out)}
     if not args.report_only:
-        if not args.space:
-            raise SystemExit("proxies: give --space (or --report-only with --table-csv)")
-        try:
-            space = load_space(args.space, verbose=False, params=args.space_params or None)
-            features = json.loads(args.features) if args.features else {}
-            batch, num_tokens = proxy_batch(Path(args.data), Path(args.lang), space, FeaturePipeline(**features),
-                                            args.batch_size, args.data_seed)
-            seeds = [int(s) for s in args.seeds.replace(",", " ").split()]
-            rows = survey(space, batch, num_tokens, seeds, out, names, _ids(args.plan), log)
-        except (SpaceError, ValueError, FileNotFoundError, TypeError) as e:
-            raise SystemExit(f"proxies: {e}") from None
-        result.update(rows=len(rows), batch={"utterances": len(batch), "frames": [int(x) for x in batch.lengths]})
+        result.update(_survey(args, names, out, log))
     if args.table_csv:
         rep = proxy_report(read_csv(out), read_csv(Path(args.table_csv)), args.metric)
         result["report"] = rep
@@ -80,4 +98,10 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--metric", default="test_wer", help="the table's column to rank by (lower is better)")
     q.add_argument("--markdown", default="", help="with --table-csv: also write the report as markdown here")
     q.add_argument("--report-only", action="store_true", help="only report the existing --csv against --table-csv")
+    q.add_argument("--shard", default="1/1", help="K/N: score only the K-th of every N architectures (a job of "
+                   "a split survey; its own --csv)")
+    q.add_argument("--skip-csv", action="append", default=[], metavar="CSV",
+                   help="rows this CSV holds are not scored again (repeatable)")
+    q.add_argument("--merge", nargs="+", metavar="CSV", help="join these shards' CSVs into --csv (its rows kept) in "
+                   "one survey's order, scoring nothing")
     q.set_defaults(run=cmd_proxies)

@@ -5,7 +5,9 @@ One minibatch serves every architecture: `batch_size` utterances of a data dir d
 torch.manual_seed(seed), in eval mode, scored by every proxy of nas.proxies.scores; its row
 gives the seconds each proxy took and all of them together. Rows are written as they come (atomically), and
 a rerun computes only the (architecture, seed) pairs the CSV lacks, so an interrupted survey
-loses at most one architecture.
+loses at most one architecture. A survey can be split into shards (every n-th architecture of the
+space's order), each its own job and CSV (egs/synth/local/run_proxies.sh: here or on SLURM), and
+`merge` puts the shards' rows back together in the order one survey would have written them.
 """
 from __future__ import annotations
 
@@ -81,30 +83,50 @@ def score_arch(space: SearchSpace, choices: Dict[str, str], seed: int, batch: Ba
     return out
 
 
-def survey(space: SearchSpace, batch: Batch, num_tokens: int, seeds: Sequence[int], out: Path,
-           names: Sequence[str] = tuple(PROXIES), ids: Optional[Dict[str, str]] = None,
-           log: Log = lambda m: None) -> List[Dict[str, object]]:
-    """Score every architecture of `space` (its codec's vectors, one per model hash) with every seed into `out`,
-    keeping the rows it already holds. `ids` maps model hashes to table ids (a bench plan's)."""
-    unknown = [n for n in names if n not in PROXIES]
-    if unknown:
-        raise ValueError(f"unknown proxies {unknown}; known: {', '.join(PROXIES)}")
+def _models(space: SearchSpace) -> list:
+    """The space's codec and its vectors, one per model hash (vectors of one hash are one network)."""
     codec = codec_of_space(space)
     vecs, seen = [], set()
-    for v in codec.vectors() or []:          # one vector per model: vectors of one hash are one network
+    for v in codec.vectors() or []:
         if codec.hash(v) not in seen:
             seen.add(codec.hash(v))
             vecs.append(v)
     if not vecs:
         raise ValueError(f"space {space.name}: its architectures cannot be listed (a cell space too large)")
-    rows: List[Dict[str, object]] = list(read_rows(out))
+    return [codec, vecs]
+
+
+def _read_checked(path: Path, names: Sequence[str]) -> List[Dict[str, str]]:
+    rows = read_rows(path)
     if rows and list(rows[0].keys()) != columns(names):
-        raise ValueError(f"{out}: its columns are not {','.join(columns(names))}; give another --csv or the "
+        raise ValueError(f"{path}: its columns are not {','.join(columns(names))}; give another --csv or the "
                          f"same proxies")
+    return rows
+
+
+def survey(space: SearchSpace, batch: Batch, num_tokens: int, seeds: Sequence[int], out: Path,
+           names: Sequence[str] = tuple(PROXIES), ids: Optional[Dict[str, str]] = None,
+           log: Log = lambda m: None, shard: Tuple[int, int] = (1, 1),
+           skip: Sequence[Path] = ()) -> List[Dict[str, object]]:
+    """Score every architecture of `space` (its codec's vectors, one per model hash) with every seed into `out`,
+    keeping the rows it already holds. `ids` maps model hashes to table ids (a bench plan's).
+    `shard` (k, n): only the k-th of every n architectures (k = 1..n); `skip`: CSVs whose (architecture,
+    seed) rows are not scored again (a merged survey's, when shards are rerun)."""
+    unknown = [n for n in names if n not in PROXIES]
+    if unknown:
+        raise ValueError(f"unknown proxies {unknown}; known: {', '.join(PROXIES)}")
+    k, n = shard
+    if not 1 <= k <= n:
+        raise ValueError(f"shard {k}/{n}: give K/N with 1 <= K <= N")
+    codec, vecs = _models(space)
+    vecs = vecs[k - 1::n]
+    rows: List[Dict[str, object]] = list(_read_checked(out, names))
     done = {(r["hash"], int(r["seed"])) for r in rows}
+    for other in skip:
+        done |= {(r["hash"], int(r["seed"])) for r in _read_checked(Path(other), names)}
     todo = [(v, s) for v in vecs for s in seeds if (codec.hash(v), s) not in done]
-    log(f"proxies: {len(vecs)} architectures x {len(seeds)} seeds, {len(todo)} to score "
-        f"({len(rows)} rows already in {out})")
+    log(f"proxies: {len(vecs)} architectures{f' (shard {k}/{n})' if n > 1 else ''} x {len(seeds)} seeds, "
+        f"{len(todo)} to score ({len(rows)} rows already in {out})")
     for i, (v, s) in enumerate(todo):
         h = codec.hash(v)
         choices = codec.to_choices(v)
@@ -116,3 +138,26 @@ def survey(space: SearchSpace, batch: Batch, num_tokens: int, seeds: Sequence[in
         if (i + 1) % 16 == 0 or i + 1 == len(todo):
             log(f"proxies: {i + 1}/{len(todo)} scored, last {row['seconds']:.2f} s")
     return rows
+
+
+def merge(space: SearchSpace, out: Path, parts: Sequence[Path], names: Sequence[str] = tuple(PROXIES),
+          log: Log = lambda m: None) -> List[Dict[str, str]]:
+    """`out`'s rows and the shards' `parts` in one CSV at `out`, in the order of one survey (the space's
+    architectures, then seeds); a row `out` already holds is kept over a part's. A row of an
+    architecture outside the space is an error naming its file."""
+    codec, vecs = _models(space)
+    order = {codec.hash(v): i for i, v in enumerate(vecs)}
+    rows: Dict[Tuple[str, int], Dict[str, str]] = {}
+    for path in [out, *parts]:
+        new = 0
+        for r in _read_checked(Path(path), names):
+            if r["hash"] not in order:
+                raise ValueError(f"{path}: architecture {r['arch']} (hash {r['hash']}) is not in space {space.name}")
+            if (r["hash"], int(r["seed"])) not in rows:
+                rows[(r["hash"], int(r["seed"]))] = r
+                new += 1
+        if path != out:
+            log(f"proxies: {path}: {new} new rows")
+    merged = [rows[key] for key in sorted(rows, key=lambda hs: (order[hs[0]], hs[1]))]
+    _write(out, merged, names)
+    return merged

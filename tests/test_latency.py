@@ -252,12 +252,12 @@ def test_run_latency_is_one_launcher_job(tmp_path, run):
     space.write_text(json.dumps(TINY))
     out = tmp_path / "lat"
     args = ["--tag", "box", "--space", space, "--out", out, "--threads", "1", "--modes", "stream", "--cuda", "no",
-            "--reps", "2", "--warmup", "0", "--input-dim", "64", "--extra", "--chunk 20"]
+            "--reps", "2", "--warmup", "0", "--input-dim", "64", "--extra", "--chunk 20 --min-sample-ms 0.2"]
     p = run("egs/synth/local/run_latency.sh", *args)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "1 of 1 jobs finished" in p.stderr and f"wrote {out} and {out}/latency.csv" in p.stdout
     log = (out / "job.log").read_text().splitlines()
-    assert "nas.bin.bench latency --space" in log[0] and "--tag box" in log[0] and "--chunk 20" in log[0]
+    assert "nas.bin.bench latency --space" in log[0] and "--tag box" in log[0] and "--chunk 20 --min-sample-ms 0.2" in log[0]
     assert log[-1].startswith("# Ended (code 0)")
     assert (out / "nb-asr-bench-box-cpu-t1-stream.pickle").exists()
     rows = (out / "latency.csv").read_text().splitlines()

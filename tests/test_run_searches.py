@@ -119,3 +119,37 @@ def test_max_runs_and_job_script_errors(tmp_path, run):
     assert p.returncode == 1 and "Usage: local/search_job.sh [options] warmup <seed>" in p.stderr
     p = run(str(SYNTH / "local" / "search_job.sh"), "--help", cwd=Path("/"))
     assert "Usage: local/search_job.sh" in p.stdout + p.stderr
+
+
+def test_a_tagged_variant_passes_its_search_options(tmp_path):
+    """--tag and --search-opts (local/run_latency_searches.sh's budgets): run dirs <method>-<tag>_run<r>,
+    the options on the search's command line, the unconstrained runs untouched."""
+    recipe = fake_recipe(tmp_path)
+    p = run_searches(recipe, "--runs", "1", "--tag", "p50", "--search-opts",
+                     "--latency-table t.json --latency-target 12.5 --latency-mode hard")
+    assert p.returncode == 0, p.stdout + p.stderr
+    runs = recipe / "exp" / "searches" / "runs"
+    assert sorted(d.name for d in runs.iterdir() if d.is_dir()) == ["darts-p50_run0", "st-p50_run0"]
+    log = (runs / "st-p50_run0.log").read_text()
+    assert "--latency-target 12.5 --latency-mode hard" in log and "=== st (p50) run 0" in log
+    assert (recipe / "exp/searches/launch_runs_p50.tsv").is_file()
+    p = run_searches(recipe, "--runs", "1")
+    assert p.returncode == 0 and "2 search(es) to run" in p.stdout          # the plain runs are separate
+    assert "--latency" not in (runs / "st_run0.log").read_text()
+    p = run_searches(recipe, "--tag", "P50")
+    assert p.returncode == 1 and "--tag 'P50': use lowercase letters, digits and dots" in p.stderr
+
+
+def test_the_searches_use_the_tables_loss():
+    """The warm-ups and searches of the exhaustive space train with the loss the table's architectures
+    were trained with (conf/exhaustive/retrain.yaml): with CTC alone a warm-up stays on the blank
+    plateau, and scores would rank architectures by another objective. (A commit once said both had
+    changed to CTC-CRF while the warm-up's file still said CTC.)"""
+    import yaml
+    conf = SYNTH / "conf" / "exhaustive"
+    table = yaml.safe_load((conf / "retrain.yaml").read_text())
+    for stage in ("warmup.yaml", "search.yaml"):
+        cfg = yaml.safe_load((conf / stage).read_text())
+        assert (cfg["loss"], cfg.get("lamb")) == (table["loss"], table.get("lamb")), stage
+        if cfg["loss"] == "ctc-crf":
+            assert cfg["den_dir"] == "data/den_meta", stage

@@ -36,7 +36,8 @@ from nas.bench.proxy_report import complete
 from nas.bench.stats import bootstrap_ci_difference, minimal_detectable_difference, permutation_test_two_sample
 
 SEARCH_COLUMNS = ("method", "run_seed", "warmup_seed", "arch", "hash", "search_seconds", "warmup_seconds",
-                  "trainings", "converged", "max_rel_entropy", "rel_entropies", "epochs")
+                  "trainings", "converged", "max_rel_entropy", "rel_entropies", "epochs", "latency_mode",
+                  "latency_bound_ms", "predicted_ms")
 RANDOM_PICK = "random pick"
 
 
@@ -159,7 +160,9 @@ def all_picks(table: ExhaustiveTable, one_shot: Sequence[Pick], methods: Sequenc
 
 
 def read_searches(path: Path, table: ExhaustiveTable) -> List[Pick]:
-    """searches.csv's runs as picks; an architecture missing from the table is an error naming the row."""
+    """searches.csv's runs as picks; an architecture missing from the table is an error naming the row.
+    Runs under a latency term or budget are left out: they answer another question (the latency
+    section of BENCH.md, nas.bench.latency_searches)."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     missing = [c for c in ("method", "run_seed", "hash", "trainings") if rows and c not in rows[0]]
@@ -167,6 +170,8 @@ def read_searches(path: Path, table: ExhaustiveTable) -> List[Pick]:
         raise ValueError(f"{path}: no column(s) {missing}; expected {','.join(SEARCH_COLUMNS)}")
     out = []
     for i, r in enumerate(rows, start=2):
+        if r.get("latency_mode"):
+            continue
         if r["hash"] not in table.means:
             raise ValueError(f"{path}, line {i}: {r['method']} run {r['run_seed']} picked {r.get('arch', r['hash'])}, "
                              f"which the table does not hold with every seed")

@@ -2,7 +2,8 @@
 the search methods (nas.bench.compare: searches.csv, the tabular methods, random pick, the hand
 designs) with the super-networks' ranking (ranking.csv), the zero-cost proxies (proxies.csv), and
 the Pareto front of test WER against measured latency (a latency benchmarking file of
-egs/synth/results/latency/ beside the table's files; nas.bench.mo_report)."""
+egs/synth/results/latency/ beside the table's files; nas.bench.mo_report), and the searches under
+a latency budget against that front (nas.bench.latency_searches)."""
 from __future__ import annotations
 
 import csv
@@ -95,11 +96,22 @@ def pareto_section(table_dir: Path, latency: Path, figures: Path, budget: int = 
 
 def exhaustive_sections(table_csv: Path, space: str, searches: Optional[Path] = None, ranking: Optional[Path] = None,
                         proxies: Optional[Path] = None, latency: Optional[Path] = None,
-                        table_dir: Optional[Path] = None, figures: Path = Path("results")) -> List[str]:
+                        table_dir: Optional[Path] = None, figures: Path = Path("results"),
+                        latency_csv: Optional[Path] = None, lut: Optional[Path] = None) -> List[str]:
     """Every section the given files allow, in BENCH.md's order."""
     parts = [methods_section(table_csv, space, searches, ranking=ranking, proxies=proxies)]
     if proxies is not None:
         parts.append(proxies_section(proxies, table_csv))
     if latency is not None and table_dir is not None:
         parts.append(pareto_section(table_dir, latency, figures))
+    if searches is not None and latency_csv is not None and lut is not None:
+        from nas.bench.codec import codec_of_space
+        from nas.bench.compare import ExhaustiveTable
+        from nas.bench.latency_searches import latency_search_section
+        from nas.models.space import load_space
+        with open(table_csv, newline="") as f:
+            table = ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)))
+        section = latency_search_section(searches, table, latency_csv, lut)
+        if section:
+            parts.append(section)
     return parts

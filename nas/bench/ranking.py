@@ -13,18 +13,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
 
 from nas.bench.compare import ExhaustiveTable, mean_interval
+from nas.bench.search_runs import RUN_DIR
 from nas.files import write_text_atomic
 
 COLUMNS = ("kind", "run", "archs", "kendall", "spearman", "kendall_better_half", "spearman_better_half")
 WARMUP = "warm-up"
-_RUN = re.compile(r"^(?P<method>[a-z_]+)_run(?P<run>\d+)$")
 
 
 def _correlations(losses: Dict[str, float], table: ExhaustiveTable) -> Dict[str, float]:
@@ -57,7 +56,7 @@ def ranking_rows(runs_dir: Path, table: ExhaustiveTable, ids: Dict[str, str]) ->
     for f in sorted(runs_dir.glob("warmup_seed*/score/scores.json")):
         found.append((WARMUP, int(f.parent.parent.name[len("warmup_seed"):]), f))
     for f in sorted(runs_dir.glob("runs/*_run*/score/scores.json")):
-        m = _RUN.match(f.parent.parent.name)
+        m = RUN_DIR.match(f.parent.parent.name)
         if m:
             found.append((m["method"], int(m["run"]), f))
     rows = [{"kind": kind, "run": run, **_correlations(_scores(f, ids), table)} for kind, run, f in found]

@@ -4,6 +4,9 @@ egs/synth/local/run_searches.sh leaves a runs dir laid out as:
 
     <dir>/warmup_seed<W>/warmup/...        a shared warm-up (stage 4), and warmup_seed<W>/seconds
     <dir>/runs/<method>_run<R>/derive/arch.json   the derived architecture (stage 6)
+    <dir>/runs/<method>-<tag>_run<R>/...   a variant of the method (run_searches.sh --tag): its
+                                           name is the method column's, e.g. st-p25 for ST-NAS
+                                           under the 25th-percentile latency budget
     <dir>/runs/<method>_run<R>/seconds     the search's wall seconds (stages 5 and 6)
     <dir>/runs/<method>_run<R>/warmup_seed the warm-up it started from
 
@@ -12,6 +15,8 @@ derived architecture as the table's vector and hash, the convergence record of t
 (nas.models.decision: per block relative entropy) and its cost, in seconds and in stand-alone
 trainings: (search seconds + its warm-up's seconds) / the table's mean training seconds, the cost
 of one run from scratch (the warm-up is shared by several runs, which the cost does not credit).
+A search under a latency term or budget (arch.json's "latency") also fills latency_mode (hard or
+soft), latency_bound_ms (the budget or the soft target) and predicted_ms (its lookup table's).
 """
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ from nas.bench.codec import Codec
 from nas.bench.compare import SEARCH_COLUMNS
 from nas.files import write_text_atomic
 
-_RUN = re.compile(r"^(?P<method>[a-z_]+)_run(?P<run>\d+)$")
+# a run dir's name: <method>_run<R>, or <method>-<tag>_run<R> for a variant (run_searches.sh --tag)
+RUN_DIR = re.compile(r"^(?P<method>[a-z_]+(-[a-z0-9.]+)?)_run(?P<run>\d+)$")
 
 
 def _seconds(path: Path) -> Optional[float]:
@@ -38,7 +44,7 @@ def _seconds(path: Path) -> Optional[float]:
 
 def run_row(run_dir: Path, codec: Codec, train_seconds: float, warmups: Path) -> Optional[Dict[str, object]]:
     """The searches.csv row of one run dir; None while the run is unfinished."""
-    m = _RUN.match(run_dir.name)
+    m = RUN_DIR.match(run_dir.name)
     arch_file, secs = run_dir / "derive" / "arch.json", _seconds(run_dir / "seconds")
     if m is None or not arch_file.is_file() or secs is None:
         return None
@@ -52,12 +58,15 @@ def run_row(run_dir: Path, codec: Codec, train_seconds: float, warmups: Path) ->
     dec = arch.get("decisions", {})
     ents = [float(dec[b]["rel_entropy"]) for b in dec] if dec else []
     warm = _seconds(warmups / f"warmup_seed{warmup_seed}" / "seconds") or 0.0
+    lat = arch.get("latency") or {}
+    bound = lat.get("budget_ms", lat.get("target_ms", ""))
     return {"method": m["method"], "run_seed": int(m["run"]), "warmup_seed": warmup_seed, "arch": codec.string(vec),
             "hash": codec.hash(vec), "search_seconds": round(secs, 1), "warmup_seconds": round(warm, 1),
             "trainings": round((secs + warm) / train_seconds, 3),
             "converged": "" if conv.get("converged") is None else str(bool(conv["converged"])).lower(),
             "max_rel_entropy": max(ents) if ents else "", "rel_entropies": " ".join(f"{e:.4f}" for e in ents),
-            "epochs": conv.get("epochs", "")}
+            "epochs": conv.get("epochs", ""), "latency_mode": ("hard" if "budget_ms" in lat else "soft") if lat else "",
+            "latency_bound_ms": bound, "predicted_ms": lat.get("predicted_ms", "")}
 
 
 def collect(runs_dir: Path, codec: Codec, train_seconds: float) -> List[Dict[str, object]]:

@@ -46,6 +46,7 @@ from nas.bench.archvec import OPS, ArchVecError, all_vectors, from_choices, pars
 from nas.bench.model import param_counts
 from nas.bench.model_hash import model_graph, model_hash
 from nas.bin.bench_compare import add_parser as add_compare_parser
+from nas.bin.bench_latency import add_budgets_parser
 from nas.bin.bench_latency import add_parser as add_latency_parser
 from nas.bin.bench_pareto import add_parser as add_pareto_parser
 from nas.bin.bench_proxies import add_parser as add_proxies_parser
@@ -223,9 +224,10 @@ def cmd_report(args) -> dict:
     from nas.bench.summary import write_bench_md
     if bool(args.table_csv) != bool(args.exhaustive_space) or \
             ((args.proxies or args.searches or args.ranking or args.latency) and not args.table_csv) or \
-            bool(args.latency) != bool(args.table_dir):
+            bool(args.latency) != bool(args.table_dir) or bool(args.latency_csv) != bool(args.latency_lut):
         raise SystemExit("report: --table-csv and --exhaustive-space go together, --proxies, --searches, --ranking "
-                         "and --latency need them (the table they are judged on), and --latency needs --table-dir")
+                         "and --latency need them (the table they are judged on), --latency needs --table-dir, and "
+                         "--latency-csv and --latency-lut go together")
     exhaustive = None
     if args.table_csv:
         exhaustive = {"table_csv": Path(args.table_csv), "space": args.exhaustive_space,
@@ -233,7 +235,9 @@ def cmd_report(args) -> dict:
                       "ranking": Path(args.ranking) if args.ranking else None,
                       "latency": Path(args.latency) if args.latency else None,
                       "table_dir": Path(args.table_dir) if args.table_dir else None,
-                      "proxies": Path(args.proxies) if args.proxies else None}
+                      "proxies": Path(args.proxies) if args.proxies else None,
+                      "latency_csv": Path(args.latency_csv) if args.latency_csv else None,
+                      "lut": Path(args.latency_lut) if args.latency_lut else None}
     out = write_bench_md(Path(args.bench), Path(args.out), args.spaces.split(), args.methods.split(),
                          [int(s) for s in args.seeds.split()], exhaustive)
     return {"written": str(out)}
@@ -327,6 +331,10 @@ def _add_report(sub) -> None:
                    "latency): with --table-dir, the Pareto section of test WER against it")
     q.add_argument("--table-dir", default="", help="the exhaustive table's folder with every seed (e.g. "
                    "results/exhaustive/tables/tdnn_noise)")
+    q.add_argument("--latency-csv", default="", help="latency.csv (bench latency): with --latency-lut and --searches, "
+                   "the section on the searches under a latency budget")
+    q.add_argument("--latency-lut", default="", help="the lookup table those searches used (its setting picks "
+                   "latency.csv's rows)")
     q.set_defaults(run=cmd_report)
 
 
@@ -390,6 +398,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(run=cmd_power)
     add_latency_parser(sub)
+    add_budgets_parser(sub)
     add_pareto_parser(sub)
     add_proxies_parser(sub)
     add_compare_parser(sub)

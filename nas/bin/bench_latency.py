@@ -76,3 +76,29 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--tag", default="", help="prefix of the device names, e.g. the machine: vm2-cpu-t1-stream")
     q.add_argument("--seed", type=int, default=0, help="seed of the sampling and of the timing order")
     q.set_defaults(run=cmd_latency)
+
+
+def cmd_budgets(args: argparse.Namespace) -> None:
+    """Print `p<Q> <ms>` per percentile: the budgets local/run_latency_searches.sh searches under."""
+    from nas.bench.latency import load_latency_table
+    try:
+        qs = [float(q) for q in args.percentiles.split(",") if q.strip()]
+    except ValueError:
+        raise SystemExit(f"--percentiles {args.percentiles!r}: give numbers in 0-100, e.g. 25,50,75") from None
+    if not qs or not all(0 <= q <= 100 for q in qs):
+        raise SystemExit(f"--percentiles {args.percentiles!r}: give numbers in 0-100, e.g. 25,50,75")
+    try:
+        values = load_latency_table(args.table).percentiles(qs)
+    except LatencyError as e:
+        raise SystemExit(f"latency-budgets: {e}") from None
+    for q, ms in values.items():
+        print(f"p{q:g} {ms:.4f}")
+
+
+def add_budgets_parser(sub: "argparse._SubParsersAction") -> None:
+    """The latency-budgets subcommand's options."""
+    q = sub.add_parser("latency-budgets", help="percentiles of a latency lookup table's predictions over every "
+                       "architecture of its space: latency budgets, one 'p<Q> <ms>' line each")
+    q.add_argument("--table", required=True, help="a latency lookup table (latency-<device>[-fit-*].json)")
+    q.add_argument("--percentiles", default="25,50,75", help="comma-separated, 0-100 (25,50,75)")
+    q.set_defaults(run=cmd_budgets)

@@ -12,7 +12,7 @@
 # final weights (nas.bin.score: held-out loss on dev), and --ranking-csv says how those rank the table.
 # A killed run is redone from its start (its search checkpoints resume it); finished ones are kept, and
 # a rerun of the same command submits only the failed and unfinished jobs (their logs: BENCH/*.log,
-# BENCH/runs/*.log; the job lists: BENCH/launch_{warmups,runs}.tsv).
+# BENCH/runs/*.log; the job lists: BENCH/launch_{warmups,runs}.tsv, launch_runs_<tag>.tsv).
 # Options:
 #   --methods "st darts snas proxyless random"  --runs N (10)  --warmups N (5)  --parallel N (2)
 #   --bench DIR (exp/searches)  --export FILE (results/searches.csv; "" for none)
@@ -24,6 +24,8 @@
 #   --executor local|slurm (local)  --launch-opts "..." (more nas.bin.launch options, e.g.
 #                 "--partition cpu --account me --cpus 2 --time-min 120"; "--gpus 1" for a GPU each)
 #   (--parallel N with slurm: N > 1 caps the jobs running at once; 1: no cap)
+#   --tag T  --search-opts "..." (a variant of the methods: runs in BENCH/runs/<method>-T_run<r>, the
+#                 search given these ./run.sh options; local/run_latency_searches.sh's latency budgets)
 set -euo pipefail
 methods="st darts snas proxyless random"
 runs=10
@@ -42,6 +44,8 @@ table_dir=results/exhaustive
 ranking_csv=results/ranking.csv
 executor=local
 launch_opts=""
+tag=""
+search_opts=""
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
@@ -52,6 +56,8 @@ help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 [ -s data/$bench_data/feats.scp ] || local/make_bench_data.sh $per_spk data/train data/$bench_data
 [ -f "$table_csv" ] || { echo "$0: no $table_csv: build the table first (local/run_exhaustive.sh)" >&2; exit 1; }
 mkdir -p $bench/runs
+suffix=${tag:+_$tag}             # the job list of a variant: launch_runs_<tag>.tsv
+[[ "$tag" =~ ^[a-z0-9.]*$ ]] || { echo "$0: --tag '$tag': use lowercase letters, digits and dots" >&2; exit 1; }
 omp=0                           # as the environment has it; 1 thread each when several share this machine
 [ $parallel -le 1 ] || [ $executor != local ] || omp=1
 
@@ -67,7 +73,8 @@ collect() {
 }
 
 job_opts=(--bench $bench --warmups $warmups --space $space --warmup-config $warmup_config
-  --search-config $search_config --score $score --table-dir $table_dir --nj $nj --omp-threads $omp)
+  --search-config $search_config --score $score --table-dir $table_dir --nj $nj --omp-threads $omp
+  --tag "$tag" --search-opts "$search_opts")
 
 launch() {                      # launch <what>: the jobs of $bench/launch_<what>.tsv, through nas.bin.launch
   local at_once=$parallel
@@ -90,20 +97,20 @@ done
 echo "$0: $(wc -l < $bench/launch_warmups.tsv) of $warmups warm-up(s) to run"
 launch warmups || { echo "$0: warm-up(s) failed (their logs are named above); fix and rerun" >&2; exit 1; }
 
-: > $bench/launch_runs.tsv
+: > $bench/launch_runs$suffix.tsv
 n=0
 for r in $(seq 0 $((runs - 1))); do
   for m in $methods; do
-    d=$bench/runs/${m}_run$r
+    name=${m}${tag:+-$tag}_run$r d=$bench/runs/${m}${tag:+-$tag}_run$r
     finished $d && continue
     [ $max_runs -eq 0 ] || [ $n -lt $max_runs ] || break 2
     n=$((n + 1))
-    add_job runs ${m}_run$r $d.log run $m $r
+    add_job runs$suffix $name $d.log run $m $r
   done
 done
 echo "$0: $n search(es) to run"
 failed=0
-launch runs || failed=1
+launch runs$suffix || failed=1
 collect
 [ $failed -eq 0 ] || { echo "$0: search(es) failed (their logs are named above); fix and rerun (finished ones are kept)" >&2; exit 1; }
 echo "$0: done; python -m nas.bin.bench compare --table-csv $table_csv --space $space --searches $export"

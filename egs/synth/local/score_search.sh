@@ -32,6 +32,9 @@
 #   --searches FILE (results/searches.csv)  --ranking FILE (results/ranking.csv)
 #   --latency FILE (results/latency/nb-asr-bench-vm2-cpu-t1-offline.pickle)
 #   --table-dir DIR (results/exhaustive/tables/tdnn_noise)
+#   --latency-csv FILE (results/latency.csv)  --latency-lut F (results/latency/latency-vm2-cpu-t1-offline-fit-onehot.json):
+#                     the searches of --searches under a latency budget (local/run_latency_searches.sh)
+#                     against the front at their measured latency, when both exist
 #   --proxies FILE (results/proxies.csv): when the table
 #                     exists (and not --tiny), BENCH.md opens with the search methods judged on it
 #                     (python -m nas.bin.bench compare: the one-shot runs of --searches if it exists,
@@ -61,6 +64,8 @@ searches_csv=results/searches.csv
 ranking_csv=results/ranking.csv
 latency=results/latency/nb-asr-bench-vm2-cpu-t1-offline.pickle
 table_dir=results/exhaustive/tables/tdnn_noise
+latency_csv=results/latency.csv
+latency_lut=results/latency/latency-vm2-cpu-t1-offline-fit-onehot.json
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
@@ -189,6 +194,8 @@ if ! $tiny && [ -f "$table_csv" ]; then
   [ ! -f "$ranking_csv" ] || report+=(--ranking "$ranking_csv")
   [ ! -f "$proxies" ] || report+=(--proxies "$proxies")
   [ ! -f "$latency" ] || [ ! -d "$table_dir" ] || report+=(--latency "$latency" --table-dir "$table_dir")
+  [ ! -f "$searches_csv" ] || [ ! -f "$latency_csv" ] || [ ! -f "$latency_lut" ] \
+    || report+=(--latency-csv "$latency_csv" --latency-lut "$latency_lut")
 fi
 "$nas_python" -m nas.bin.bench report $bench "${report[@]}" > /dev/null    # (re)writes records/ from the runs
 if [ -n "$export" ]; then

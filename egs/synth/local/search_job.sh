@@ -5,7 +5,8 @@
 # One job of local/run_searches.sh, what its launcher runs here or on a SLURM node (docs/cluster.md).
 # warmup: the super-network's warm-up with <seed> (./run.sh --stage 4) into BENCH/warmup_seed<seed>.
 # run: a search by <method> with <run-seed> from the warm-up of seed <run-seed> mod --warmups
-# (./run.sh --stage 5 --stop-stage 6: search and derivation) into BENCH/runs/<method>_run<run-seed>.
+# (./run.sh --stage 5 --stop-stage 6: search and derivation) into BENCH/runs/<method>_run<run-seed>,
+# or with --tag T into BENCH/runs/<method>-T_run<run-seed> (a variant: --search-opts, e.g. a latency budget).
 # Either writes the stage's wall seconds to DIR/seconds, and with --score true then scores every
 # architecture of --table-dir's plan by the final weights into DIR/score (log: DIR/score.log).
 # A finished part is skipped, so a rerun does only what is missing. Output goes to stdout (the
@@ -15,6 +16,8 @@
 #   --warmup-config F (conf/exhaustive/warmup.yaml)  --search-config F (conf/exhaustive/search.yaml)
 #   --score true|false (true)  --table-dir DIR (results/exhaustive)  --nj N (1)
 #   --omp-threads N (0: as the environment has it; N: OMP_NUM_THREADS=N)
+#   --tag T ("": none; lowercase letters, digits, dots)  --search-opts "..." (more ./run.sh options of the search,
+#                 e.g. "--latency-table F --latency-target 50 --latency-mode hard")
 set -euo pipefail
 bench=exp/searches
 warmups=5
@@ -25,6 +28,8 @@ score=true
 table_dir=results/exhaustive
 nj=1
 omp_threads=0
+tag=""
+search_opts=""
 help_message="$(sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . conf/bench.conf
@@ -36,6 +41,7 @@ case "${1:-}" in
   *) echo "$help_message" >&2; exit 1 ;;
 esac
 [ "$omp_threads" -eq 0 ] || export OMP_NUM_THREADS=$omp_threads
+[[ "$tag" =~ ^[a-z0-9.]*$ ]] || { echo "$0: --tag '$tag': use lowercase letters, digits and dots" >&2; exit 1; }
 
 timed() {                       # timed <seconds-file> <command...>: run it, then write its wall seconds
   local out=$1 t0; shift
@@ -66,18 +72,18 @@ if [ $1 = warmup ]; then
   score_weights $d/warmup $d/score
 else
   method=$2 seed=$3
-  w=$(( seed % warmups )) d=$bench/runs/${method}_run$seed
+  w=$(( seed % warmups )) d=$bench/runs/${method}${tag:+-$tag}_run$seed
   [ -f $bench/warmup_seed$w/warmup/done ] \
     || { echo "$0: no finished warm-up in $bench/warmup_seed$w (run: $0 warmup $w)" >&2; exit 1; }
   if [ -f $d/seconds ] && [ -f $d/derive/arch.json ]; then
     echo "$0: $method run $seed is finished in $d"
   else
-    echo "=== $method run $seed (warm-up seed $w) in $d"
+    echo "=== $method${tag:+ ($tag)} run $seed (warm-up seed $w) in $d"
     mkdir -p $d
     echo $w > $d/warmup_seed
     timed $d/seconds ./run.sh --space $space --nas-data $bench_data --method $method --seed $seed \
       --warmup-dir $bench/warmup_seed$w/warmup --search-config $search_config --stage 5 --stop-stage 6 \
-      --exp-dir $d --nj $nj
+      --exp-dir $d --nj $nj $search_opts
   fi
   score_weights $d/search $d/score
 fi

@@ -16,11 +16,13 @@ predict(choices) for one architecture, expected(probs) for a search's block dist
 """
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Sequence, Union
 
+import numpy as np
 import torch
 
 from nas.bench.latency.timing import LatencyError
@@ -96,6 +98,18 @@ class LatencyTable:
         if space.name != self.space or blocks != mine:
             raise LatencyError(f"{self.source}: a latency table of space {self.space} (blocks {mine}), not "
                                f"of {space.name} (blocks {blocks})")
+
+    def percentiles(self, qs: Sequence[float], limit: int = 1_000_000) -> Dict[float, float]:
+        """The `qs` percentiles (0-100) of the predicted latency over every architecture the table's
+        blocks allow (each choice combination once): latency budgets relative to the space."""
+        n = 1
+        for cands in self.blocks.values():
+            n *= len(cands)
+        if n > limit:
+            raise LatencyError(f"{self.source}: {n} architectures are too many to enumerate (limit {limit})")
+        fixed = self.fixed_ms
+        values = [fixed + sum(combo) for combo in itertools.product(*(c.values() for c in self.blocks.values()))]
+        return {q: float(np.percentile(values, q)) for q in qs}
 
     def to_dict(self) -> Dict[str, Any]:
         return {"format": FORMAT, "space": self.space, "kind": self.kind, "setting": self.setting, "unit": "ms",

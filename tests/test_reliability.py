@@ -277,7 +277,8 @@ def test_parse_options_cannot_be_run_by_itself():
 
 # ---------------------------------------------------------------------------- recipes
 
-SMALL = ["--num-voices", "8", "--num-dev-voices", "1", "--num-test-voices", "1", "--utts-per-voice", "2"]
+SMALL = ["--num-voices", "8", "--num-dev-voices", "1", "--num-test-voices", "1", "--utts-per-voice", "2",
+         "--test-utts-per-voice", "2"]   # (the default corpus gives each test voice 98)
 
 
 def test_a_rerun_after_a_dropped_utterance_redoes_nothing(run, tmp_path):

@@ -104,7 +104,7 @@ def section_lines(runs: Sequence[LatencyRun], table: ExhaustiveTable, latency: D
             f"| {m} | {bound:.1f} | {len(rs)} | {sum(r.measured_ms <= bound for r in rs)} | "
             f"{100 * wer.mean():.2f} [{100 * ci_w[0]:.2f}, {100 * ci_w[1]:.2f}] | "
             f"{100 * gap.mean():.2f} [{100 * ci_g[0]:.2f}, {100 * ci_g[1]:.2f}] | "
-            f"{100 * np.mean(pool):.2f}, {100 * min(pool):.2f} ({len(pool)} archs) | "
+            + (f"{100 * np.mean(pool):.2f}, {100 * min(pool):.2f} ({len(pool)} archs) | " if pool else "none | ") +
             f"{p_random(pool, float(wer.mean()), len(rs)):.3f} | "
             f"{(f'{min(ents):.2f}-{max(ents):.2f}' if ents else '-')} | "
             f"{sum(bool(r.converged) for r in rs)}/{len(rs)} |")

@@ -144,3 +144,13 @@ def test_alpha_gradient_clipped_as_the_reference(tmp_path, method, clip):
     assert norm == pytest.approx(clip if clip else 100.0 * 6 ** 0.5, rel=1e-5)
     opt = _plan(tmp_path, method=method, arch_grad_clip=1.0).optimizers()["arch"]
     assert opt.clip == 1.0
+
+
+@pytest.mark.parametrize("method,ref", [("st", 1e-3), ("darts", 3e-4)])
+def test_arch_lr_scale_multiplies_each_methods_own_lr(tmp_path, method, ref):
+    """conf/exhaustive/search.yaml scales every method's reference lr alike (docs/nas.md)."""
+    assert _plan(tmp_path, method=method, arch_lr_scale=10.0).optimizers()["arch"].defaults["lr"] \
+        == pytest.approx(10 * ref)
+    assert _plan(tmp_path, method=method, arch_lr=0.02, arch_lr_scale=0.5).optimizers()["arch"].defaults["lr"] \
+        == pytest.approx(0.01)
+    assert _plan(tmp_path, method=method).optimizers()["arch"].defaults["lr"] == pytest.approx(ref)

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Sequence
 
+import pytest
 from conftest import REPO, script_env
 
 SYNTH = REPO / "egs" / "synth"
@@ -30,7 +31,7 @@ echo "stub run.sh: $args"
 if [ $stage = 4 ]; then
   mkdir -p $warmup_dir && touch $warmup_dir/done
 else
-  [ "${FAIL_RUN:-}" != "$exp_dir" ] || { echo "stub run.sh: failing as asked" >&2; exit 3; }
+  [ "${FAIL_RUN:-}" != "$exp_dir" ] || { echo "stub run.sh: failing as asked" >&2; sleep 1; exit 3; }
   mkdir -p $exp_dir/derive
   printf '{"method": "%s", "seed": %s, "warmup_dir": "%s", "omp": "%s"}\n' $method $seed $warmup_dir \
     "${OMP_NUM_THREADS:-}" > $exp_dir/derive/arch.json
@@ -99,6 +100,10 @@ def test_failed_search_is_named_and_rerun_alone(tmp_path):
     assert [l.split("\t")[0] for l in (recipe / "exp/searches/launch_runs.tsv").read_text().splitlines()] \
         == ["darts_run1"]
     check_finished(recipe, ["darts_run1"])
+    d = recipe / "exp/searches/runs/darts_run1"           # the cost counts the failed attempt too
+    attempts = [float(x) for x in (d / "seconds.attempts").read_text().split()]
+    assert len(attempts) == 2 and attempts[0] >= 1.0
+    assert float((d / "seconds").read_text()) == pytest.approx(sum(attempts), abs=0.11)
     assert json.loads((recipe / "exp/searches/runs/darts_run1/derive/arch.json").read_text())["omp"] == ""
     p = run_searches(recipe)
     assert p.returncode == 0 and "0 search(es) to run" in p.stdout
@@ -153,3 +158,19 @@ def test_the_searches_use_the_tables_loss():
         assert (cfg["loss"], cfg.get("lamb")) == (table["loss"], table.get("lamb")), stage
         if cfg["loss"] == "ctc-crf":
             assert cfg["den_dir"] == "data/den_meta", stage
+
+
+def test_the_exhaustive_configs_are_valid_stage_configs():
+    """Every option of the runs' configs is one its stage knows (a typo would stop 50 runs at their start)."""
+    import argparse
+    from nas.options import build_config
+    from nas.train.retrain import RetrainConfig
+    from nas.train.search import SearchConfig
+    from nas.train.warmup import WarmupConfig
+    conf = SYNTH / "conf" / "exhaustive"
+    for name, cls in (("warmup.yaml", WarmupConfig), ("search.yaml", SearchConfig), ("retrain.yaml", RetrainConfig),
+                      ("pilot_search.yaml", SearchConfig), ("pilot_search_lr10.yaml", SearchConfig)):
+        cfg = build_config(cls, argparse.Namespace(config=str(conf / name), data="d", lang="l", arch="a.json"))
+        assert cfg.data == "d", name
+    search = build_config(SearchConfig, argparse.Namespace(config=str(conf / "search.yaml"), data="d", lang="l"))
+    assert (search.arch_lr_scale, search.until_converged, search.max_epochs) == (10.0, True, 12)

@@ -18,7 +18,8 @@ def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None
                     proxy_names: Sequence[str] = ("synflow", "naswot", "snip")) -> str:
     """BENCH.md's section on search methods judged on the exhaustive table (nas.bench.compare):
     the one-shot runs of `searches` (searches.csv), the tabular methods at their median cost,
-    random pick and the hand designs."""
+    random pick and the hand designs; again at equal wall-clock cost where the runs' epoch-end
+    traces lie beside searches.csv (nas.bench.search_traces)."""
     from nas.bench.codec import codec_of_space
     from nas.bench.compare import ExhaustiveTable, all_picks, pairwise, read_searches, report_lines, summarize
     from nas.models.space import load_space
@@ -28,13 +29,20 @@ def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None
     if proxies is not None:
         with open(proxies, newline="") as f:
             proxy_rows = list(csv.DictReader(f))
-    picks, budget = all_picks(table, read_searches(searches, table) if searches is not None else [], runs=runs,
-                              proxy_rows=proxy_rows, proxy_names=proxy_names)
+    one_shot = read_searches(searches, table) if searches is not None else []
+    picks, budget = all_picks(table, one_shot, runs=runs, proxy_rows=proxy_rows, proxy_names=proxy_names)
     summary = summarize(picks, table)
     source = f"`{searches}` and " if searches is not None else "no one-shot runs yet (no searches.csv); "
     lines = [f"## Search methods on the exhaustive table\n",
              f"From {source}`{table_csv}` (`python -m nas.bin.bench compare`, docs/bench.md).\n",
              *report_lines(table, summary, pairwise(summary), budget)]
+    if searches is not None:
+        from nas.bench.search_traces import equal_cost, equal_cost_lines, read_traces, traces_beside
+        traces = read_traces(traces_beside(searches)) if traces_beside(searches).is_file() else {}
+        if traces:
+            lines += ["", f"### At equal wall-clock cost (`{traces_beside(searches)}`)\n",
+                      *equal_cost_lines(table, equal_cost(table, one_shot, traces, runs=runs, proxy_rows=proxy_rows,
+                                                          proxy_names=proxy_names))]
     if ranking is not None:
         from nas.bench.ranking import ranking_lines
         with open(ranking, newline="") as f:

@@ -29,20 +29,45 @@ def cmd_compare(args: argparse.Namespace) -> dict:
     if args.proxies:
         with open(args.proxies, newline="") as f:
             proxy_rows = list(csv.DictReader(f))
-    picks, budget = all_picks(table, picks, [m for m in args.methods.split(",") if m], args.runs, args.budget,
-                              proxy_rows, [n for n in args.proxy_names.split(",") if n], args.seed)
+    methods, proxy_names = [m for m in args.methods.split(",") if m], [n for n in args.proxy_names.split(",") if n]
+    one_shot = picks
+    picks, budget = all_picks(table, one_shot, methods, args.runs, args.budget, proxy_rows, proxy_names, args.seed)
     summary = summarize(picks, table)
     pairs = pairwise(summary)
+    traced, equal = _traces(args), None
+    if traced is not None:
+        from nas.bench.search_traces import equal_cost
+        equal = equal_cost(table, one_shot, traced, args.equal_seconds, methods, args.runs, proxy_rows, proxy_names,
+                           args.seed)
     if args.markdown:
         lines = report_lines(table, summary, pairs, budget)
+        if equal is not None:
+            from nas.bench.search_traces import equal_cost_lines
+            lines += ["", "At equal wall-clock cost:", "", *equal_cost_lines(table, equal)]
         if args.ranking:
             from nas.bench.ranking import ranking_lines
             with open(args.ranking, newline="") as f:
                 lines += ["", *ranking_lines(list(csv.DictReader(f)))]
         Path(args.markdown).write_text("\n".join(lines) + "\n")
-    return {"budget_trainings": budget, "architectures": len(table.means),
-            "methods": {m: {k: v for k, v in s.items() if k != "picks"} for m, s in summary.items()},
-            "pairs": pairs}
+    out = {"budget_trainings": budget, "architectures": len(table.means), "methods": _public(summary), "pairs": pairs}
+    if equal is not None:
+        out["equal_cost"] = {**{k: v for k, v in equal.items() if k != "summary"}, "methods": _public(equal["summary"])}
+    return out
+
+
+def _public(summary: dict) -> dict:
+    return {m: {k: v for k, v in s.items() if k != "picks"} for m, s in summary.items()}
+
+
+def _traces(args: argparse.Namespace):
+    """The epoch-end traces beside --searches (bench searches writes them), if there are any."""
+    from nas.bench.search_traces import read_traces, traces_beside
+    if not args.searches or not traces_beside(Path(args.searches)).is_file():
+        return None
+    try:
+        return read_traces(traces_beside(Path(args.searches))) or None
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"compare: {e}") from None
 
 
 def cmd_searches(args: argparse.Namespace) -> dict:
@@ -51,20 +76,24 @@ def cmd_searches(args: argparse.Namespace) -> dict:
     from nas.bench.compare import ExhaustiveTable
     from nas.bench import ranking
     from nas.bench.search_runs import collect, write_csv
+    from nas.bench.search_traces import collect_traces, traces_beside, write_traces
     try:
         codec = codec_of_space(load_space(args.space, verbose=False))
         with open(args.table_csv, newline="") as f:
             table_rows = list(csv.DictReader(f))
         table = ExhaustiveTable(table_rows, codec)
         rows = collect(Path(args.dir), codec, table.train_seconds)
+        traces = collect_traces(Path(args.dir), codec)
         ranks = ranking.ranking_rows(Path(args.dir), table, {r["id"]: r["hash"] for r in table_rows})
     except (SpaceError, OSError, ValueError) as e:
         raise SystemExit(f"searches: {e}") from None
     write_csv(rows, Path(args.csv))
+    write_traces(traces, traces_beside(Path(args.csv)))
     by: dict = {}
     for r in rows:
         by[r["method"]] = by.get(r["method"], 0) + 1
-    out = {"csv": args.csv, "runs": by}
+    out = {"csv": args.csv, "runs": by, "traces_csv": str(traces_beside(Path(args.csv))),
+           "traced_runs": len({(r["method"], r["run_seed"]) for r in traces})}
     if args.ranking_csv and ranks:
         ranking.write_csv(ranks, Path(args.ranking_csv))
         out.update(ranking_csv=args.ranking_csv, scored=len(ranks))
@@ -78,7 +107,8 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("dir", help="the runs dir (warmup_seed<W>/, runs/<method>_run<R>/)")
     q.add_argument("--space", required=True, help="the exhaustive space (its codec gives the vectors and hashes)")
     q.add_argument("--table-csv", required=True, help="the exhaustive table: its mean training seconds price a run")
-    q.add_argument("--csv", required=True, help="searches.csv to write")
+    q.add_argument("--csv", required=True, help="searches.csv to write, and beside it <name>_traces.csv: every "
+                   "run's top-1 architecture and search seconds at each epoch end (nas.bench.search_traces)")
     q.add_argument("--ranking-csv", default="", help="ranking.csv to write: how each scored warm-up's and search's "
                    "weights rank the table (nas.bench.ranking; from their score/scores.json)")
     q.set_defaults(run=cmd_searches)
@@ -97,7 +127,10 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--proxies", default="", help="proxies.csv (bench proxies): add the proxy-guided methods, the "
                    "best on dev of each proxy's top --budget, one run per initialization seed")
     q.add_argument("--proxy-names", default="synflow,naswot,snip", help="which proxies' guided methods to add")
-    q.add_argument("--markdown", default="", help="also write the report as markdown here")
+    q.add_argument("--markdown", default="", help="also write the report as markdown here; where --searches has "
+                   "its <name>_traces.csv beside it, the comparison again at equal wall-clock cost")
+    q.add_argument("--equal-seconds", type=float, default=0.0, help="the equal cost C in seconds of search (default: "
+                   "the smallest median over the traced methods)")
     q.add_argument("--ranking", default="", help="with --markdown: ranking.csv (bench searches --ranking-csv), "
                    "how the super-networks' weights rank the table")
     q.set_defaults(run=cmd_compare)

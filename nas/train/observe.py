@@ -2,7 +2,8 @@
 
 Rank 0 writes, under the stage's exp dir: log/train.log (one line per epoch), tensorboard/
 (losses, lr, every block's probabilities), probs.jsonl (the probabilities after every
-architecture step), probs.png (each block's probabilities over the search, the paper's
+architecture step, with the search's wall seconds up to it, counted across resumes: what a
+derivation at that step would have cost), probs.png (each block's probabilities over the search, the paper's
 Fig. 3b) and loss.png (loss curves), both redrawn at each epoch end, and probs.txt (a table
 of the probabilities at the last epoch end). Other ranks write nothing.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -44,6 +46,11 @@ class Observer:
         self.prob_trace: List[dict] = []                  # {"step", "probs": {block: [..]}}
         self.candidates: Dict[str, List[str]] = {}
         self._load_trace()
+        self._clock(0.0)
+
+    def _clock(self, base: float) -> None:
+        """Seconds of probs.jsonl count from `base` (those of the last record kept) on from now."""
+        self._base, self._t0 = base, time.monotonic()
 
     def _load_trace(self) -> None:
         f = self.dir / "probs.jsonl"
@@ -65,7 +72,8 @@ class Observer:
         if not self.main:
             return
         self.candidates = dict(candidates)
-        rec = {"step": step, "probs": {b: [round(float(x), 6) for x in p] for b, p in zip(blocks, probs)}}
+        rec = {"step": step, "seconds": round(self._base + time.monotonic() - self._t0, 2),
+               "probs": {b: [round(float(x), 6) for x in p] for b, p in zip(blocks, probs)}}
         self.prob_trace.append(rec)
         with open(self.dir / "probs.jsonl", "a") as f:
             f.write(json.dumps(rec) + "\n")
@@ -75,10 +83,12 @@ class Observer:
                     self.writer.add_scalar(f"probs/{b}/{c}", x, step)
 
     def truncate_trace(self, step: int) -> None:
-        """On resume, forget probabilities recorded after the checkpoint's step."""
+        """On resume, forget probabilities recorded after the checkpoint's step; the seconds go on
+        from the last kept record's, so that they are what an uninterrupted search would have taken."""
         if not self.main:
             return
         self.prob_trace = [r for r in self.prob_trace if r["step"] <= step]
+        self._clock(float(self.prob_trace[-1].get("seconds", 0.0)) if self.prob_trace else 0.0)
         with open(self.dir / "probs.jsonl", "w") as f:
             for r in self.prob_trace:
                 f.write(json.dumps(r) + "\n")

@@ -58,6 +58,8 @@ class SearchConfig(LatencyOptions, SpaceOptions, PlateauOptions, TrainOptions):
     method: str = option("st", "search method", choices=tuple(STRATEGIES))
     arch_lr: Optional[float] = option(None, f"Adam lr of the architecture weights ({_method_defaults('lr')})",
                                       type=float, check=POSITIVE)
+    arch_lr_scale: float = option(1.0, "multiply alpha's Adam lr (the method's own, or --arch-lr) by this: one "
+                                       "setting that scales every method's reference lr alike", check=POSITIVE)
     arch_beta1: Optional[float] = option(None, f"Adam beta1 of alpha ({_method_defaults('beta1')})", type=float,
                                          check=Range(0, 1, hi_open=True))
     arch_beta2: Optional[float] = option(None, f"Adam beta2 of alpha ({_method_defaults('beta2')})", type=float,
@@ -136,7 +138,8 @@ class SearchPlan(Plan):
         c = self.cfg
         if not self.strategy.trains:
             return {}
-        return {"arch": self.strategy.arch_optimizer(c.arch_lr, c.arch_beta1, c.arch_beta2, c.arch_weight_decay,
+        lr = (self.strategy.arch_adam.lr if c.arch_lr is None else c.arch_lr) * c.arch_lr_scale
+        return {"arch": self.strategy.arch_optimizer(lr, c.arch_beta1, c.arch_beta2, c.arch_weight_decay,
                                                      c.arch_grad_clip)}
 
     def _init_file(self) -> Path:

@@ -7,7 +7,7 @@
 # run: a search by <method> with <run-seed> from the warm-up of seed <run-seed> mod --warmups
 # (./run.sh --stage 5 --stop-stage 6: search and derivation) into BENCH/runs/<method>_run<run-seed>,
 # or with --tag T into BENCH/runs/<method>-T_run<run-seed> (a variant: --search-opts, e.g. a latency budget).
-# Either writes the stage's wall seconds to DIR/seconds, and with --score true then scores every
+# Either writes the stage's wall seconds to DIR/seconds (the sum over its attempts, each in DIR/seconds.attempts), and with --score true then scores every
 # architecture of --table-dir's plan by the final weights into DIR/score (log: DIR/score.log).
 # A finished part is skipped, so a rerun does only what is missing. Output goes to stdout (the
 # launcher's log of the job).
@@ -43,11 +43,13 @@ esac
 [ "$omp_threads" -eq 0 ] || export OMP_NUM_THREADS=$omp_threads
 [[ "$tag" =~ ^[a-z0-9.]*$ ]] || { echo "$0: --tag '$tag': use lowercase letters, digits and dots" >&2; exit 1; }
 
-timed() {                       # timed <seconds-file> <command...>: run it, then write its wall seconds
-  local out=$1 t0; shift
-  t0=$(date +%s.%N)
-  "$@" < /dev/null
-  awk -v a=$t0 -v b=$(date +%s.%N) 'BEGIN { printf "%.1f\n", b - a }' > $out
+timed() {     # timed <seconds-file> <command...>: run it; each attempt's wall seconds are appended to
+  local out=$1 t0 rc=0; shift   # <seconds-file>.attempts (a failed one too), their sum written to <seconds-file>
+  t0=$(date +%s.%N)             # once it succeeds: a resumed search costs all its attempts
+  "$@" < /dev/null || rc=$?
+  awk -v a=$t0 -v b=$(date +%s.%N) 'BEGIN { printf "%.1f\n", b - a }' >> $out.attempts
+  [ $rc -eq 0 ] || return $rc
+  awk '{ s += $1 } END { printf "%.1f\n", s }' $out.attempts > $out
 }
 
 score_weights() {               # score_weights <init-dir> <out-dir>: every table architecture by these weights

@@ -45,6 +45,8 @@ def entry_index(x: Any, vec: Any, where: str, form: str) -> int:
     """An entry of a vector as an int. Integers (numpy's too) and integral floats (1.0, as a
     table's float column holds them) are taken; 1.5, "1" and true are refused, naming `where`:
     int() would truncate 1.5 to 1 and silently score another architecture."""
+    if type(x) is int:              # the common case, before the slower abstract-class checks
+        return x
     if isinstance(x, numbers.Integral) and not isinstance(x, bool):
         return int(x)
     if isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and float(x).is_integer():

@@ -13,18 +13,24 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 
+def _table(table_csv: Path, space: str):
+    """The exhaustive table of `table_csv` in `space`'s codec (nas.bench.compare.ExhaustiveTable)."""
+    from nas.bench.codec import codec_of_space
+    from nas.bench.compare import ExhaustiveTable
+    from nas.models.space import load_space
+    with open(table_csv, newline="") as f:
+        return ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)))
+
+
 def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None, runs: int = 100,
                     ranking: Optional[Path] = None, proxies: Optional[Path] = None,
-                    proxy_names: Sequence[str] = ("synflow", "naswot", "snip")) -> str:
+                    proxy_names: Sequence[str] = ("synflow", "naswot", "snip"), table=None) -> str:
     """BENCH.md's section on search methods judged on the exhaustive table (nas.bench.compare):
     the one-shot runs of `searches` (searches.csv), the tabular methods at their median cost,
     random pick and the hand designs; again at equal wall-clock cost where the runs' epoch-end
     traces lie beside searches.csv (nas.bench.search_traces)."""
-    from nas.bench.codec import codec_of_space
-    from nas.bench.compare import ExhaustiveTable, all_picks, pairwise, read_searches, report_lines, summarize
-    from nas.models.space import load_space
-    with open(table_csv, newline="") as f:
-        table = ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)))
+    from nas.bench.compare import all_picks, pairwise, read_searches, report_lines, summarize
+    table = table if table is not None else _table(table_csv, space)
     proxy_rows = []
     if proxies is not None:
         with open(proxies, newline="") as f:
@@ -107,18 +113,14 @@ def exhaustive_sections(table_csv: Path, space: str, searches: Optional[Path] = 
                         table_dir: Optional[Path] = None, figures: Path = Path("results"),
                         latency_csv: Optional[Path] = None, lut: Optional[Path] = None) -> List[str]:
     """Every section the given files allow, in BENCH.md's order."""
-    parts = [methods_section(table_csv, space, searches, ranking=ranking, proxies=proxies)]
+    table = _table(table_csv, space)
+    parts = [methods_section(table_csv, space, searches, ranking=ranking, proxies=proxies, table=table)]
     if proxies is not None:
         parts.append(proxies_section(proxies, table_csv))
     if latency is not None and table_dir is not None:
         parts.append(pareto_section(table_dir, latency, figures))
     if searches is not None and latency_csv is not None and lut is not None:
-        from nas.bench.codec import codec_of_space
-        from nas.bench.compare import ExhaustiveTable
         from nas.bench.latency_searches import latency_search_section
-        from nas.models.space import load_space
-        with open(table_csv, newline="") as f:
-            table = ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)))
         section = latency_search_section(searches, table, latency_csv, lut)
         if section:
             parts.append(section)

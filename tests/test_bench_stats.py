@@ -319,9 +319,34 @@ def test_power_command_on_the_committed_tables():
     import sys
     from conftest import REPO
     r = subprocess.run([sys.executable, "-m", "nas.bin.bench", "power", str(REPO / "egs/synth/results/bench"),
-                        "--table", "tdnn", "--n-boot", "200"], capture_output=True, text=True)
+                        "--table", "tdnn", "--n-boot", "200", "--simulate-seeds", "3,10", "--n-sim", "200"],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["architectures"] == 10 and out["seeds_per_arch"] == [3, 3] and out["df"] == [9, 20]
     assert abs(out["p"] - 0.82) < 0.01 and out["passes"] is False
     assert "10 architectures x 3 seeds: F(9, 20) = 0.56, p = 0.82" in r.stderr
+    # no architecture effect to find: more seeds do not help (the means' spread is all seed noise)
+    assert out["simulated"]["10"]["passes"] == 0.0 and "at 10 seeds per architecture" in r.stderr
+
+
+def test_seed_simulation_grows_with_a_real_effect_and_not_with_noise_alone():
+    """nas.bench.seed_power: a table of pure seed noise stays far from 3 SE however many seeds (its
+    spread of means is shrunk away, and the best of equals beats the median by luck alone, a
+    fixed number of SEs), while a real effect passes more often with more seeds."""
+    from nas.bench.seed_power import simulate_seeds
+    rng = np.random.default_rng(1)
+    noise = [0.30 + rng.normal(0, 0.01, 3) for _ in range(40)]
+    sim = simulate_seeds(noise, seeds=(3, 12), n_sim=500)
+    assert sim[3]["gap_passes"] < 0.1 and sim[12]["gap_passes"] < 0.1
+    assert abs(sim[12]["median_z"] - sim[3]["median_z"]) < 0.3
+    rng = np.random.default_rng(2)      # means spread 4.8 points over 40 architectures, seeds' sd 1 point
+    effect = [0.30 + 0.0012 * i + rng.normal(0, 0.01, 3) for i in range(40)]
+    sim = simulate_seeds(effect, seeds=(3, 6, 12), n_sim=500)
+    assert sim[3]["median_z"] < sim[6]["median_z"] < sim[12]["median_z"]
+    assert sim[3]["gap_passes"] < sim[6]["gap_passes"] <= sim[12]["gap_passes"]
+    assert sim[3]["passes"] < 0.95 < sim[12]["passes"]
+    strong = [0.30 + 0.02 * i + rng.normal(0, 0.001, 3) for i in range(10)]
+    assert simulate_seeds(strong, seeds=(3,), n_sim=200)[3]["passes"] == 1.0
+    with pytest.raises(ValueError, match="at least 3 architectures"):
+        simulate_seeds(noise[:2])

@@ -259,7 +259,29 @@ def cmd_power(args) -> dict:
             "seeds_per_arch": list(tp.seeds_per_arch), "F": tp.anova.f, "p": tp.anova.p,
             "df": [tp.anova.df_between, tp.anova.df_within], "icc": [tp.icc.value, tp.icc.low, tp.icc.high],
             "best": tp.best, "median": tp.median, "best_gap": tp.best_gap, "gap_in_se": tp.gap_in_se,
-            "criterion": tp.criterion, "passes": tp.passes}
+            "criterion": tp.criterion, "passes": tp.passes, **_simulated(args, rows)}
+
+
+def _simulated(args, rows) -> dict:
+    """With --simulate-seeds: the criterion's pass rate at other seed counts (nas.bench.seed_power)."""
+    if not args.simulate_seeds:
+        return {}
+    from collections import defaultdict
+    from nas.bench.seed_power import simulate_seeds
+    by: dict = defaultdict(list)
+    for h, _, v in rows:
+        by[h].append(float(v))
+    groups = [v for v in by.values() if len(v) >= 2 and (args.max_mean <= 0 or sum(v) / len(v) < args.max_mean)]
+    try:
+        ks = [int(k) for k in args.simulate_seeds.split(",") if k.strip()]
+        sim = simulate_seeds(groups, ks, n_sim=args.n_sim, seed=args.seed)
+    except ValueError as e:
+        raise SystemExit(f"--simulate-seeds {args.simulate_seeds}: {e}") from None
+    for k, s in sim.items():
+        print(f"simulated from this table at {k} seeds per architecture: the criterion holds in "
+              f"{100 * s['passes']:.0f}% of {args.n_sim} tables (best beats median by > 3 SE in "
+              f"{100 * s['gap_passes']:.0f}%; median {s['median_z']:.1f} SE)", file=sys.stderr)
+    return {"simulated": {str(k): s for k, s in sim.items()}}
 
 
 def _space_args(q: argparse.ArgumentParser) -> None:
@@ -396,6 +418,9 @@ def parser() -> argparse.ArgumentParser:
                                                                   "(0: all)")
     q.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of the ICC's interval")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--simulate-seeds", default="", help="e.g. 3,6,8: how often the criterion would hold with that "
+                   "many seeds per architecture, by parametric bootstrap from this table (nas.bench.seed_power)")
+    q.add_argument("--n-sim", type=int, default=2000, help="simulated tables per seed count")
     q.set_defaults(run=cmd_power)
     add_latency_parser(sub)
     add_budgets_parser(sub)

@@ -168,8 +168,10 @@ def test_the_exhaustive_configs_are_valid_stage_configs():
     from nas.train.search import SearchConfig
     from nas.train.warmup import WarmupConfig
     conf = SYNTH / "conf" / "exhaustive"
-    for name, cls in (("warmup.yaml", WarmupConfig), ("search.yaml", SearchConfig), ("retrain.yaml", RetrainConfig),
-                      ("pilot_search.yaml", SearchConfig), ("pilot_search_lr10.yaml", SearchConfig)):
+    pilots = [(f.name, SearchConfig) for f in sorted(conf.glob("pilot_search*.yaml"))]
+    assert len(pilots) >= 3
+    for name, cls in [("warmup.yaml", WarmupConfig), ("search.yaml", SearchConfig), ("retrain.yaml", RetrainConfig),
+                      *pilots]:
         cfg = build_config(cls, argparse.Namespace(config=str(conf / name), data="d", lang="l", arch="a.json"))
         assert cfg.data == "d", name
     search = build_config(SearchConfig, argparse.Namespace(config=str(conf / "search.yaml"), data="d", lang="l"))

@@ -116,5 +116,7 @@ def test_the_comparison_at_equal_cost_in_the_command_and_bench_md(codec, tmp_pat
     assert res["methods"]["st"]["regret"] < res["methods"]["darts"]["regret"]
     assert eq["methods"]["st"]["regret"] > eq["methods"]["darts"]["regret"]      # cut before its last epoch
     assert "At equal wall-clock cost" in md.read_text() and "C = 60 s" in md.read_text()
+    assert eq["same_pick"] == {"darts": [2, 2], "st": [0, 2]}
+    assert "final pick in 2 of 2 darts runs, 0 of 2 st runs" in md.read_text()
     from nas.bench.exhaustive_report import methods_section
     assert "### At equal wall-clock cost" in methods_section(table_csv, str(SPACE), out, runs=5)

@@ -135,8 +135,12 @@ def equal_cost(table, one_shot: Sequence[Pick], traces: Traces, seconds: float =
     cut, over = picks_at(one_shot, traces, c, table.train_seconds)
     picks, budget = all_picks(table, cut, methods, runs, 0, proxy_rows, proxy_names, seed)
     summary = summarize(picks, table)
+    same: Dict[str, List[int]] = {}
+    for a, b in zip(one_shot, cut):
+        same.setdefault(a.method, [0, 0])[0] += a.hash == b.hash
+        same[a.method][1] += 1
     return {"seconds": c, "over": over, "traced": sorted({m for m, _ in traces}), "budget_trainings": budget,
-            "summary": summary, "pairs": pairwise(summary)}
+            "summary": summary, "pairs": pairwise(summary), "same_pick": same}
 
 
 def equal_cost_lines(table, result: Dict[str, object]) -> List[str]:
@@ -148,5 +152,7 @@ def equal_cost_lines(table, result: Dict[str, object]) -> List[str]:
     return [f"Every one-shot run cut at C = {result['seconds']:.0f} s of search (default: the smallest median "
             f"over the methods with epoch-end traces, {', '.join(result['traced'])}): a run's pick is the top-1 "
             f"architecture of its last epoch end within C, or its final one if it stopped earlier (random search "
-            f"trains nothing and keeps its pick); converged: every block decided at that epoch end.{note}", "",
+            f"trains nothing and keeps its pick); converged: every block decided at that epoch end.{note} The pick "
+            f"at C is the run's final pick in " + ", ".join(f"{n} of {t} {m} runs" for m, (n, t) in
+                                                        sorted(result["same_pick"].items())) + ".", "",
             *report_lines(table, result["summary"], result["pairs"], result["budget_trainings"])]

@@ -175,4 +175,4 @@ def test_the_exhaustive_configs_are_valid_stage_configs():
         cfg = build_config(cls, argparse.Namespace(config=str(conf / name), data="d", lang="l", arch="a.json"))
         assert cfg.data == "d", name
     search = build_config(SearchConfig, argparse.Namespace(config=str(conf / "search.yaml"), data="d", lang="l"))
-    assert (search.arch_lr_scale, search.until_converged, search.max_epochs) == (10.0, True, 12)
+    assert (search.arch_lr, search.arch_lr_scale, search.until_converged, search.max_epochs) == (0.01, 1.0, True, 12)

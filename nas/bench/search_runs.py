@@ -25,7 +25,7 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from nas.bench.codec import Codec
 from nas.bench.compare import SEARCH_COLUMNS
@@ -76,9 +76,10 @@ def collect(runs_dir: Path, codec: Codec, train_seconds: float) -> List[Dict[str
     return sorted(rows, key=lambda r: (r["method"], r["run_seed"]))
 
 
-def write_csv(rows: List[Dict[str, object]], out: Path) -> None:
+def write_csv(rows: Sequence[Dict[str, object]], out: Path, columns: Sequence[str] = SEARCH_COLUMNS) -> None:
+    """`rows` as a CSV of `columns` (searches.csv's by default), written atomically."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=SEARCH_COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
     write_text_atomic(out, buf.getvalue())

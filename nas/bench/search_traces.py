@@ -12,19 +12,17 @@ Random search (no training, no trace) keeps its pick: it costs less than any tra
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from nas.bench.codec import Codec
 from nas.bench.compare import Pick
-from nas.bench.search_runs import RUN_DIR
-from nas.files import write_text_atomic
+from nas.bench.search_runs import RUN_DIR, write_csv
 from nas.models.decision import DECIDED_ENTROPY, relative_entropy
 
 TRACE_COLUMNS = ("method", "run_seed", "epoch", "step", "seconds", "arch", "hash", "max_rel_entropy")
@@ -67,11 +65,7 @@ def collect_traces(runs_dir: Path, codec: Codec) -> List[Dict[str, object]]:
 
 
 def write_traces(rows: Sequence[Dict[str, object]], out: Path) -> None:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=TRACE_COLUMNS, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    write_text_atomic(out, buf.getvalue())
+    write_csv(rows, out, TRACE_COLUMNS)
 
 
 Traces = Dict[Tuple[str, int], List[Tuple[float, str, float]]]

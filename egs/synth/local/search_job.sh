@@ -7,8 +7,9 @@
 # run: a search by <method> with <run-seed> from the warm-up of seed <run-seed> mod --warmups
 # (./run.sh --stage 5 --stop-stage 6: search and derivation) into BENCH/runs/<method>_run<run-seed>,
 # or with --tag T into BENCH/runs/<method>-T_run<run-seed> (a variant: --search-opts, e.g. a latency budget).
-# Either writes the stage's wall seconds to DIR/seconds (the sum over its attempts, each in DIR/seconds.attempts), and with --score true then scores every
-# architecture of --table-dir's plan by the final weights into DIR/score (log: DIR/score.log).
+# Either writes the stage's wall seconds to DIR/seconds (the sum over its attempts, each one's in
+# DIR/seconds.attempts), and with --score true then scores every architecture of --table-dir's plan
+# by the final weights into DIR/score (log: DIR/score.log).
 # A finished part is skipped, so a rerun does only what is missing. Output goes to stdout (the
 # launcher's log of the job).
 # Options:

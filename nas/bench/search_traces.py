@@ -79,7 +79,8 @@ def read_traces(path: Path) -> Traces:
         raise ValueError(f"{path}: expected the columns {','.join(TRACE_COLUMNS)}")
     out: Traces = {}
     for r in sorted(rows, key=lambda r: (r["method"], int(r["run_seed"]), int(r["epoch"]))):
-        out.setdefault((r["method"], int(r["run_seed"])), []).append((float(r["seconds"]), r["hash"], float(r["max_rel_entropy"])))
+        point = (float(r["seconds"]), r["hash"], float(r["max_rel_entropy"]))
+        out.setdefault((r["method"], int(r["run_seed"])), []).append(point)
     return out
 
 

@@ -3,9 +3,9 @@
 Rank 0 writes, under the stage's exp dir: log/train.log (one line per epoch), tensorboard/
 (losses, lr, every block's probabilities), probs.jsonl (the probabilities after every
 architecture step, with the search's wall seconds up to it, counted across resumes: what a
-derivation at that step would have cost), probs.png (each block's probabilities over the search, the paper's
-Fig. 3b) and loss.png (loss curves), both redrawn at each epoch end, and probs.txt (a table
-of the probabilities at the last epoch end). Other ranks write nothing.
+derivation at that step would have cost), probs.png (each block's probabilities over the
+search, the paper's Fig. 3b) and loss.png (loss curves), both redrawn at each epoch end, and
+probs.txt (a table of the probabilities at the last epoch end). Other ranks write nothing.
 """
 from __future__ import annotations
 

@@ -350,3 +350,5 @@ def test_seed_simulation_grows_with_a_real_effect_and_not_with_noise_alone():
     assert simulate_seeds(strong, seeds=(3,), n_sim=200)[3]["passes"] == 1.0
     with pytest.raises(ValueError, match="at least 3 architectures"):
         simulate_seeds(noise[:2])
+    with pytest.raises(ValueError, match="n_sim must be >= 1"):
+        simulate_seeds(noise, n_sim=0)

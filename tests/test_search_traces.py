@@ -118,5 +118,11 @@ def test_the_comparison_at_equal_cost_in_the_command_and_bench_md(codec, tmp_pat
     assert "At equal wall-clock cost" in md.read_text() and "C = 60 s" in md.read_text()
     assert eq["same_pick"] == {"darts": [2, 2], "st": [0, 2]}
     assert "final pick in 2 of 2 darts runs, 0 of 2 st runs" in md.read_text()
+    assert "the smallest median over the methods with epoch-end traces" in md.read_text()
+    assert main(["compare", "--table-csv", str(table_csv), "--space", str(SPACE), "--searches", str(out),
+                 "--runs", "5", "--methods", "random", "--equal-seconds", "130", "--markdown", str(md)]) == 0
+    eq = json.loads(capsys.readouterr().out)["equal_cost"]      # past every run's end: the final picks
+    assert eq["seconds"] == 130.0 and eq["same_pick"] == {"darts": [2, 2], "st": [2, 2]}
+    assert "C = 130 s of search (as asked" in md.read_text()
     from nas.bench.exhaustive_report import methods_section
     assert "### At equal wall-clock cost" in methods_section(table_csv, str(SPACE), out, runs=5)

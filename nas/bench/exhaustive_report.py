@@ -43,8 +43,8 @@ def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None
              f"From {source}`{table_csv}` (`python -m nas.bin.bench compare`, docs/bench.md).\n",
              *report_lines(table, summary, pairwise(summary), budget)]
     if searches is not None:
-        from nas.bench.search_traces import equal_cost, equal_cost_lines, read_traces, traces_beside
-        traces = read_traces(traces_beside(searches)) if traces_beside(searches).is_file() else {}
+        from nas.bench.search_traces import equal_cost, equal_cost_lines, traces_beside, traces_for
+        traces = traces_for(searches)
         if traces:
             lines += ["", f"### At equal wall-clock cost (`{traces_beside(searches)}`)\n",
                       *equal_cost_lines(table, equal_cost(table, one_shot, traces, runs=runs, proxy_rows=proxy_rows,

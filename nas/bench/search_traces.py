@@ -119,6 +119,12 @@ def traces_beside(searches: Path) -> Path:
     return searches.with_name(searches.stem + "_traces.csv")
 
 
+def traces_for(searches: Path) -> Traces:
+    """The traces `bench searches` wrote beside `searches` ({} where there are none)."""
+    f = traces_beside(searches)
+    return read_traces(f) if f.is_file() else {}
+
+
 def equal_cost(table, one_shot: Sequence[Pick], traces: Traces, seconds: float = 0.0,
                methods: Sequence[str] = ("random", "rea", "ls", "bo"), runs: int = 100,
                proxy_rows: Sequence[Dict[str, str]] = (), proxy_names: Sequence[str] = (),
@@ -134,7 +140,7 @@ def equal_cost(table, one_shot: Sequence[Pick], traces: Traces, seconds: float =
     for a, b in zip(one_shot, cut):
         same.setdefault(a.method, [0, 0])[0] += a.hash == b.hash
         same[a.method][1] += 1
-    return {"seconds": c, "over": over, "traced": sorted({m for m, _ in traces}), "budget_trainings": budget,
+    return {"seconds": c, "chosen": bool(seconds), "over": over, "traced": sorted({m for m, _ in traces}), "budget_trainings": budget,
             "summary": summary, "pairs": pairwise(summary), "same_pick": same}
 
 
@@ -144,8 +150,9 @@ def equal_cost_lines(table, result: Dict[str, object]) -> List[str]:
     over = result["over"]
     note = (f" {over} run(s) had not ended their first epoch by then: their first epoch's pick is used, over "
             f"the budget." if over else "")
-    return [f"Every one-shot run cut at C = {result['seconds']:.0f} s of search (default: the smallest median "
-            f"over the methods with epoch-end traces, {', '.join(result['traced'])}): a run's pick is the top-1 "
+    why = "as asked" if result["chosen"] else "the smallest median over the methods with epoch-end traces"
+    return [f"Every one-shot run cut at C = {result['seconds']:.0f} s of search ({why}; traced: "
+            f"{', '.join(result['traced'])}): a run's pick is the top-1 "
             f"architecture of its last epoch end within C, or its final one if it stopped earlier (random search "
             f"trains nothing and keeps its pick); converged: every block decided at that epoch end.{note} The pick "
             f"at C is the run's final pick in " + ", ".join(f"{n} of {t} {m} runs" for m, (n, t) in

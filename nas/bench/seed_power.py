@@ -25,6 +25,8 @@ def simulate_seeds(groups: Sequence[Sequence[float]], seeds: Sequence[int] = (3,
                    seed: int = 0) -> Dict[int, Dict[str, float]]:
     """Per k in `seeds`: the share of simulated k-seed tables that pass the criterion (`passes`), that
     pass its best-against-median part alone (`gap_passes`), and the median z of that part."""
+    if n_sim < 1:
+        raise ValueError(f"n_sim must be >= 1, got {n_sim}")
     gs = [np.asarray(g, dtype=float) for g in groups]
     if len(gs) < 3 or any(len(g) < 2 for g in gs):
         raise ValueError("need at least 3 architectures with at least 2 seeds each")

@@ -274,6 +274,10 @@ def _simulated(args, rows) -> dict:
     groups = [v for v in by.values() if len(v) >= 2 and (args.max_mean <= 0 or sum(v) / len(v) < args.max_mean)]
     try:
         ks = [int(k) for k in args.simulate_seeds.split(",") if k.strip()]
+    except ValueError:
+        raise SystemExit(f"--simulate-seeds {args.simulate_seeds!r}: expected seed counts separated by commas, "
+                         f"e.g. 3,6,8") from None
+    try:
         sim = simulate_seeds(groups, ks, n_sim=args.n_sim, seed=args.seed)
     except ValueError as e:
         raise SystemExit(f"--simulate-seeds {args.simulate_seeds}: {e}") from None

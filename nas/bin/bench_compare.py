@@ -61,11 +61,9 @@ def _public(summary: dict) -> dict:
 
 def _traces(args: argparse.Namespace):
     """The epoch-end traces beside --searches (bench searches writes them), if there are any."""
-    from nas.bench.search_traces import read_traces, traces_beside
-    if not args.searches or not traces_beside(Path(args.searches)).is_file():
-        return None
+    from nas.bench.search_traces import traces_for
     try:
-        return read_traces(traces_beside(Path(args.searches))) or None
+        return (traces_for(Path(args.searches)) or None) if args.searches else None
     except (OSError, ValueError) as e:
         raise SystemExit(f"compare: {e}") from None
 

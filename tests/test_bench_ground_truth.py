@@ -10,7 +10,7 @@ import torch
 from nas.bench.codec import NB_ASR, codec_of_space
 from nas.bench.errors import BenchFileError
 from nas.bench.fileformat import write_training
-from nas.bench.ground_truth import (ALL_CONV7, ALL_LINEAR, collect, flops_per_second, number, pending_jobs,
+from nas.bench.ground_truth import (ALL_CONV7, ALL_LINEAR, add_seeds, collect, flops_per_second, number, pending_jobs,
                                     read_plan, sample_blocks, sample_cell, write_archs, write_plan)
 from nas.bench.model import build_model
 from nas.bench.model_hash import model_hash
@@ -149,6 +149,41 @@ def test_collected_rows_outlive_their_run_dirs(tmp_path):
     noise = load_folder(tmp_path / "tables" / "cell_noise", epochs=2)        # seed 0 from the table, 1 from its run
     assert noise.seeds == (0, 1) and noise.query(entries[0].vec)["test_wer"] == pytest.approx(0.15)
     assert pending_jobs(tmp_path) == [("cell_002", 0, "cell")]
+
+
+def test_added_seeds_wait_until_every_architecture_has_them(tmp_path):
+    """add_seeds on a finished 2-seed table: the new jobs come after the old, each architecture's in a
+    row; while one architecture lacks them the noise table keeps its old seeds and every architecture
+    (not the few with all seeds), the finished new rows wait in tables/<space>_extra, and survive the
+    removal of runs/ (a committed copy resumes them); once all have them, the table has every seed."""
+    import shutil
+    cell = load_space("nb_asr_small", verbose=False)
+    entries = number(sample_cell(cell, 2, random.Random(0))[:2], "cell", 2, [0, 1])
+    write_plan(tmp_path, {"cell": (cell, entries, {})}, order="arch")
+    for i in ("cell_000", "cell_001"):
+        for s in (0, 1):
+            fake_run(tmp_path / "runs" / f"{i}_seed{s}", 2, 0.1 + 0.1 * s + (0.2 if i == "cell_001" else 0.0))
+    collect(tmp_path, log=lambda m: None)
+    assert add_seeds(tmp_path, [0, 1, 2, 3]) == 4 and add_seeds(tmp_path, [0, 1, 2, 3]) == 0
+    jobs = [tuple(j.split()[:2]) for j in (tmp_path / "jobs.txt").read_text().splitlines()]
+    assert jobs[4:] == [("cell_000", "2"), ("cell_000", "3"), ("cell_001", "2"), ("cell_001", "3")]
+    assert read_plan(tmp_path)["seed_sets"] == [[0, 1], [0, 1, 2, 3]]
+    fake_run(tmp_path / "runs" / "cell_000_seed2", 2, 0.3)
+    fake_run(tmp_path / "runs" / "cell_000_seed3", 2, 0.4)
+    collect(tmp_path, log=lambda m: None)
+    noise = load_folder(tmp_path / "tables" / "cell_noise", epochs=2)
+    assert len(noise) == 2 and noise.seeds == (0, 1)
+    assert noise.query(entries[0].vec)["test_wer"] == pytest.approx(0.15)
+    shutil.rmtree(tmp_path / "runs")
+    assert pending_jobs(tmp_path) == [("cell_001", 2, "cell"), ("cell_001", 3, "cell")]
+    fake_run(tmp_path / "runs" / "cell_001_seed2", 2, 0.5)
+    fake_run(tmp_path / "runs" / "cell_001_seed3", 2, 0.6)
+    collect(tmp_path, log=lambda m: None)
+    noise = load_folder(tmp_path / "tables" / "cell_noise", epochs=2)
+    assert len(noise) == 2 and noise.seeds == (0, 1, 2, 3)
+    assert noise.query(entries[0].vec)["test_wer"] == pytest.approx(0.25)       # all four from the tables
+    assert noise.query(entries[1].vec)["test_wer"] == pytest.approx(0.45)
+    assert not (tmp_path / "tables" / "cell_extra").exists() and pending_jobs(tmp_path) == []
 
 
 def test_a_partial_test_wer_is_never_a_table_entry(tmp_path):

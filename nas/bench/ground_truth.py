@@ -14,6 +14,8 @@ Layout of a bench dir:
     runs/<id>_seed<S>/retrain/   the recipe's stage 7-8 outputs (final.pt, decode_dev, decode_test)
     tables/<space>/          nb-asr-e{E}-{seed}.pickle per seed and nb-asr-info.pickle
     tables/<space>_noise/    the same for the architectures trained with every seed
+    tables/<space>_extra/    finished rows neither holds yet (seeds added to the plan, add_seeds),
+                             kept so that a bench dir without runs/ does not train them again
 
 A training is finished when its run dir is, or when the tables hold its row: runs/ (about 5 MB
 a training) can be removed once collected, and a later collect (after more trainings, such as
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -154,6 +157,36 @@ def write_archs(bench: Path, only_missing: bool = False) -> int:
     return n
 
 
+def add_seeds(bench: Path, seeds: Sequence[int]) -> int:
+    """Give every noise-floor entry of plan.json (one with more than one seed) the seeds of `seeds`
+    it lacks, their jobs appended to jobs.txt (each architecture's new seeds in a row, in the order
+    the architectures first appear there): more seeds for a table that needs them, without
+    retraining what it has. plan.json's `seed_sets` records the seed sets the noise table has had,
+    so that collect keeps the old set until every architecture has the new one. Returns how many
+    jobs were added."""
+    plan = read_plan(bench)
+    noise = [e for e in plan["entries"] if len(e["seeds"]) > 1]
+    new = [(e, [int(s) for s in seeds if int(s) not in e["seeds"]]) for e in noise]
+    new = [(e, add) for e, add in new if add]
+    if not new:
+        return 0
+    before = sorted({s for e in noise for s in e["seeds"]})
+    sets = plan.get("seed_sets") or [before]
+    for e, add in new:
+        e["seeds"] += add
+    sets.append(sorted({s for e in noise for s in e["seeds"]}))
+    plan["seed_sets"] = sets
+    jobs_txt = bench / "jobs.txt"
+    order = list(dict.fromkeys(line.split()[0] for line in jobs_txt.read_text().splitlines() if line.strip()))
+    rank = {i: n for n, i in enumerate(order)}
+    lines = [f"{e['id']} {s} {e['space']}\n" for e, add in sorted(new, key=lambda x: rank.get(x[0]["id"], len(rank)))
+             for s in add]
+    (bench / "plan.json").write_text(json.dumps(plan, indent=1) + "\n")
+    with open(jobs_txt, "a") as f:
+        f.writelines(lines)
+    return len(lines)
+
+
 def _interleave(lists: List[List[tuple]]) -> List[tuple]:
     out, i = [], 0
     while any(i < len(x) for x in lists):
@@ -245,10 +278,10 @@ def _words(line: str) -> Optional[int]:
 
 
 def tabled_runs(bench: Path, name: str) -> Dict[Tuple[str, int], dict]:
-    """The rows tables/<name>/ and tables/<name>_noise/ hold, keyed by (model hash, seed), in
-    read_run's form; `dims` is None and `params` / `flops` come from the table's static file."""
+    """The rows tables/<name>/, <name>_noise/ and <name>_extra/ hold, keyed by (model hash, seed),
+    in read_run's form; `dims` is None and `params` / `flops` come from the table's static file."""
     out: Dict[Tuple[str, int], dict] = {}
-    for table in (name, f"{name}_noise"):
+    for table in (name, f"{name}_noise", f"{name}_extra"):
         d = bench / "tables" / table
         static: Dict[str, dict] = {}
         if (d / STATIC_NAME).is_file():
@@ -301,64 +334,106 @@ def collect(bench: Path, log=print) -> Dict[str, List[Path]]:
     best on dev loss); dev_wer / test_wer (TLG, test at the LM weight best on dev), lm_weight,
     dev_per and the per-epoch dev_loss are extra columns; nb-asr-info.pickle has each model's
     parameters and FLOPs per second of audio. Unfinished jobs are counted and left out; a job
-    whose run dir is gone keeps the row the tables already have (tabled_runs)."""
+    whose run dir is gone keeps the row the tables already have (tabled_runs). After add_seeds,
+    the noise table keeps the old seeds until every architecture has the new ones (_noise_seeds),
+    and the new seeds' finished rows wait in tables/<space>_extra/."""
     plan = read_plan(bench)
     written: Dict[str, List[Path]] = {}
     for name in plan["spaces"]:
         codec = space_codec(plan, name)
         entries = [e for e in plan["entries"] if e["space"] == name]
-        hashes = {e["id"]: e["hash"] for e in entries}
-        tabled = tabled_runs(bench, name)
-        runs = {(e["id"], s): read_run(bench / "runs" / f"{e['id']}_seed{s}") for e in entries for s in e["seeds"]}
-        kept = [k for k, r in runs.items() if r is None and (hashes[k[0]], k[1]) in tabled]
-        for i, s in kept:
-            runs[(i, s)] = tabled[(hashes[i], s)]
-        if kept:
-            log(f"collect: {name}: {len(kept)} trainings from the tables (no run dir)")
-        missing = [f"{i}_seed{s}" for (i, s), r in runs.items() if r is None]
-        if missing:
-            log(f"collect: {name}: {len(missing)} of {len(runs)} trainings not finished (e.g. {missing[0]}); left out")
+        runs = _runs(bench, name, entries, log)
         first = entries[0]["seeds"][0] if entries else 0
-        all_seeds = sorted({s for e in entries for s in e["seeds"]})
-        for table, seeds, members in (
-                (name, [first], [e for e in entries if runs[(e["id"], first)] is not None]),
-                (f"{name}_noise", all_seeds,
-                 [e for e in entries if set(e["seeds"]) == set(all_seeds) and len(all_seeds) > 1
-                  and all(runs[(e["id"], s)] is not None for s in all_seeds)])):
-            if not members:
-                continue
+        seeds, members = _noise_seeds(plan, entries, runs)
+        tables = {name: {first: [e for e in entries if runs[(e["id"], first)] is not None]},
+                  f"{name}_noise": {s: members for s in seeds}}
+        held = {(e["id"], s) for t in tables.values() for s, es in t.items() for e in es}
+        tables[f"{name}_extra"] = {s: es for s in sorted({s for e in entries for s in e["seeds"]})
+                                   if (es := [e for e in entries if s in e["seeds"] and runs[(e["id"], s)] is not None
+                                              and (e["id"], s) not in held])}
+        for table, by_seed in tables.items():
             out = bench / "tables" / table
-            out.mkdir(parents=True, exist_ok=True)
-            epochs = len(runs[(members[0]["id"], seeds[0])]["val_per"])
-            paths = []
-            for seed in seeds:
-                rows = []
-                for e in members:
-                    r = runs[(e["id"], seed)]
-                    if len(r["val_per"]) != epochs:
-                        raise SystemExit(f"collect: {e['id']} seed {seed} trained {len(r['val_per'])} epochs, "
-                                         f"the others {epochs}: one budget per table")
-                    rows.append({"model_hash": e["hash"], "arch_vec": e["vec"], "val_per": r["val_per"],
-                                 "test_per": r["test_per_greedy"], "train_time": r["train_time"],
-                                 **{k: r[k] for k in EXTRA_COLUMNS}})
-                paths.append(write_training(out / TRAINING_NAME.format(epochs=epochs, seed=seed), rows, epochs, seed,
-                                            codec=codec, extra_columns=EXTRA_COLUMNS))
-            static = []
-            for e in members:
-                r = runs[(e["id"], seeds[0])]
-                if r["dims"] is None:                       # a tabled row: its static file's figures
-                    if r["params"] is None or r["flops"] is None:
-                        raise SystemExit(f"collect: {e['id']}: its row comes from {bench / 'tables'}, whose "
-                                         f"{STATIC_NAME} lacks it, and its run dir is gone: retrain it")
-                    params, flops = int(r["params"]), int(r["flops"])
-                else:
-                    net = entry_model(bench, e, r["dims"])
-                    params, flops = sum(p.numel() for p in net.parameters()), flops_per_second(net)
-                static.append({"model_hash": e["hash"], "arch_vec": e["vec"], "params": params, "flops": flops})
-            paths.append(write_static(out / STATIC_NAME, static, codec=codec))
-            written[table] = paths
-            log(f"collect: {out}: {len(members)} architectures, seeds {seeds}, {epochs} epochs")
+            if not any(by_seed.values()):
+                if table.endswith("_extra") and out.is_dir():       # every row of it is in the others now
+                    shutil.rmtree(out)
+                continue
+            written[table] = _write_table(out, by_seed, runs, codec, bench)
+            archs = {e["id"]: runs[(e["id"], s)] for s, es in by_seed.items() for e in es}
+            log(f"collect: {out}: {len(archs)} architectures, seeds {[s for s, es in by_seed.items() if es]}, "
+                f"{len(next(iter(archs.values()))['val_per'])} epochs")
     return written
+
+
+def _runs(bench: Path, name: str, entries: List[dict], log) -> Dict[Tuple[str, int], Optional[dict]]:
+    """(id, seed) -> its finished run's row, or the row the tables hold when its run dir is gone,
+    or None (not finished)."""
+    hashes = {e["id"]: e["hash"] for e in entries}
+    tabled = tabled_runs(bench, name)
+    runs = {(e["id"], s): read_run(bench / "runs" / f"{e['id']}_seed{s}") for e in entries for s in e["seeds"]}
+    kept = [k for k, r in runs.items() if r is None and (hashes[k[0]], k[1]) in tabled]
+    for i, s in kept:
+        runs[(i, s)] = tabled[(hashes[i], s)]
+    if kept:
+        log(f"collect: {name}: {len(kept)} trainings from the tables (no run dir)")
+    missing = [f"{i}_seed{s}" for (i, s), r in runs.items() if r is None]
+    if missing:
+        log(f"collect: {name}: {len(missing)} of {len(runs)} trainings not finished (e.g. {missing[0]}); left out")
+    return runs
+
+
+def _noise_seeds(plan: dict, entries: List[dict], runs: Dict) -> Tuple[List[int], List[dict]]:
+    """The noise table's seeds and architectures: of the seed sets it has had (plan.json's
+    seed_sets, from add_seeds; else the one of every seed), the one whose every seed the most
+    noise-floor entries have finished, the later (larger) on a tie."""
+    all_seeds = sorted({s for e in entries for s in e["seeds"]})
+    best: Tuple[List[int], List[dict]] = ([], [])
+    for seeds in plan.get("seed_sets") or [all_seeds]:
+        members = [e for e in entries if len(e["seeds"]) > 1 and set(seeds) <= set(e["seeds"]) and len(seeds) > 1
+                   and all(runs[(e["id"], s)] is not None for s in seeds)]
+        if len(members) >= len(best[1]):
+            best = (list(seeds), members)
+    return best
+
+
+def _write_table(out: Path, by_seed: Dict[int, List[dict]], runs: Dict, codec: Codec, bench: Path) -> List[Path]:
+    """One training file per seed (its architectures' rows) and the static file of them all."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("nb-asr-e*-*.pickle"):            # a seed (or budget) that has no rows here any more
+        stale.unlink()
+    s0 = next(s for s, es in by_seed.items() if es)
+    epochs = len(runs[(by_seed[s0][0]["id"], s0)]["val_per"])
+    paths, static, seen = [], [], set()
+    for seed, members in by_seed.items():
+        if not members:
+            continue
+        rows = []
+        for e in members:
+            r = runs[(e["id"], seed)]
+            if len(r["val_per"]) != epochs:
+                raise SystemExit(f"collect: {e['id']} seed {seed} trained {len(r['val_per'])} epochs, "
+                                 f"the others {epochs}: one budget per table")
+            rows.append({"model_hash": e["hash"], "arch_vec": e["vec"], "val_per": r["val_per"],
+                         "test_per": r["test_per_greedy"], "train_time": r["train_time"],
+                         **{k: r[k] for k in EXTRA_COLUMNS}})
+            if e["id"] not in seen:
+                seen.add(e["id"])
+                static.append(_static_row(bench, e, r))
+        paths.append(write_training(out / TRAINING_NAME.format(epochs=epochs, seed=seed), rows, epochs, seed,
+                                    codec=codec, extra_columns=EXTRA_COLUMNS))
+    paths.append(write_static(out / STATIC_NAME, static, codec=codec))
+    return paths
+
+
+def _static_row(bench: Path, e: dict, r: dict) -> dict:
+    if r["dims"] is None:                       # a tabled row: its static file's figures
+        if r["params"] is None or r["flops"] is None:
+            raise SystemExit(f"collect: {e['id']}: its row comes from {bench / 'tables'}, whose "
+                             f"{STATIC_NAME} lacks it, and its run dir is gone: retrain it")
+        params, flops = int(r["params"]), int(r["flops"])
+    else:
+        net = entry_model(bench, e, r["dims"])
+        params, flops = sum(p.numel() for p in net.parameters()), flops_per_second(net)
+    return {"model_hash": e["hash"], "arch_vec": e["vec"], "params": params, "flops": flops}
 
 
 def entry_model(bench: Path, entry: dict, dims: dict) -> SuperNet:

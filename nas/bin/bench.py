@@ -12,7 +12,7 @@ and tabular search methods compared on a benchmark table.
   plan    a ground-truth bench dir: architectures of the cell space (nb_asr_small) and of a block
           space (the TDNN space) to train stand-alone, their arch.json files and the job list.
   collect the finished trainings of a bench dir as benchmark tables (nas.bench.ground_truth).
-  archs   the arch.json files of a bench dir's plan that archs/ lacks.
+  archs   the arch.json files of a bench dir's plan that archs/ lacks; --seeds adds seeds.
   pending the jobs of a bench dir still to train, one "<id> <seed> <space>" line each (what
           local/run_bench.sh trains next).
   report  BENCH.md from a bench dir after egs/synth/local/score_search.sh (nas.bench.summary).
@@ -46,8 +46,7 @@ from nas.bench.archvec import OPS, ArchVecError, all_vectors, from_choices, pars
 from nas.bench.model import param_counts
 from nas.bench.model_hash import model_graph, model_hash
 from nas.bin.bench_compare import add_parser as add_compare_parser
-from nas.bin.bench_latency import add_budgets_parser
-from nas.bin.bench_latency import add_parser as add_latency_parser
+from nas.bin.bench_latency import add_budgets_parser, add_parser as add_latency_parser
 from nas.bin.bench_pareto import add_parser as add_pareto_parser
 from nas.bin.bench_proxies import add_parser as add_proxies_parser
 from nas.models.space import SpaceError, load_space
@@ -196,8 +195,9 @@ def cmd_collect(args) -> dict:
 
 
 def cmd_archs(args) -> dict:
-    from nas.bench.ground_truth import write_archs
-    return {"written": write_archs(Path(args.bench), only_missing=True)}
+    from nas.bench.ground_truth import add_seeds, write_archs
+    added = add_seeds(Path(args.bench), [int(s) for s in args.seeds.split()]) if args.seeds else 0
+    return {"written": write_archs(Path(args.bench), only_missing=True), "jobs_added": added}
 
 
 def cmd_pending(args) -> None:
@@ -396,6 +396,7 @@ def parser() -> argparse.ArgumentParser:
     q = sub.add_parser("archs", help="the arch.json files of plan.json that archs/ lacks (a bench dir kept "
                        "without them, such as the committed export, trains again)")
     q.add_argument("bench", help="the bench dir (plan.json)")
+    q.add_argument("--seeds", default="", help='"0 1 2 3 4 5": add the seeds the noise floor lacks (add_seeds)')
     q.set_defaults(run=cmd_archs)
 
     q = sub.add_parser("pending", help="the jobs of a bench dir still to train, as jobs.txt lines: neither "

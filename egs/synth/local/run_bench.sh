@@ -12,7 +12,9 @@
 # conf/bench_retrain.yaml and decoded with --decode-opts: conf/bench.conf, the settings both
 # scripts share; the budget that makes the 133 trainings fit about two hours on 2 cores.
 # The first --noise architectures of each space are trained with every seed of --seeds (the noise
-# floor), the others with the first. Stages: 0 the plan (exp/bench/plan.json, archs/, jobs.txt),
+# floor), the others with the first; on an existing plan, --seeds adds the seeds its noise floor lacks
+# (the new jobs after the others; the noise table keeps the old seeds until every architecture has the
+# new ones, nas.bench.ground_truth.add_seeds). Stages: 0 the plan (exp/bench/plan.json, archs/, jobs.txt),
 # 1 the trainings (each one ./run.sh --arch A --seed S --stage 7 into exp/bench/runs/ID_seedS;
 # finished ones are skipped, an interrupted one resumes, so a killed run continues where it
 # stopped; a training the tables hold is finished too, so runs/ can be removed once collected),
@@ -71,7 +73,9 @@ $tiny && d=data_tiny
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   if [ -f $bench/plan.json ]; then
     echo "stage 0: $bench/plan.json exists; keeping its architectures"
-    "$nas_python" -m nas.bin.bench archs $bench > /dev/null      # the arch.json files it lacks
+    # the arch.json files it lacks, and the seeds of --seeds its noise floor lacks (their jobs appended)
+    added=$("$nas_python" -m nas.bin.bench archs $bench --seeds "$seeds" | "$nas_python" -c "import json, sys; print(json.load(sys.stdin)['jobs_added'])")
+    [ "$added" -eq 0 ] || echo "stage 0: --seeds \"$seeds\": $added trainings added to $bench/jobs.txt"
   else
     "$nas_python" -m nas.bin.bench plan --out $bench --cells $cells --tdnn $tdnn --noise $noise \
       --seeds "$seeds" --plan-seed $plan_seed --extra $extra --tdnn-space $tdnn_space --cell-space $cell_space \

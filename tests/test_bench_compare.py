@@ -96,7 +96,8 @@ def test_the_command_matches_the_budget_to_the_one_shot_searches(codec, tmp_path
     searches = tmp_path / "searches.csv"
     searches.write_text("method,run_seed,warmup_seed,arch,hash,trainings,converged\n" + "".join(
         f"st,{r},0,\"{codec.string(vecs[60 + r])}\",{codec.hash(vecs[60 + r])},{t},{c}\n"
-        for r, (t, c) in enumerate([(2.2, "true"), (3.4, "false"), (2.9, "true")])))
+        for r, (t, c) in enumerate([(2.2, "true"), (3.4, "false"), (2.9, "true")]))
+        + f"random,0,0,\"{codec.string(vecs[5])}\",{codec.hash(vecs[5])},0.1,\n")     # weight sharing, one-shot
     md = tmp_path / "compare.md"
     from nas.bin.bench import main
     assert main(["compare", "--table-csv", str(table_csv), "--space", str(SPACE), "--searches", str(searches),
@@ -105,6 +106,8 @@ def test_the_command_matches_the_budget_to_the_one_shot_searches(codec, tmp_path
     assert res["budget_trainings"] == 3                      # the median 2.9, rounded up
     assert res["methods"]["st"]["runs"] == 3 and res["methods"]["st"]["converged"] == 2
     assert res["methods"]["shallow"]["runs"] == 1
+    # the one-shot random search is not counted among the tabular random search's runs
+    assert res["methods"]["random"]["runs"] == 10 and res["methods"]["random-ws"]["runs"] == 1
     assert "| st | 3 |" in md.read_text()
     from nas.bench.exhaustive_report import methods_section
     section = methods_section(table_csv, str(SPACE), searches, runs=5)

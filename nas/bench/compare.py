@@ -39,6 +39,9 @@ SEARCH_COLUMNS = ("method", "run_seed", "warmup_seed", "arch", "hash", "search_s
                   "trainings", "converged", "max_rel_entropy", "rel_entropies", "epochs", "latency_mode",
                   "latency_bound_ms", "predicted_ms")
 RANDOM_PICK = "random pick"
+# searches.csv's method -> its name among the picks, where it would be taken for a tabular method's:
+# random search with weight sharing (one-shot) is not the tabular random search that trains each query
+ONE_SHOT_NAMES = {"random": "random-ws"}
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,8 @@ def all_picks(table: ExhaustiveTable, one_shot: Sequence[Pick], methods: Sequenc
 
 
 def read_searches(path: Path, table: ExhaustiveTable) -> List[Pick]:
-    """searches.csv's runs as picks; an architecture missing from the table is an error naming the row.
+    """searches.csv's runs as picks (its `random` as random-ws: ONE_SHOT_NAMES); an architecture missing
+    from the table is an error naming the row.
     Runs under a latency term or budget are left out: they answer another question (the latency
     section of BENCH.md, nas.bench.latency_searches)."""
     with open(path, newline="") as f:
@@ -176,8 +180,8 @@ def read_searches(path: Path, table: ExhaustiveTable) -> List[Pick]:
             raise ValueError(f"{path}, line {i}: {r['method']} run {r['run_seed']} picked {r.get('arch', r['hash'])}, "
                              f"which the table does not hold with every seed")
         conv = r.get("converged", "")
-        out.append(Pick(r["method"], int(r["run_seed"]), r["hash"], float(r["trainings"]),
-                        None if conv == "" else conv.lower() in ("1", "true", "yes")))
+        out.append(Pick(ONE_SHOT_NAMES.get(r["method"], r["method"]), int(r["run_seed"]), r["hash"],
+                        float(r["trainings"]), None if conv == "" else conv.lower() in ("1", "true", "yes")))
     return out
 
 

@@ -14,8 +14,9 @@ Layout of a bench dir:
     runs/<id>_seed<S>/retrain/   the recipe's stage 7-8 outputs (final.pt, decode_dev, decode_test)
     tables/<space>/          nb-asr-e{E}-{seed}.pickle per seed and nb-asr-info.pickle
     tables/<space>_noise/    the same for the architectures trained with every seed
-    tables/<space>_extra/    finished rows neither holds yet (seeds added to the plan, add_seeds),
-                             kept so that a bench dir without runs/ does not train them again
+    tables/<space>_extra/    finished rows neither holds yet (an architecture's seeds while another
+                             of its seeds is unfinished, or seeds added by add_seeds), kept so
+                             that a bench dir without runs/ does not train them again
 
 A training is finished when its run dir is, or when the tables hold its row: runs/ (about 5 MB
 a training) can be removed once collected, and a later collect (after more trainings, such as

@@ -245,7 +245,7 @@ def report_lines(table: ExhaustiveTable, summary: Dict[str, dict], pairs: Sequen
         ci = "" if math.isnan(s["low"]) else f" [{_pct(s['low'])}, {_pct(s['high'])}]"
         conv = "-" if s["converged"] is None else f"{s['converged']} of {s['runs']}"
         lines.append(f"| {m} | {s['runs']} | {_pct(s['mean'])}{ci} | {100 * s['top10_share']:.0f}% | "
-                     f"{_pct(s['regret'])} | {s['trainings']:g} | {conv} |")
+                     f"{_pct(s['regret'])} | {s['trainings']:.3g} | {conv} |")
     if pairs:
         lines += ["", "Pairs (a - b in WER points; p of a two-sample permutation test; MDD: the smallest true "
                       "difference these numbers of runs detect with 80% power at the 5% level):", "",

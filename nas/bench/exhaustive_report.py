@@ -24,11 +24,15 @@ def _table(table_csv: Path, space: str):
 
 def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None, runs: int = 100,
                     ranking: Optional[Path] = None, proxies: Optional[Path] = None,
-                    proxy_names: Sequence[str] = ("synflow", "naswot", "snip"), table=None) -> str:
+                    proxy_names: Sequence[str] = ("synflow", "naswot", "snip"), table=None,
+                    figures: Optional[Path] = None) -> str:
     """BENCH.md's section on search methods judged on the exhaustive table (nas.bench.compare):
-    the one-shot runs of `searches` (searches.csv), the tabular methods at their median cost,
-    random pick and the hand designs; again at equal wall-clock cost where the runs' epoch-end
+    the answer (nas.bench.answer: each one-shot method against random pick, random search and the
+    best hand design), the one-shot runs of `searches` (searches.csv), the tabular methods at their
+    median cost, random pick and the hand designs, with the plot of picks against cost in
+    `figures` (nas.bench.compare_plot); again at equal wall-clock cost where the runs' epoch-end
     traces lie beside searches.csv (nas.bench.search_traces)."""
+    from nas.bench.answer import answer, answer_lines
     from nas.bench.compare import all_picks, pairwise, read_searches, report_lines, summarize
     table = table if table is not None else _table(table_csv, space)
     proxy_rows = []
@@ -39,9 +43,15 @@ def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None
     picks, budget = all_picks(table, one_shot, runs=runs, proxy_rows=proxy_rows, proxy_names=proxy_names)
     summary = summarize(picks, table)
     source = f"`{searches}` and " if searches is not None else "no one-shot runs yet (no searches.csv); "
+    designs = sorted({o for o in table.origin.values() if o != "sampled"})
     lines = [f"## Search methods on the exhaustive table\n",
              f"From {source}`{table_csv}` (`python -m nas.bin.bench compare`, docs/bench.md).\n",
+             *answer_lines(answer(summary, sorted({p.method for p in one_shot}), designs), summary), "",
              *report_lines(table, summary, pairwise(summary), budget)]
+    if figures is not None and one_shot:
+        from nas.bench.compare_plot import plot_picks
+        plot_picks(Path(figures) / "exhaustive_picks.png", picks, summary, table)
+        lines += ["", "![picks against cost](results/exhaustive_picks.png)"]
     if searches is not None:
         from nas.bench.search_traces import equal_cost, equal_cost_lines, traces_beside, traces_for
         traces = traces_for(searches)
@@ -114,7 +124,7 @@ def exhaustive_sections(table_csv: Path, space: str, searches: Optional[Path] = 
                         latency_csv: Optional[Path] = None, lut: Optional[Path] = None) -> List[str]:
     """Every section the given files allow, in BENCH.md's order."""
     table = _table(table_csv, space)
-    parts = [methods_section(table_csv, space, searches, ranking=ranking, proxies=proxies, table=table)]
+    parts = [methods_section(table_csv, space, searches, ranking=ranking, proxies=proxies, table=table, figures=figures)]
     if proxies is not None:
         parts.append(proxies_section(proxies, table_csv))
     if latency is not None and table_dir is not None:

@@ -159,6 +159,26 @@ def test_a_tiny_comparison_from_run_dirs_to_the_report(codec, tmp_path, capsys):
     assert summary["darts"]["converged"] == 0 and summary["darts"]["trainings"] == pytest.approx(6.5)
 
 
+def test_a_run_killed_before_it_recorded_its_seconds_costs_at_least_the_search_clock(codec, tmp_path):
+    """st_run4 of the issue-28 runs: killed with the session, resumed at epoch 10; only the last
+    attempt's 126 s were written, while its search clock (probs.jsonl) had counted 635 s."""
+    from nas.bench.search_runs import run_row
+    bench = tmp_path / "searches"
+    (bench / "warmup_seed0").mkdir(parents=True)
+    (bench / "warmup_seed0" / "seconds").write_text("150\n")
+    choices = {"block1": "tdnn-C1D3", "block2": "identity", "block3": "identity"}
+    _fake_run(bench, "st", 4, choices, None, False, 126.4, 0)
+    d = bench / "runs" / "st_run4"
+    assert run_row(d, codec, 100.0, bench)["search_seconds"] == 126.4        # no trace: the file's
+    (d / "search").mkdir()
+    (d / "search" / "probs.jsonl").write_text("".join(
+        json.dumps({"step": s, "seconds": 0.4 * s, "probs": {}}) + "\n" for s in range(1, 1589)))
+    row = run_row(d, codec, 100.0, bench)
+    assert row["search_seconds"] == pytest.approx(635.2) and row["trainings"] == pytest.approx(7.852)
+    (d / "seconds").write_text("700.0\n")                                  # recorded attempts cover it
+    assert run_row(d, codec, 100.0, bench)["search_seconds"] == 700.0
+
+
 def test_the_ranking_of_shared_weights_against_the_table(codec, tmp_path):
     from nas.bench.ranking import ranking_lines, ranking_rows
     rows = _rows(codec)

@@ -7,7 +7,10 @@ egs/synth/local/run_searches.sh leaves a runs dir laid out as:
     <dir>/runs/<method>-<tag>_run<R>/...   a variant of the method (run_searches.sh --tag): its
                                            name is the method column's, e.g. st-p25 for ST-NAS
                                            under the 25th-percentile latency budget
-    <dir>/runs/<method>_run<R>/seconds     the search's wall seconds (stages 5 and 6)
+    <dir>/runs/<method>_run<R>/seconds     the search's wall seconds (stages 5 and 6), summed over
+                                           the attempts that recorded theirs; at least the clock
+                                           of search/probs.jsonl (an attempt killed with its
+                                           job records none)
     <dir>/runs/<method>_run<R>/warmup_seed the warm-up it started from
 
 Each finished run (one with an arch.json and its seconds) becomes one row of SEARCH_COLUMNS: the
@@ -42,12 +45,27 @@ def _seconds(path: Path) -> Optional[float]:
         return None
 
 
+def _trace_seconds(probs: Path) -> Optional[float]:
+    """The search's own clock at its last architecture step (probs.jsonl, nas.train.observe: counted
+    across resumes, without the work a kill lost), None without a trace."""
+    try:
+        with open(probs, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 4096))
+            last = f.read().decode(errors="replace").strip().splitlines()[-1]
+        return float(json.loads(last)["seconds"])
+    except (OSError, ValueError, IndexError, KeyError, TypeError):
+        return None
+
+
 def run_row(run_dir: Path, codec: Codec, train_seconds: float, warmups: Path) -> Optional[Dict[str, object]]:
     """The searches.csv row of one run dir; None while the run is unfinished."""
     m = RUN_DIR.match(run_dir.name)
     arch_file, secs = run_dir / "derive" / "arch.json", _seconds(run_dir / "seconds")
     if m is None or not arch_file.is_file() or secs is None:
         return None
+    # an attempt killed with its job (e.g. the session's end) never wrote its seconds: the search's
+    # own clock still counts the work it kept, so a resumed run costs at least that
+    secs = max(secs, _trace_seconds(run_dir / "search" / "probs.jsonl") or 0.0)
     try:
         arch = json.loads(arch_file.read_text())
         warmup_seed = int((run_dir / "warmup_seed").read_text().split()[0])

@@ -47,8 +47,13 @@ def plot_picks(path: Path, picks: Sequence[Pick], summary: Dict[str, dict], tabl
     span = max(1.0, max(float(x.max()) for x, _ in points.values()))
     ax.axhspan(100 * min(table.means.values()), 100 * table.top10, color="0.9", label="the table's best 10%")
     markers = itertools.cycle("os^Dv<>ph*")
+    colors = itertools.cycle([f"tab:{c}" for c in ("blue", "orange", "green", "red", "purple", "brown", "pink",
+                                                    "gray", "olive", "cyan")] + ["k", "gold", "navy", "lime"])
     designs = {m for m in points if summary[m]["runs"] == 1 and summary[m]["trainings"] == 0}
-    shift = _dodge({m: float(np.median(x)) for m, (x, _) in points.items() if m not in designs}, 0.05 * span)
+    # methods whose runs all cost the same (tabular, proxy-guided) are spread sideways; a one-shot
+    # method's runs stay at their own costs
+    fixed = {m: float(x[0]) for m, (x, _) in points.items() if m not in designs and np.ptp(x) == 0}
+    shift = {m: 0.0 for m in points} | _dodge(fixed, 0.02 * span)
     for m, (x, y) in sorted(points.items(), key=lambda kv: summary[kv[0]]["mean"]):
         s = summary[m]
         if m in designs:                                     # a hand design: a line, not a run
@@ -56,13 +61,14 @@ def plot_picks(path: Path, picks: Sequence[Pick], summary: Dict[str, dict], tabl
             ax.annotate(m, (span * 1.02, y[0]), fontsize=7, va="center", color="0.3", annotation_clip=False)
             continue
         jitter = rng.uniform(-0.01, 0.01, len(x)) * span if len(x) > 20 else 0.0
-        dots = ax.scatter(x + shift[m] + jitter, y, s=10 if len(x) > 20 else 22, alpha=0.25 if len(x) > 20 else 0.7,
-                          marker=next(markers))
+        color = next(colors)
+        ax.scatter(x + shift[m] + jitter, y, s=10 if len(x) > 20 else 22, alpha=0.25 if len(x) > 20 else 0.7,
+                   marker=next(markers), color=color)
         cx = float(np.median(x)) + shift[m]
         err = None
         if not np.isnan(s["low"]):
             err = [[100 * (s["mean"] - s["low"])], [100 * (s["high"] - s["mean"])]]
-        ax.errorbar([cx], [100 * s["mean"]], yerr=err, fmt="o", color=dots.get_facecolor()[0][:3], markersize=7,
+        ax.errorbar([cx], [100 * s["mean"]], yerr=err, fmt="o", color=color, markersize=7,
                     markeredgecolor="k", capsize=4, label=f"{m} (n={s['runs']})")
     ax.set_xlabel("cost of a run (stand-alone trainings)")
     ax.set_ylabel("pick's table mean test WER (%)")

@@ -20,9 +20,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from nas.bench.compare import RANDOM_PICK
-from nas.bench.stats import (bootstrap_ci_difference, minimal_detectable_difference, permutation_test_paired,
-                             permutation_test_two_sample)
+from nas.bench.compare import RANDOM_PICK, difference
+from nas.bench.stats import bootstrap_ci_difference, minimal_detectable_difference, permutation_test_paired
 
 TABULAR_RANDOM = "random"
 
@@ -46,15 +45,10 @@ def _versus(x: np.ndarray, ref: np.ndarray) -> dict:
         const = np.full(len(x), ref[0])
         ci = bootstrap_ci_difference(x, const, paired=True, n_resamples=4000)
         p = permutation_test_paired(x, const, n_resamples=4999).p
-        sd, n2 = float(x.std(ddof=1)), None
+        sd = float(x.std(ddof=1))
         mdd = minimal_detectable_difference(sd, len(x), paired=True) if sd > 0 else math.nan
-    else:
-        ci = bootstrap_ci_difference(x, ref, n_resamples=4000)
-        p = permutation_test_two_sample(x, ref, n_resamples=4999).p
-        n2 = len(ref)
-        sd = math.sqrt(((len(x) - 1) * x.var(ddof=1) + (n2 - 1) * ref.var(ddof=1)) / (len(x) + n2 - 2))
-        mdd = minimal_detectable_difference(sd, len(x), n2=n2) if sd > 0 else math.nan
-    return {"diff": ci.value, "low": ci.low, "high": ci.high, "p": p, "mdd": mdd}
+        return {"diff": ci.value, "low": ci.low, "high": ci.high, "p": p, "mdd": mdd}
+    return difference(x, ref)                       # as the pair table's (nas.bench.compare)
 
 
 def hand_design(summary: Dict[str, dict], names: Sequence[str]) -> Optional[str]:

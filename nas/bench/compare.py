@@ -215,16 +215,18 @@ def pairwise(summary: Dict[str, dict], min_runs: int = 3) -> List[dict]:
     """Every pair of methods with at least `min_runs` runs: mean difference (a - b), its bootstrap
     interval, the permutation test's p and the minimal detectable difference at 80% power."""
     names = [m for m, s in summary.items() if s["runs"] >= min_runs]
-    out = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            x, y = np.array(summary[a]["picks"]), np.array(summary[b]["picks"])
-            ci = bootstrap_ci_difference(x, y, n_resamples=2000)
-            test = permutation_test_two_sample(x, y, n_resamples=4999)
-            sd = math.sqrt(((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / (len(x) + len(y) - 2))
-            mdd = minimal_detectable_difference(sd, len(x), n2=len(y)) if sd > 0 else math.nan
-            out.append({"a": a, "b": b, "diff": ci.value, "low": ci.low, "high": ci.high, "p": test.p, "mdd": mdd})
-    return out
+    return [{"a": a, "b": b, **difference(np.array(summary[a]["picks"]), np.array(summary[b]["picks"]))}
+            for i, a in enumerate(names) for b in names[i + 1:]]
+
+
+def difference(x: np.ndarray, y: np.ndarray) -> dict:
+    """mean(x) - mean(y) of two methods' picks: its bootstrap interval, the permutation test's p and
+    the minimal detectable difference at 80% power (pooled sd; nan when both samples are constant)."""
+    ci = bootstrap_ci_difference(x, y, n_resamples=2000)
+    test = permutation_test_two_sample(x, y, n_resamples=4999)
+    sd = math.sqrt(((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / (len(x) + len(y) - 2))
+    mdd = minimal_detectable_difference(sd, len(x), n2=len(y)) if sd > 0 else math.nan
+    return {"diff": ci.value, "low": ci.low, "high": ci.high, "p": test.p, "mdd": mdd}
 
 
 def _pct(x: float) -> str:

@@ -179,6 +179,34 @@ def test_a_run_killed_before_it_recorded_its_seconds_costs_at_least_the_search_c
     assert run_row(d, codec, 100.0, bench)["search_seconds"] == 700.0
 
 
+def test_collecting_a_runs_dir_that_lost_earlier_runs_keeps_their_committed_rows(codec, tmp_path, capsys):
+    """exp/ is scratch: a new checkout resumes the latency searches without the runs of an earlier
+    session, and collecting must add its runs to the committed searches.csv, not drop theirs."""
+    from nas.bin.bench import main
+    table_csv = _write_table(tmp_path / "exhaustive.csv", _rows(codec))
+    bench, out = tmp_path / "searches", tmp_path / "searches.csv"
+    (bench / "warmup_seed0").mkdir(parents=True)
+    (bench / "warmup_seed0" / "seconds").write_text("150\n")
+    best = {"block1": "tdnn-C1D3", "block2": "identity", "block3": "identity"}
+    worst = {"block1": "identity", "block2": "tdnn-C1D3", "block3": "tdnn-C1D3"}
+    for run in (0, 1, 10):
+        _fake_run(bench, "st", run, best, None, True, 250 + run, 0)
+    cmd = ["searches", str(bench), "--space", str(SPACE), "--table-csv", str(table_csv), "--csv", str(out)]
+    assert main(cmd) == 0
+    first, _ = out.read_text(), capsys.readouterr()
+    import shutil
+    shutil.rmtree(bench / "runs")                                        # a new checkout: the runs are gone ...
+    _fake_run(bench, "st", 1, worst, None, False, 400, 0)              # ... one is redone, another is new
+    _fake_run(bench, "st", 2, worst, None, False, 500, 0)
+    assert main(cmd) == 0
+    assert json.loads(capsys.readouterr().out)["kept_from_csv"] == 2
+    got = [(r["run_seed"], r["search_seconds"], r["converged"]) for r in csv.DictReader(open(out))]
+    assert got == [("0", "250.0", "true"), ("1", "400.0", "false"), ("2", "500.0", "false"), ("10", "260.0", "true")]
+    assert first.splitlines()[1] in out.read_text()                      # the kept row is the committed text
+    assert main(cmd + ["--replace"]) == 0
+    assert [r["run_seed"] for r in csv.DictReader(open(out))] == ["1", "2"]
+
+
 def test_the_ranking_of_shared_weights_against_the_table(codec, tmp_path):
     from nas.bench.ranking import ranking_lines, ranking_rows
     rows = _rows(codec)

@@ -59,8 +59,12 @@ def ranking_rows(runs_dir: Path, table: ExhaustiveTable, ids: Dict[str, str]) ->
         m = RUN_DIR.match(f.parent.parent.name)
         if m:
             found.append((m["method"], int(m["run"]), f))
-    rows = [{"kind": kind, "run": run, **_correlations(_scores(f, ids), table)} for kind, run, f in found]
-    return sorted(rows, key=lambda r: (r["kind"] != WARMUP, r["kind"], r["run"]))
+    return sorted_rows([{"kind": kind, "run": run, **_correlations(_scores(f, ids), table)} for kind, run, f in found])
+
+
+def sorted_rows(rows: Sequence[Dict[str, object]]) -> List[Dict[str, object]]:
+    """The warm-ups first, then by method and run (rows read back from a CSV hold strings)."""
+    return sorted(rows, key=lambda r: (r["kind"] != WARMUP, r["kind"], int(r["run"])))
 
 
 def write_csv(rows: Sequence[Dict[str, object]], out: Path) -> None:

@@ -20,6 +20,8 @@ trainings: (search seconds + its warm-up's seconds) / the table's mean training 
 of one run from scratch (the warm-up is shared by several runs, which the cost does not credit).
 A search under a latency term or budget (arch.json's "latency") also fills latency_mode (hard or
 soft), latency_bound_ms (the budget or the soft target) and predicted_ms (its lookup table's).
+The runs dir is scratch and searches.csv is committed: kept_rows gives the rows of an existing CSV
+whose runs a collection lacks, so that `bench searches` adds to it rather than dropping them.
 """
 from __future__ import annotations
 
@@ -92,6 +94,22 @@ def collect(runs_dir: Path, codec: Codec, train_seconds: float) -> List[Dict[str
     rows = [r for d in sorted((runs_dir / "runs").glob("*_run*")) if d.is_dir()
             for r in [run_row(d, codec, train_seconds, runs_dir)] if r is not None]
     return sorted(rows, key=lambda r: (r["method"], r["run_seed"]))
+
+
+def kept_rows(rows: Sequence[Dict[str, object]], existing: Path, key: Sequence[str]) -> List[Dict[str, object]]:
+    """The rows of an existing CSV whose `key` (e.g. method and run seed) none of `rows` has.
+
+    A runs dir is scratch (exp/) and the CSVs are committed results: a checkout whose runs dir lost
+    the runs of an earlier machine or session must add its runs to theirs, not drop them."""
+    if not existing.is_file():
+        return []
+    with open(existing, newline="") as f:
+        old = list(csv.DictReader(f))
+    if old and not set(key) <= set(old[0]):
+        raise ValueError(f"{existing}: no column {', '.join(k for k in key if k not in old[0])} "
+                         "to merge on (collect with --replace to overwrite it)")
+    have = {tuple(str(r[k]) for k in key) for r in rows}
+    return [r for r in old if tuple(r[k] for k in key) not in have]
 
 
 def write_csv(rows: Sequence[Dict[str, object]], out: Path, columns: Sequence[str] = SEARCH_COLUMNS) -> None:

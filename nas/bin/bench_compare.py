@@ -73,8 +73,9 @@ def cmd_searches(args: argparse.Namespace) -> dict:
     from nas.bench.codec import codec_of_space
     from nas.bench.compare import ExhaustiveTable
     from nas.bench import ranking
-    from nas.bench.search_runs import collect, write_csv
+    from nas.bench.search_runs import collect, kept_rows, write_csv
     from nas.bench.search_traces import collect_traces, traces_beside, write_traces
+    out_csv, traces_csv, rank_csv = Path(args.csv), traces_beside(Path(args.csv)), Path(args.ranking_csv or "-")
     try:
         codec = codec_of_space(load_space(args.space, verbose=False))
         with open(args.table_csv, newline="") as f:
@@ -83,15 +84,20 @@ def cmd_searches(args: argparse.Namespace) -> dict:
         rows = collect(Path(args.dir), codec, table.train_seconds)
         traces = collect_traces(Path(args.dir), codec)
         ranks = ranking.ranking_rows(Path(args.dir), table, {r["id"]: r["hash"] for r in table_rows})
+        kept = ([], [], []) if args.replace else (
+            kept_rows(rows, out_csv, ("method", "run_seed")), kept_rows(traces, traces_csv, ("method", "run_seed")),
+            kept_rows(ranks, rank_csv, ("kind", "run")) if args.ranking_csv else [])
     except (SpaceError, OSError, ValueError) as e:
         raise SystemExit(f"searches: {e}") from None
-    write_csv(rows, Path(args.csv))
-    write_traces(traces, traces_beside(Path(args.csv)))
+    run_key = lambda r: (r["method"], int(r["run_seed"]))                      # noqa: E731
+    rows, ranks = sorted([*rows, *kept[0]], key=run_key), ranking.sorted_rows([*ranks, *kept[2]])
+    write_csv(rows, out_csv)
+    write_traces(sorted([*traces, *kept[1]], key=lambda r: (*run_key(r), int(r["epoch"]))), traces_csv)
     by: dict = {}
     for r in rows:
         by[r["method"]] = by.get(r["method"], 0) + 1
-    out = {"csv": args.csv, "runs": by, "traces_csv": str(traces_beside(Path(args.csv))),
-           "traced_runs": len({(r["method"], r["run_seed"]) for r in traces})}
+    out = {"csv": args.csv, "runs": by, "kept_from_csv": len(kept[0]), "traces_csv": str(traces_csv),
+           "traced_runs": len({run_key(r) for r in [*traces, *kept[1]]})}
     if args.ranking_csv and ranks:
         ranking.write_csv(ranks, Path(args.ranking_csv))
         out.update(ranking_csv=args.ranking_csv, scored=len(ranks))
@@ -109,6 +115,8 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
                    "run's top-1 architecture and search seconds at each epoch end (nas.bench.search_traces)")
     q.add_argument("--ranking-csv", default="", help="ranking.csv to write: how each scored warm-up's and search's "
                    "weights rank the table (nas.bench.ranking; from their score/scores.json)")
+    q.add_argument("--replace", action="store_true", help="write only the runs found in the dir; by default the "
+                   "rows of an existing --csv, its traces and --ranking-csv whose runs the dir lacks are kept")
     q.set_defaults(run=cmd_searches)
 
     q = sub.add_parser("compare", help="search methods judged on an exhaustive table by lookup: picks' table "

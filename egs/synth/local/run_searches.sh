@@ -7,7 +7,8 @@
 # conf/exhaustive/search.yaml: until every block is decided, or the cap). Each warm-up and each run
 # is one job of local/search_job.sh, handed to python -m nas.bin.launch: --parallel at once on this
 # machine, or one SLURM job each with --executor slurm (docs/cluster.md). Each records its wall
-# seconds; python -m nas.bin.bench searches collects the finished ones into --export (results/searches.csv), which python -m nas.bin.bench compare judges against results/exhaustive.csv.
+# seconds; python -m nas.bin.bench searches collects the finished ones into --export (results/searches.csv,
+# keeping its rows of runs that BENCH lacks), which python -m nas.bin.bench compare judges against results/exhaustive.csv.
 # With --score true every architecture of the table is also scored by each warm-up's and search's
 # final weights (nas.bin.score: held-out loss on dev), and --ranking-csv says how those rank the table.
 # A killed run is redone from its start (its search checkpoints resume it); finished ones are kept, and

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -196,13 +197,18 @@ def test_collecting_a_runs_dir_that_lost_earlier_runs_keeps_their_committed_rows
     first, _ = out.read_text(), capsys.readouterr()
     import shutil
     shutil.rmtree(bench / "runs")                                        # a new checkout: the runs are gone ...
+    (bench / "warmup_seed0" / "seconds").write_text("100\n")              # ... and its warm-up, remade, cost less
     _fake_run(bench, "st", 1, worst, None, False, 400, 0)              # ... one is redone, another is new
     _fake_run(bench, "st", 2, worst, None, False, 500, 0)
     assert main(cmd) == 0
     assert json.loads(capsys.readouterr().out)["kept_from_csv"] == 2
     got = [(r["run_seed"], r["search_seconds"], r["converged"]) for r in csv.DictReader(open(out))]
     assert got == [("0", "250.0", "true"), ("1", "400.0", "false"), ("2", "500.0", "false"), ("10", "260.0", "true")]
-    assert first.splitlines()[1] in out.read_text()                      # the kept row is the committed text
+    kept = {r["run_seed"]: r for r in csv.DictReader(open(out))}["10"]   # the table's training: 100 s
+    was = list(csv.DictReader(io.StringIO(first)))[-1]                   # the committed text but its price
+    assert {k: v for k, v in kept.items() if k not in ("warmup_seconds", "trainings")} == \
+        {k: v for k, v in was.items() if k not in ("warmup_seconds", "trainings")} and was["warmup_seconds"] == "150.0"
+    assert (kept["warmup_seconds"], kept["trainings"]) == ("100.0", "3.6")      # one warm-up, one price
     assert main(cmd + ["--replace"]) == 0
     assert [r["run_seed"] for r in csv.DictReader(open(out))] == ["1", "2"]
 

@@ -21,7 +21,8 @@ of one run from scratch (the warm-up is shared by several runs, which the cost d
 A search under a latency term or budget (arch.json's "latency") also fills latency_mode (hard or
 soft), latency_bound_ms (the budget or the soft target) and predicted_ms (its lookup table's).
 The runs dir is scratch and searches.csv is committed: kept_rows gives the rows of an existing CSV
-whose runs a collection lacks, so that `bench searches` adds to it rather than dropping them.
+whose runs a collection lacks, so that `bench searches` adds to it rather than dropping them, and
+reprice gives them the price of the dir's warm-up where it has theirs (one warm-up, one price).
 """
 from __future__ import annotations
 
@@ -110,6 +111,20 @@ def kept_rows(rows: Sequence[Dict[str, object]], existing: Path, key: Sequence[s
                          "to merge on (collect with --replace to overwrite it)")
     have = {tuple(str(r[k]) for k in key) for r in rows}
     return [r for r in old if tuple(r[k] for k in key) not in have]
+
+
+def reprice(rows: Sequence[Dict[str, object]], runs_dir: Path, train_seconds: float) -> List[Dict[str, object]]:
+    """Kept rows priced by the runs dir's warm-ups where it has them: one warm-up serves many runs,
+    so every run from it must carry one price, the latest measurement (a warm-up rebuilt by a new
+    checkout is the same work: same seed, same held-out losses)."""
+    out = []
+    for r in rows:
+        warm = _seconds(runs_dir / f"warmup_seed{r['warmup_seed']}" / "seconds")
+        if warm is not None:
+            r = {**r, "warmup_seconds": round(warm, 1),
+                 "trainings": round((float(r["search_seconds"]) + warm) / train_seconds, 3)}
+        out.append(r)
+    return out
 
 
 def write_csv(rows: Sequence[Dict[str, object]], out: Path, columns: Sequence[str] = SEARCH_COLUMNS) -> None:

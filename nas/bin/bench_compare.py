@@ -73,7 +73,7 @@ def cmd_searches(args: argparse.Namespace) -> dict:
     from nas.bench.codec import codec_of_space
     from nas.bench.compare import ExhaustiveTable
     from nas.bench import ranking
-    from nas.bench.search_runs import collect, kept_rows, write_csv
+    from nas.bench.search_runs import collect, kept_rows, reprice, write_csv
     from nas.bench.search_traces import collect_traces, traces_beside, write_traces
     out_csv, traces_csv, rank_csv = Path(args.csv), traces_beside(Path(args.csv)), Path(args.ranking_csv or "-")
     try:
@@ -85,7 +85,8 @@ def cmd_searches(args: argparse.Namespace) -> dict:
         traces = collect_traces(Path(args.dir), codec)
         ranks = ranking.ranking_rows(Path(args.dir), table, {r["id"]: r["hash"] for r in table_rows})
         kept = ([], [], []) if args.replace else (
-            kept_rows(rows, out_csv, ("method", "run_seed")), kept_rows(traces, traces_csv, ("method", "run_seed")),
+            reprice(kept_rows(rows, out_csv, ("method", "run_seed")), Path(args.dir), table.train_seconds),
+            kept_rows(traces, traces_csv, ("method", "run_seed")),
             kept_rows(ranks, rank_csv, ("kind", "run")) if args.ranking_csv else [])
     except (SpaceError, OSError, ValueError) as e:
         raise SystemExit(f"searches: {e}") from None
@@ -116,7 +117,8 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--ranking-csv", default="", help="ranking.csv to write: how each scored warm-up's and search's "
                    "weights rank the table (nas.bench.ranking; from their score/scores.json)")
     q.add_argument("--replace", action="store_true", help="write only the runs found in the dir; by default the "
-                   "rows of an existing --csv, its traces and --ranking-csv whose runs the dir lacks are kept")
+                   "rows of an existing --csv, its traces and --ranking-csv whose runs the dir lacks are kept (a "
+                   "kept run priced by the dir's warm-up where it has that run's)")
     q.set_defaults(run=cmd_searches)
 
     q = sub.add_parser("compare", help="search methods judged on an exhaustive table by lookup: picks' table "

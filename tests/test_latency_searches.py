@@ -118,3 +118,15 @@ def test_random_within_budget_probability():
     assert p_random(pool, 0.30 - 1e-9, 3) == 0.0                 # no draw of 3 beats the best
     assert p_random(pool, 0.36, 3) == 1.0
     assert 0.4 < p_random(pool, 0.33, 5) < 0.6                    # the pool's mean: about half
+
+
+def test_runs_that_all_derive_one_architecture_show_no_nan_interval():
+    """The five p50 runs all derived one architecture: the bootstrap has no spread to show, and the
+    section says so instead of printing "[nan, nan]"."""
+    from nas.bench.compare import mean_interval
+    from nas.bench.latency_searches import _with_interval
+    same = np.full(5, 0.3204)
+    assert _with_interval(same, mean_interval(same)) == "32.04 (all 5 equal)"
+    spread = np.array([0.3188, 0.3197, 0.3197, 0.3150, 0.3197])
+    text = _with_interval(spread, mean_interval(spread))
+    assert text.startswith("31.86 [") and "nan" not in text

@@ -14,7 +14,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -102,8 +102,7 @@ def section_lines(runs: Sequence[LatencyRun], table: ExhaustiveTable, latency: D
         ents = [r.max_rel_entropy for r in rs if r.max_rel_entropy is not None]
         lines.append(
             f"| {m} | {bound:.1f} | {len(rs)} | {sum(r.measured_ms <= bound for r in rs)} | "
-            f"{100 * wer.mean():.2f} [{100 * ci_w[0]:.2f}, {100 * ci_w[1]:.2f}] | "
-            f"{100 * gap.mean():.2f} [{100 * ci_g[0]:.2f}, {100 * ci_g[1]:.2f}] | "
+            f"{_with_interval(wer, ci_w)} | {_with_interval(gap, ci_g)} | "
             + (f"{100 * np.mean(pool):.2f}, {100 * min(pool):.2f} ({len(pool)} archs) | " if pool else "none | ") +
             f"{p_random(pool, float(wer.mean()), len(rs)):.3f} | "
             f"{(f'{min(ents):.2f}-{max(ents):.2f}' if ents else '-')} | "
@@ -114,6 +113,13 @@ def section_lines(runs: Sequence[LatencyRun], table: ExhaustiveTable, latency: D
         lines.append(f"| {r.method} run {r.run_seed} | {r.bound_ms:.1f} | {r.predicted_ms:.1f} | {r.measured_ms:.1f} | "
                      f"{100 * r.wer:.2f} | {100 * (r.wer - r.gap):.2f} | {100 * r.gap:.2f} |")
     return lines
+
+
+def _with_interval(x: np.ndarray, ci: Tuple[float, float]) -> str:
+    """A mean in points with its interval; runs that all agree have none to show (not "[nan, nan]")."""
+    if np.ptp(x) == 0:
+        return f"{100 * x.mean():.2f} (all {len(x)} equal)" if len(x) > 1 else f"{100 * x.mean():.2f}"
+    return f"{100 * x.mean():.2f} [{100 * ci[0]:.2f}, {100 * ci[1]:.2f}]"
 
 
 def latency_search_section(searches_csv: Path, table: ExhaustiveTable, latency_csv: Path, lut: Path) -> str:

@@ -51,7 +51,10 @@ def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None
     if figures is not None and one_shot:
         from nas.bench.compare_plot import plot_picks
         plot_picks(Path(figures) / "exhaustive_picks.png", picks, summary, table)
-        lines += ["", "![picks against cost](results/exhaustive_picks.png)"]
+        lines += ["", "![picks against cost](results/exhaustive_picks.png)", "",
+                  "Methods of one cost (the tabular ones and random pick) are spread sideways so that each "
+                  "stays visible: their x positions are approximate; the cost column of the tables above "
+                  "is exact."]
     if searches is not None:
         from nas.bench.search_traces import equal_cost, equal_cost_lines, traces_beside, traces_for
         traces = traces_for(searches)

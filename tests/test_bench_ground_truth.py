@@ -174,6 +174,10 @@ def test_added_seeds_wait_until_every_architecture_has_them(tmp_path):
     noise = load_folder(tmp_path / "tables" / "cell_noise", epochs=2)
     assert len(noise) == 2 and noise.seeds == (0, 1)
     assert noise.query(entries[0].vec)["test_wer"] == pytest.approx(0.15)
+    from nas.bench.export import export_rows                  # the CSV is the published table's too ...
+    assert sorted((r["id"], r["seed"]) for r in export_rows(tmp_path, "cell")) == \
+        [("cell_000", 0), ("cell_000", 1), ("cell_001", 0), ("cell_001", 1)]
+    assert len(export_rows(tmp_path, "cell", waiting=True)) == 6           # ... unless the waiting rows are asked for
     shutil.rmtree(tmp_path / "runs")
     assert pending_jobs(tmp_path) == [("cell_001", 2, "cell"), ("cell_001", 3, "cell")]
     fake_run(tmp_path / "runs" / "cell_001_seed2", 2, 0.5)

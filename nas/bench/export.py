@@ -30,15 +30,17 @@ def _num_list(xs) -> str:
     return " ".join(f"{float(x):.6g}" for x in xs) if xs is not None else ""
 
 
-def export_rows(bench: Path, name: str) -> List[Dict[str, object]]:
-    """Every (architecture, seed) row the tables of space `name` hold, sorted by id then seed.
+def export_rows(bench: Path, name: str, waiting: bool = False) -> List[Dict[str, object]]:
+    """Every (architecture, seed) row the tables of space `name` hold, sorted by id then seed:
+    the published table's, with `waiting` also the new seeds' rows tables/<name>_extra holds until
+    every architecture has them (a CSV of the published table never mixes seed counts).
     Raises SystemExit naming the bench dir when the tables hold none."""
     plan = read_plan(bench)
     if name not in plan["spaces"]:
         raise SystemExit(f"{bench / 'plan.json'}: no space {name!r} (it has: {', '.join(sorted(plan['spaces']))})")
     by_hash = {e["hash"]: e for e in plan["entries"] if e["space"] == name}
     rows = []
-    for (h, seed), r in tabled_runs(bench, name).items():
+    for (h, seed), r in tabled_runs(bench, name, waiting).items():
         e = by_hash.get(h)
         if e is None:
             raise SystemExit(f"{bench / 'tables' / name}: model hash {h} is in the tables but not in plan.json")

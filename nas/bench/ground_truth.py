@@ -278,11 +278,12 @@ def _words(line: str) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
-def tabled_runs(bench: Path, name: str) -> Dict[Tuple[str, int], dict]:
-    """The rows tables/<name>/, <name>_noise/ and <name>_extra/ hold, keyed by (model hash, seed),
-    in read_run's form; `dims` is None and `params` / `flops` come from the table's static file."""
+def tabled_runs(bench: Path, name: str, waiting: bool = True) -> Dict[Tuple[str, int], dict]:
+    """The rows tables/<name>/, <name>_noise/ and (`waiting`) <name>_extra/ hold, keyed by (model
+    hash, seed), in read_run's form; `dims` is None and `params` / `flops` come from the table's
+    static file. The published table is the first two: _extra's rows wait for every architecture."""
     out: Dict[Tuple[str, int], dict] = {}
-    for table in (name, f"{name}_noise", f"{name}_extra"):
+    for table in (name, f"{name}_noise") + ((f"{name}_extra",) if waiting else ()):
         d = bench / "tables" / table
         static: Dict[str, dict] = {}
         if (d / STATIC_NAME).is_file():

@@ -48,6 +48,7 @@ from nas.bench.model_hash import model_graph, model_hash
 from nas.bin.bench_compare import add_parser as add_compare_parser
 from nas.bin.bench_latency import add_budgets_parser, add_parser as add_latency_parser
 from nas.bin.bench_pareto import add_parser as add_pareto_parser
+from nas.bin.bench_power import add_parser as add_power_parser, waiting_arg
 from nas.bin.bench_proxies import add_parser as add_proxies_parser
 from nas.models.space import SpaceError, load_space
 from nas.options import parse_bool
@@ -210,7 +211,7 @@ def cmd_export(args) -> Optional[dict]:
     """One CSV row per architecture and seed of a bench dir's table (nas.bench.export)."""
     from nas.bench.export import export_rows, to_csv
     from nas.files import write_text_atomic
-    rows = export_rows(Path(args.bench), args.table)
+    rows = export_rows(Path(args.bench), args.table, args.waiting)
     text = to_csv(rows)
     if args.csv in ("", "-"):
         sys.stdout.write(text)
@@ -241,51 +242,6 @@ def cmd_report(args) -> dict:
     out = write_bench_md(Path(args.bench), Path(args.out), args.spaces.split(), args.methods.split(),
                          [int(s) for s in args.seeds.split()], exhaustive)
     return {"written": str(out)}
-
-
-def cmd_power(args) -> dict:
-    """Whether a bench dir's table tells architectures apart (nas.bench.stats.table_power)."""
-    from nas.bench.ground_truth import tabled_runs
-    from nas.bench.stats import table_power
-    runs = tabled_runs(Path(args.bench), args.table)
-    rows = [(h, seed, r[args.metric]) for (h, seed), r in runs.items() if r.get(args.metric) is not None]
-    if not rows:
-        raise SystemExit(f"{args.bench}: tables/{args.table} holds no {args.metric} rows")
-    tp = table_power(rows, metric_filter=(lambda m: m < args.max_mean) if args.max_mean > 0 else None,
-                     n_boot=args.n_boot, seed=args.seed)
-    print(tp.summary(), file=sys.stderr)
-    return {"table": args.table, "metric": args.metric, "architectures": tp.n_architectures,
-            "filtered_out": tp.n_filtered_out, "too_few_seeds": tp.n_too_few_seeds,
-            "seeds_per_arch": list(tp.seeds_per_arch), "F": tp.anova.f, "p": tp.anova.p,
-            "df": [tp.anova.df_between, tp.anova.df_within], "icc": [tp.icc.value, tp.icc.low, tp.icc.high],
-            "best": tp.best, "median": tp.median, "best_gap": tp.best_gap, "gap_in_se": tp.gap_in_se,
-            "criterion": tp.criterion, "passes": tp.passes, **_simulated(args, rows)}
-
-
-def _simulated(args, rows) -> dict:
-    """With --simulate-seeds: the criterion's pass rate at other seed counts (nas.bench.seed_power)."""
-    if not args.simulate_seeds:
-        return {}
-    from collections import defaultdict
-    from nas.bench.seed_power import simulate_seeds
-    by: dict = defaultdict(list)
-    for h, _, v in rows:
-        by[h].append(float(v))
-    groups = [v for v in by.values() if len(v) >= 2 and (args.max_mean <= 0 or sum(v) / len(v) < args.max_mean)]
-    try:
-        ks = [int(k) for k in args.simulate_seeds.split(",") if k.strip()]
-    except ValueError:
-        raise SystemExit(f"--simulate-seeds {args.simulate_seeds!r}: expected seed counts separated by commas, "
-                         f"e.g. 3,6,8") from None
-    try:
-        sim = simulate_seeds(groups, ks, n_sim=args.n_sim, seed=args.seed)
-    except ValueError as e:
-        raise SystemExit(f"--simulate-seeds {args.simulate_seeds}: {e}") from None
-    for k, s in sim.items():
-        print(f"simulated from this table at {k} seeds per architecture: the criterion holds in "
-              f"{100 * s['passes']:.0f}% of {args.n_sim} tables (best beats median by > 3 SE in "
-              f"{100 * s['gap_passes']:.0f}%; median {s['median_z']:.1f} SE)", file=sys.stderr)
-    return {"simulated": {str(k): s for k, s in sim.items()}}
 
 
 def _space_args(q: argparse.ArgumentParser) -> None:
@@ -410,23 +366,12 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("bench", help="the bench dir (plan.json, tables/)")
     q.add_argument("--table", default="tdnn", help="the space's name in plan.json (its tables/NAME and NAME_noise)")
     q.add_argument("--csv", default="-", help="the file to write (default -: stdout)")
+    waiting_arg(q)
     q.set_defaults(run=cmd_export)
 
     _add_report(sub)
 
-    q = sub.add_parser("power", help="does a bench dir's table tell its architectures apart: ANOVA over seeds, "
-                       "ICC, best against median in SEs (nas.bench.stats)")
-    q.add_argument("bench", help="the bench dir (tables/<table> and tables/<table>_noise)")
-    q.add_argument("--table", default="tdnn", help="the table's name under tables/")
-    q.add_argument("--metric", default="test_wer")
-    q.add_argument("--max-mean", type=float, default=0.5, help="keep architectures whose mean is under this "
-                                                                  "(0: all)")
-    q.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of the ICC's interval")
-    q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--simulate-seeds", default="", help="e.g. 3,6,8: how often the criterion would hold with that "
-                   "many seeds per architecture, by parametric bootstrap from this table (nas.bench.seed_power)")
-    q.add_argument("--n-sim", type=int, default=2000, help="simulated tables per seed count")
-    q.set_defaults(run=cmd_power)
+    add_power_parser(sub)
     add_latency_parser(sub)
     add_budgets_parser(sub)
     add_pareto_parser(sub)

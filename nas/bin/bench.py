@@ -19,6 +19,8 @@ and tabular search methods compared on a benchmark table.
   power   whether a bench dir's table tells its architectures apart (nas.bench.stats.table_power):
           the ANOVA of --metric on architecture over seeds, the ICC with its interval, and the best
           architecture against the median one in standard errors of the difference.
+  seeds   whether seeds added later agree with the first ones: the accuracy shift (paired t, its
+          interval) and the train-seconds ratio, over the architectures that have both.
   latency measured latency of a space: every candidate op in its place and whole architectures, on
           CPU (1 and 2 threads) and CUDA, streaming-style and offline; lookup tables per op,
           benchmarking files, latency.csv, the sum predictor's error (nas.bin.bench_latency).

@@ -1,5 +1,6 @@
 """`python -m nas.bin.bench power`: whether a bench dir's table tells its architectures apart
-(nas.bench.stats.table_power), and how often it would with other seed counts (nas.bench.seed_power)."""
+(nas.bench.stats.table_power), and how often it would with other seed counts (nas.bench.seed_power);
+`bench seeds`: whether seeds added later agree with the first ones (nas.bench.seed_agreement)."""
 from __future__ import annotations
 
 import argparse
@@ -58,6 +59,29 @@ def _simulated(args, rows) -> dict:
     return {"simulated": {str(k): s for k, s in sim.items()}}
 
 
+def _seed_list(text: str, option: str) -> list:
+    try:
+        return [int(x) for x in text.replace(",", " ").split()]
+    except ValueError:
+        raise SystemExit(f"{option} {text!r}: expected seeds, e.g. \"0 1 2\"") from None
+
+
+def cmd_seeds(args) -> dict:
+    """Whether the new seeds agree with the old ones (nas.bench.seed_agreement), published and waiting rows."""
+    from nas.bench.ground_truth import tabled_runs
+    from nas.bench.seed_agreement import seed_agreement
+    runs = tabled_runs(Path(args.bench), args.table, waiting=True)
+    try:
+        a = seed_agreement(runs, _seed_list(args.old, "--old"), _seed_list(args.new, "--new"), args.metric)
+    except ValueError as e:
+        raise SystemExit(f"{args.bench}: tables/{args.table}*: {e}") from None
+    print(a.summary(100.0, " points") if args.metric.endswith(("_wer", "_per")) else a.summary(), file=sys.stderr)
+    return {"table": args.table, "metric": args.metric, "architectures": a.n, "old_seeds": list(a.old_seeds),
+            "new_seeds": list(a.new_seeds), "shift": a.shift, "shift_ci": [a.shift_low, a.shift_high],
+            "shift_sd": a.shift_sd, "p": a.p, "detectable": a.detectable, "r": a.r,
+            "seconds_ratio": dict(zip(("median", "min", "max"), a.seconds_ratio))}
+
+
 def add_parser(sub: "argparse._SubParsersAction") -> None:
     """The power subcommand's options."""
     q = sub.add_parser("power", help="does a bench dir's table tell its architectures apart: ANOVA over seeds, "
@@ -74,3 +98,11 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--n-sim", type=int, default=2000, help="simulated tables per seed count")
     waiting_arg(q)
     q.set_defaults(run=cmd_power)
+    q = sub.add_parser("seeds", help="do a table's added seeds agree with its first ones: accuracy shift "
+                       "(paired t) and train-seconds ratio, over the architectures with both (nas.bench.seed_agreement)")
+    q.add_argument("bench", help="the bench dir (tables/<table>, <table>_noise and <table>_extra)")
+    q.add_argument("--table", default="tdnn", help="the table's name under tables/")
+    q.add_argument("--metric", default="test_wer")
+    q.add_argument("--old", default="0 1 2", help="the first seeds")
+    q.add_argument("--new", default="3 4 5", help="the added seeds")
+    q.set_defaults(run=cmd_seeds)

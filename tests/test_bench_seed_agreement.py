@@ -1,0 +1,62 @@
+"""nas.bench.seed_agreement and `bench seeds`: do a table's added seeds agree with its first ones."""
+import json
+import re
+
+import numpy as np
+import pytest
+
+from nas.bench.seed_agreement import seed_agreement
+
+
+def _runs(n_arch=12, shift=0.0, slow=1.0, noise=0.002, seed=0, missing=()):
+    """(hash, seed) -> row: architecture a has true WER 0.30 + 0.01 a; seeds 3-5 are `shift` off
+    and take `slow` times the seconds of seeds 0-2."""
+    rng = np.random.default_rng(seed)
+    runs = {}
+    for a in range(n_arch):
+        for s in range(6):
+            if (a, s) in missing:
+                continue
+            later = s >= 3
+            runs[(f"h{a}", s)] = {"test_wer": 0.30 + 0.01 * a + (shift if later else 0.0) + rng.normal(0, noise),
+                                  "train_time": (100.0 + 10 * a) * (slow if later else 1.0)}
+    return runs
+
+
+def test_a_shift_of_the_added_seeds_is_found_and_an_absent_one_is_not():
+    moved = seed_agreement(_runs(shift=0.01), [0, 1, 2], [3, 4, 5])
+    assert moved.n == 12 and moved.shift_low < 0.01 < moved.shift_high and moved.shift_low > 0
+    assert moved.p < 1e-3 and moved.r > 0.95
+    same = seed_agreement(_runs(shift=0.0), [0, 1, 2], [3, 4, 5])
+    assert same.shift_low < 0 < same.shift_high and same.p > 0.05
+    assert 0 < same.detectable < 0.01          # 12 architectures detect far less than a point
+    assert re.search(r"new - old = \+(0\.9|1\.0)\d points \[\+", moved.summary(100, " points"))
+
+
+def test_the_seconds_ratio_is_new_over_old_per_architecture():
+    a = seed_agreement(_runs(slow=0.75), [0, 1, 2], [3, 4, 5])
+    assert a.seconds_ratio == pytest.approx((0.75, 0.75, 0.75))
+
+
+def test_only_architectures_with_every_seed_of_both_groups_count():
+    runs = _runs(n_arch=5, missing={(0, 4), (1, 0)})
+    assert seed_agreement(runs, [0, 1, 2], [3, 4, 5]).n == 3
+    with pytest.raises(ValueError, match="2 architectures have every seed"):
+        seed_agreement(_runs(n_arch=5, missing={(0, 4), (1, 0), (2, 5)}), [0, 1, 2], [3, 4, 5])
+    with pytest.raises(ValueError, match="disjoint"):
+        seed_agreement(runs, [0, 1], [1, 2])
+
+
+def test_bench_seeds_reports_the_waiting_rows_too(monkeypatch, capsys, tmp_path):
+    import nas.bench.ground_truth as gt
+    from nas.bin.bench import main
+    asked = []
+    monkeypatch.setattr(gt, "tabled_runs", lambda bench, name, waiting=True: asked.append(waiting) or _runs(shift=0.01))
+    assert main(["seeds", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert asked == [True]
+    d = json.loads(out.out)
+    assert d["architectures"] == 12 and d["shift_ci"][0] > 0 and d["seconds_ratio"]["median"] == pytest.approx(1.0)
+    assert re.search(r"new - old = \+(0\.9|1\.0)\d points", out.err)
+    with pytest.raises(SystemExit, match="expected seeds"):
+        main(["seeds", str(tmp_path), "--new", "3 four"])

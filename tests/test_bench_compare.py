@@ -11,7 +11,7 @@ import pytest
 
 from nas.bench.codec import codec_of_space
 from nas.bench.compare import (ExhaustiveTable, Pick, multi_trial_picks, pairwise, random_picks, read_searches,
-                               summarize)
+                               report_lines, summarize)
 from nas.models.space import load_space
 
 SPACE = Path(__file__).resolve().parents[1] / "egs/synth/conf/exhaustive/space.json"
@@ -249,3 +249,34 @@ def test_the_proxy_guided_method_keeps_the_best_on_dev_of_the_proxys_top_k(codec
     for p in every:
         seed = table.seeds[p.run]
         assert p.hash == min(table.means, key=lambda h: table.dev[(h, seed)]) and p.trainings == 64
+
+
+def test_the_unit_of_cost_can_be_the_trainings_of_some_seeds_only(codec, tmp_path, capsys):
+    """Seeds 0-2 trained on a busy machine (100 s), seeds 3-5 alone (50 s): --unit-seeds "3 4 5"
+    prices a search in the 50 s unit, and the report says which seeds the unit is the mean of."""
+    rows = _rows(codec, seeds=range(6))
+    for r in rows:
+        r["train_seconds"] = "100" if int(r["seed"]) < 3 else "50"
+    assert ExhaustiveTable(rows, codec).train_seconds == pytest.approx(75)
+    table = ExhaustiveTable(rows, codec, unit_seeds=[3, 4, 5])
+    assert table.train_seconds == pytest.approx(50)
+    assert "One stand-alone training: 50 s (the mean over the trainings of seeds 3, 4, 5)" in \
+        report_lines(table, {}, [], 4)[0]
+    with pytest.raises(ValueError, match=r"no row of seeds \[7\]"):
+        ExhaustiveTable(rows, codec, unit_seeds=[7])
+    table_csv = _write_table(tmp_path / "exhaustive.csv", rows)
+    bench = tmp_path / "searches"
+    (bench / "warmup_seed0").mkdir(parents=True)
+    (bench / "warmup_seed0" / "seconds").write_text("150\n")
+    cands = ["identity", "tdnn-C0D1", "tdnn-C1D1", "tdnn-C1D3"]
+    sharp = {b: {c: (0.91 if c == "tdnn-C1D3" else 0.03) for c in cands} for b in ("block1", "block2", "block3")}
+    _fake_run(bench, "st", 0, {"block1": "tdnn-C1D3", "block2": "identity", "block3": "identity"}, sharp, True, 250, 0)
+    from nas.bin.bench import main
+    out = tmp_path / "searches.csv"
+    args = ["searches", str(bench), "--space", str(SPACE), "--table-csv", str(table_csv), "--csv", str(out)]
+    assert main(args + ["--unit-seeds", "3 4 5"]) == 0
+    assert list(csv.DictReader(open(out)))[0]["trainings"] == "8.0"           # (250 + 150) / 50
+    assert main(args + ["--replace"]) == 0
+    assert list(csv.DictReader(open(out)))[0]["trainings"] == "5.333"         # every row's mean, 75 s
+    with pytest.raises(SystemExit, match="--unit-seeds 'x'"):
+        main(args + ["--unit-seeds", "x"])

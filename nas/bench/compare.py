@@ -55,9 +55,13 @@ class Pick:
 
 
 class ExhaustiveTable:
-    """A table CSV (nas.bench.export's columns), restricted to the architectures with every seed."""
+    """A table CSV (nas.bench.export's columns), restricted to the architectures with every seed.
+    train_seconds, the unit of cost ("one stand-alone training"), is the mean over its rows, or over
+    the rows of `unit_seeds` only: seeds trained alone on the machine, where others shared it with
+    more jobs than cores (docs/bench.md, "One-shot searches on the exhaustive table")."""
 
-    def __init__(self, rows: Sequence[Dict[str, str]], codec: Codec, metric: str = "test_wer"):
+    def __init__(self, rows: Sequence[Dict[str, str]], codec: Codec, metric: str = "test_wer",
+                 unit_seeds: Optional[Sequence[int]] = None):
         rows = complete(rows, metric)
         if not rows:
             raise ValueError(f"the table has no architecture with a {metric}")
@@ -74,7 +78,11 @@ class ExhaustiveTable:
             self.origin[h] = r.get("origin", "sampled") or "sampled"
         self.means = {h: float(np.mean(v)) for h, v in acc.items()}
         self.seeds = sorted({s for _, s in self.dev})
-        secs = [float(r["train_seconds"]) for r in rows if r.get("train_seconds")]
+        self.unit_seeds = tuple(sorted(set(unit_seeds))) if unit_seeds else tuple(self.seeds)
+        secs = [float(r["train_seconds"]) for r in rows if r.get("train_seconds") and int(r["seed"]) in self.unit_seeds]
+        if unit_seeds and not secs:
+            raise ValueError(f"no row of seeds {list(self.unit_seeds)} has train_seconds (the table's seeds: "
+                             f"{self.seeds})")
         self.train_seconds = float(np.mean(secs)) if secs else math.nan
         values = np.array(sorted(self.means.values()))
         self.best = float(values[0])
@@ -233,12 +241,20 @@ def _pct(x: float) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}"
 
 
+def _unit_note(table: ExhaustiveTable) -> str:
+    """Which seeds' trainings the unit is the mean of, where not all of them."""
+    if table.unit_seeds == tuple(table.seeds):
+        return ""
+    return f" (the mean over the trainings of seeds {', '.join(map(str, table.unit_seeds))})"
+
+
 def report_lines(table: ExhaustiveTable, summary: Dict[str, dict], pairs: Sequence[dict], budget: int) -> List[str]:
     """The comparison as markdown: the table's spread, one row per method, one row per pair."""
     values = sorted(table.means.values())
     lines = [f"{len(values)} architectures with {len(table.seeds)} seeds each: best {_pct(values[0])}%, median "
              f"{_pct(float(np.median(values)))}%, worst {_pct(values[-1])}% (mean test WER over seeds); the best 10% "
-             f"are at or below {_pct(table.top10)}%. One stand-alone training: {table.train_seconds:.0f} s. "
+             f"are at or below {_pct(table.top10)}%. One stand-alone training: {table.train_seconds:.0f} s"
+             f"{_unit_note(table)}. "
              f"Tabular methods: {budget} trainings per run, each seeing one seed's dev WER; a pick is scored by "
              f"its table mean.", "",
              "| method | runs | mean pick, WER % [95%] | in best 10% | mean regret | cost (trainings) | converged |",

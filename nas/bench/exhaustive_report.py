@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 
-def _table(table_csv: Path, space: str):
+def _table(table_csv: Path, space: str, unit_seeds: Optional[Sequence[int]] = None):
     """The exhaustive table of `table_csv` in `space`'s codec (nas.bench.compare.ExhaustiveTable)."""
     from nas.bench.codec import codec_of_space
     from nas.bench.compare import ExhaustiveTable
     from nas.models.space import load_space
     with open(table_csv, newline="") as f:
-        return ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)))
+        return ExhaustiveTable(list(csv.DictReader(f)), codec_of_space(load_space(space, verbose=False)),
+                               unit_seeds=unit_seeds)
 
 
 def methods_section(table_csv: Path, space: str, searches: Optional[Path] = None, runs: int = 100,
@@ -124,9 +125,11 @@ def pareto_section(table_dir: Path, latency: Path, figures: Path, budget: int = 
 def exhaustive_sections(table_csv: Path, space: str, searches: Optional[Path] = None, ranking: Optional[Path] = None,
                         proxies: Optional[Path] = None, latency: Optional[Path] = None,
                         table_dir: Optional[Path] = None, figures: Path = Path("results"),
-                        latency_csv: Optional[Path] = None, lut: Optional[Path] = None) -> List[str]:
-    """Every section the given files allow, in BENCH.md's order."""
-    table = _table(table_csv, space)
+                        latency_csv: Optional[Path] = None, lut: Optional[Path] = None,
+                        unit_seeds: Optional[Sequence[int]] = None) -> List[str]:
+    """Every section the given files allow, in BENCH.md's order; the unit of cost from `unit_seeds`
+    (nas.bench.compare.ExhaustiveTable)."""
+    table = _table(table_csv, space, unit_seeds)
     parts = [methods_section(table_csv, space, searches, ranking=ranking, proxies=proxies, table=table, figures=figures)]
     if proxies is not None:
         parts.append(proxies_section(proxies, table_csv))

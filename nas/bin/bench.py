@@ -47,7 +47,7 @@ from typing import List, Optional
 from nas.bench.archvec import OPS, ArchVecError, all_vectors, from_choices, parse_vector, to_choices, vector_string
 from nas.bench.model import param_counts
 from nas.bench.model_hash import model_graph, model_hash
-from nas.bin.bench_compare import add_parser as add_compare_parser
+from nas.bin.bench_compare import add_parser as add_compare_parser, unit_seeds, unit_seeds_arg
 from nas.bin.bench_latency import add_budgets_parser, add_parser as add_latency_parser
 from nas.bin.bench_pareto import add_parser as add_pareto_parser
 from nas.bin.bench_power import add_parser as add_power_parser, waiting_arg
@@ -226,10 +226,11 @@ def cmd_export(args) -> Optional[dict]:
 def cmd_report(args) -> dict:
     from nas.bench.summary import write_bench_md
     if bool(args.table_csv) != bool(args.exhaustive_space) or \
-            ((args.proxies or args.searches or args.ranking or args.latency) and not args.table_csv) or \
+            (any((args.proxies, args.searches, args.ranking, args.latency, args.unit_seeds)) and not args.table_csv) or \
             bool(args.latency) != bool(args.table_dir) or bool(args.latency_csv) != bool(args.latency_lut):
-        raise SystemExit("report: --table-csv and --exhaustive-space go together, --proxies, --searches, --ranking "
-                         "and --latency need them (the table they are judged on), --latency needs --table-dir, and "
+        raise SystemExit("report: --table-csv and --exhaustive-space go together, --proxies, --searches, --ranking, "
+                         "--latency and --unit-seeds need them (the table they are judged on), --latency needs "
+                         "--table-dir, and "
                          "--latency-csv and --latency-lut go together")
     exhaustive = None
     if args.table_csv:
@@ -240,7 +241,7 @@ def cmd_report(args) -> dict:
                       "table_dir": Path(args.table_dir) if args.table_dir else None,
                       "proxies": Path(args.proxies) if args.proxies else None,
                       "latency_csv": Path(args.latency_csv) if args.latency_csv else None,
-                      "lut": Path(args.latency_lut) if args.latency_lut else None}
+                      "lut": Path(args.latency_lut) if args.latency_lut else None, "unit_seeds": unit_seeds(args)}
     out = write_bench_md(Path(args.bench), Path(args.out), args.spaces.split(), args.methods.split(),
                          [int(s) for s in args.seeds.split()], exhaustive)
     return {"written": str(out)}
@@ -319,6 +320,7 @@ def _add_report(sub) -> None:
                    "the section on the searches under a latency budget")
     q.add_argument("--latency-lut", default="", help="the lookup table those searches used (its setting picks "
                    "latency.csv's rows)")
+    unit_seeds_arg(q)
     q.set_defaults(run=cmd_report)
 
 

@@ -7,8 +7,24 @@ from __future__ import annotations
 import argparse
 import csv
 from pathlib import Path
+from typing import List, Optional
 
 from nas.models.space import SpaceError, load_space
+
+
+def unit_seeds_arg(q: argparse.ArgumentParser) -> None:
+    """--unit-seeds, for searches, compare and report."""
+    q.add_argument("--unit-seeds", default="", help='e.g. "3 4 5": the unit of cost, one stand-alone training, is '
+                   "the mean train seconds of these seeds' rows only (default: every row's); for a table whose "
+                   "other seeds were trained on a busier machine")
+
+
+def unit_seeds(args: argparse.Namespace) -> Optional[List[int]]:
+    """--unit-seeds as seeds, None when not given."""
+    try:
+        return [int(x) for x in args.unit_seeds.replace(",", " ").split()] or None
+    except ValueError:
+        raise SystemExit(f"--unit-seeds {args.unit_seeds!r}: expected seeds, e.g. \"3 4 5\"") from None
 
 
 def cmd_compare(args: argparse.Namespace) -> dict:
@@ -21,7 +37,7 @@ def cmd_compare(args: argparse.Namespace) -> dict:
         raise SystemExit(f"--space {args.space}: {e}") from None
     try:
         with open(args.table_csv, newline="") as f:
-            table = ExhaustiveTable(list(csv.DictReader(f)), codec, args.metric)
+            table = ExhaustiveTable(list(csv.DictReader(f)), codec, args.metric, unit_seeds(args))
         picks = read_searches(Path(args.searches), table) if args.searches else []
     except (OSError, ValueError) as e:
         raise SystemExit(f"compare: {e}") from None
@@ -80,7 +96,7 @@ def cmd_searches(args: argparse.Namespace) -> dict:
         codec = codec_of_space(load_space(args.space, verbose=False))
         with open(args.table_csv, newline="") as f:
             table_rows = list(csv.DictReader(f))
-        table = ExhaustiveTable(table_rows, codec)
+        table = ExhaustiveTable(table_rows, codec, unit_seeds=unit_seeds(args))
         rows = collect(Path(args.dir), codec, table.train_seconds)
         traces = collect_traces(Path(args.dir), codec)
         ranks = ranking.ranking_rows(Path(args.dir), table, {r["id"]: r["hash"] for r in table_rows})
@@ -119,6 +135,7 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--replace", action="store_true", help="write only the runs found in the dir; by default the "
                    "rows of an existing --csv, its traces and --ranking-csv whose runs the dir lacks are kept (a "
                    "kept run priced by the dir's warm-up where it has that run's)")
+    unit_seeds_arg(q)
     q.set_defaults(run=cmd_searches)
 
     q = sub.add_parser("compare", help="search methods judged on an exhaustive table by lookup: picks' table "
@@ -141,4 +158,5 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
                    "the smallest median over the traced methods)")
     q.add_argument("--ranking", default="", help="with --markdown: ranking.csv (bench searches --ranking-csv), "
                    "how the super-networks' weights rank the table")
+    unit_seeds_arg(q)
     q.set_defaults(run=cmd_compare)

@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from nas.bench.compare import RANDOM_PICK, difference
+from nas.bench.points import pts, with_interval
 from nas.bench.stats import bootstrap_ci_difference, minimal_detectable_difference, permutation_test_paired
 
 TABULAR_RANDOM = "random"
@@ -78,10 +79,6 @@ def answer(summary: Dict[str, dict], one_shot: Sequence[str], designs: Sequence[
     return rows
 
 
-def _pts(x: float, sign: bool = True) -> str:
-    return "-" if math.isnan(x) else f"{100 * x:+.2f}" if sign else f"{100 * x:.2f}"
-
-
 def answer_lines(rows: Sequence[dict], summary: Dict[str, dict], alpha: float = 0.05) -> List[str]:
     """The answer as markdown: per reference, one sentence of verdicts, then the table."""
     if not rows:
@@ -97,15 +94,15 @@ def answer_lines(rows: Sequence[dict], summary: Dict[str, dict], alpha: float = 
                 extra = ""
                 if verdict == "not told apart":
                     mdds = [r["mdd"] for r in these if r["verdict"] == verdict and not math.isnan(r["mdd"])]
-                    extra = f" (these runs detect {_pts(min(mdds), False)}-{_pts(max(mdds), False)} points)" if mdds else ""
+                    extra = f" (these runs detect {pts(min(mdds))}-{pts(max(mdds))} points)" if mdds else ""
                 said.append(f"{verdict}: {', '.join(ms)}{extra}")
         name = {RANDOM_PICK: "random pick", TABULAR_RANDOM: "tabular random search at the same cost"}.get(
             ref, f"the best hand design, {ref}")
-        lines.append(f"- Against {name} ({_pts(summary[ref]['mean'], False)}%): {'; '.join(said)}.")
+        lines.append(f"- Against {name} ({pts(summary[ref]['mean'])}%): {'; '.join(said)}.")
     lines += ["", "| method | reference | difference, points [95%] | p | Holm p | MDD | verdict |",
               "|---|---|---|---|---|---|---|"]
     for r in rows:
-        ci = "" if math.isnan(r["low"]) else f" [{_pts(r['low'])}, {_pts(r['high'])}]"
-        lines.append(f"| {r['method']} | {r['reference']} | {_pts(r['diff'])}{ci} | {r['p']:.3g} | {r['p_holm']:.3g} | "
-                     f"{_pts(r['mdd'], False)} | {r['verdict']} |")
+        diff = with_interval(r["diff"], r["low"], r["high"], signed=True)
+        lines.append(f"| {r['method']} | {r['reference']} | {diff} | {r['p']:.3g} | {r['p_holm']:.3g} | "
+                     f"{pts(r['mdd'])} | {r['verdict']} |")
     return lines

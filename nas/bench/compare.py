@@ -32,6 +32,7 @@ import numpy as np
 
 from nas.bench.codec import Codec
 from nas.bench.objective import Eval
+from nas.bench.points import pts, with_interval
 from nas.bench.proxy_report import complete
 from nas.bench.stats import bootstrap_ci_difference, minimal_detectable_difference, permutation_test_two_sample
 
@@ -237,10 +238,6 @@ def difference(x: np.ndarray, y: np.ndarray) -> dict:
     return {"diff": ci.value, "low": ci.low, "high": ci.high, "p": test.p, "mdd": mdd}
 
 
-def _pct(x: float) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}"
-
-
 def _unit_note(table: ExhaustiveTable) -> str:
     """Which seeds' trainings the unit is the mean of, where not all of them."""
     if table.unit_seeds == tuple(table.seeds):
@@ -251,24 +248,23 @@ def _unit_note(table: ExhaustiveTable) -> str:
 def report_lines(table: ExhaustiveTable, summary: Dict[str, dict], pairs: Sequence[dict], budget: int) -> List[str]:
     """The comparison as markdown: the table's spread, one row per method, one row per pair."""
     values = sorted(table.means.values())
-    lines = [f"{len(values)} architectures with {len(table.seeds)} seeds each: best {_pct(values[0])}%, median "
-             f"{_pct(float(np.median(values)))}%, worst {_pct(values[-1])}% (mean test WER over seeds); the best 10% "
-             f"are at or below {_pct(table.top10)}%. One stand-alone training: {table.train_seconds:.0f} s"
+    lines = [f"{len(values)} architectures with {len(table.seeds)} seeds each: best {pts(values[0])}%, median "
+             f"{pts(float(np.median(values)))}%, worst {pts(values[-1])}% (mean test WER over seeds); the best 10% "
+             f"are at or below {pts(table.top10)}%. One stand-alone training: {table.train_seconds:.0f} s"
              f"{_unit_note(table)}. "
              f"Tabular methods: {budget} trainings per run, each seeing one seed's dev WER; a pick is scored by "
              f"its table mean.", "",
              "| method | runs | mean pick, WER % [95%] | in best 10% | mean regret | cost (trainings) | converged |",
              "|---|---|---|---|---|---|---|"]
     for m, s in sorted(summary.items(), key=lambda kv: kv[1]["mean"]):
-        ci = "" if math.isnan(s["low"]) else f" [{_pct(s['low'])}, {_pct(s['high'])}]"
         conv = "-" if s["converged"] is None else f"{s['converged']} of {s['runs']}"
-        lines.append(f"| {m} | {s['runs']} | {_pct(s['mean'])}{ci} | {100 * s['top10_share']:.0f}% | "
-                     f"{_pct(s['regret'])} | {s['trainings']:.3g} | {conv} |")
+        lines.append(f"| {m} | {s['runs']} | {with_interval(s['mean'], s['low'], s['high'])} | "
+                     f"{100 * s['top10_share']:.0f}% | {pts(s['regret'])} | {s['trainings']:.3g} | {conv} |")
     if pairs:
         lines += ["", "Pairs (a - b in WER points; p of a two-sample permutation test; MDD: the smallest true "
                       "difference these numbers of runs detect with 80% power at the 5% level):", "",
                   "| a | b | a - b [95%] | p | MDD |", "|---|---|---|---|---|"]
         for p in pairs:
-            ci = "" if math.isnan(p["low"]) else f" [{100 * p['low']:+.2f}, {100 * p['high']:+.2f}]"
-            lines.append(f"| {p['a']} | {p['b']} | {100 * p['diff']:+.2f}{ci} | {p['p']:.3g} | {_pct(p['mdd'])} |")
+            diff = with_interval(p["diff"], p["low"], p["high"], signed=True)
+            lines.append(f"| {p['a']} | {p['b']} | {diff} | {p['p']:.3g} | {pts(p['mdd'])} |")
     return lines

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from nas.bench.compare import ExhaustiveTable, mean_interval
+from nas.bench.points import pts, with_interval
 
 
 @dataclass
@@ -118,8 +119,8 @@ def section_lines(runs: Sequence[LatencyRun], table: ExhaustiveTable, latency: D
 def _with_interval(x: np.ndarray, ci: Tuple[float, float]) -> str:
     """A mean in points with its interval; runs that all agree have none to show (not "[nan, nan]")."""
     if np.ptp(x) == 0:
-        return f"{100 * x.mean():.2f} (all {len(x)} equal)" if len(x) > 1 else f"{100 * x.mean():.2f}"
-    return f"{100 * x.mean():.2f} [{100 * ci[0]:.2f}, {100 * ci[1]:.2f}]"
+        return pts(float(x.mean())) + (f" (all {len(x)} equal)" if len(x) > 1 else "")
+    return with_interval(float(x.mean()), *ci)
 
 
 def latency_search_section(searches_csv: Path, table: ExhaustiveTable, latency_csv: Path, lut: Path) -> str:

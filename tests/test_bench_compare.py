@@ -128,15 +128,21 @@ def _fake_run(bench: Path, method: str, run: int, choices: dict, probs: dict, co
     (d / "warmup_seed").write_text(f"{warm}\n")
 
 
-def test_a_tiny_comparison_from_run_dirs_to_the_report(codec, tmp_path, capsys):
-    """Two methods, two runs each, collected into searches.csv and judged on a small table."""
-    rows = _rows(codec)
-    table_csv = _write_table(tmp_path / "exhaustive.csv", rows)
+def _runs_dir(tmp_path: Path):
+    """A runs dir with one warm-up of 150 s; the candidates and a sharp distribution on tdnn-C1D3."""
     bench = tmp_path / "searches"
     (bench / "warmup_seed0").mkdir(parents=True)
     (bench / "warmup_seed0" / "seconds").write_text("150\n")
     cands = ["identity", "tdnn-C0D1", "tdnn-C1D1", "tdnn-C1D3"]
     sharp = {b: {c: (0.91 if c == "tdnn-C1D3" else 0.03) for c in cands} for b in ("block1", "block2", "block3")}
+    return bench, cands, sharp
+
+
+def test_a_tiny_comparison_from_run_dirs_to_the_report(codec, tmp_path, capsys):
+    """Two methods, two runs each, collected into searches.csv and judged on a small table."""
+    rows = _rows(codec)
+    table_csv = _write_table(tmp_path / "exhaustive.csv", rows)
+    bench, cands, sharp = _runs_dir(tmp_path)
     flat = {b: {c: 0.25 for c in cands} for b in ("block1", "block2", "block3")}
     best = {"block1": "tdnn-C1D3", "block2": "identity", "block3": "identity"}
     worst = {"block1": "identity", "block2": "tdnn-C1D3", "block3": "tdnn-C1D3"}
@@ -265,11 +271,7 @@ def test_the_unit_of_cost_can_be_the_trainings_of_some_seeds_only(codec, tmp_pat
     with pytest.raises(ValueError, match=r"no row of seeds \[7\]"):
         ExhaustiveTable(rows, codec, unit_seeds=[7])
     table_csv = _write_table(tmp_path / "exhaustive.csv", rows)
-    bench = tmp_path / "searches"
-    (bench / "warmup_seed0").mkdir(parents=True)
-    (bench / "warmup_seed0" / "seconds").write_text("150\n")
-    cands = ["identity", "tdnn-C0D1", "tdnn-C1D1", "tdnn-C1D3"]
-    sharp = {b: {c: (0.91 if c == "tdnn-C1D3" else 0.03) for c in cands} for b in ("block1", "block2", "block3")}
+    bench, _, sharp = _runs_dir(tmp_path)
     _fake_run(bench, "st", 0, {"block1": "tdnn-C1D3", "block2": "identity", "block3": "identity"}, sharp, True, 250, 0)
     from nas.bin.bench import main
     out = tmp_path / "searches.csv"

@@ -60,3 +60,15 @@ def test_bench_seeds_reports_the_waiting_rows_too(monkeypatch, capsys, tmp_path)
     assert re.search(r"new - old = \+(0\.9|1\.0)\d points", out.err)
     with pytest.raises(SystemExit, match="expected seeds"):
         main(["seeds", str(tmp_path), "--new", "3 four"])
+
+
+def test_a_seed_that_shifts_every_architecture_shows_in_the_seed_effect():
+    runs = _runs()
+    assert seed_agreement(runs, [0, 1, 2], [3, 4, 5]).seed_effect.p > 0.01
+    for (h, s), row in runs.items():
+        if s == 1:
+            row["test_wer"] += 0.01
+    a = seed_agreement(runs, [0, 1, 2], [3, 4, 5])
+    assert a.seed_effect.p < 1e-6 and a.seed_means[1] - a.seed_means[0] == pytest.approx(0.01, abs=0.003)
+    assert a.shift_high < 0                 # the old group is worse by seed 1 alone
+    assert "seed effect F(5, 55)" in a.summary(100, " points")

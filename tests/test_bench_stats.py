@@ -352,3 +352,38 @@ def test_seed_simulation_grows_with_a_real_effect_and_not_with_noise_alone():
         simulate_seeds(noise[:2])
     with pytest.raises(ValueError, match="n_sim must be >= 1"):
         simulate_seeds(noise, n_sim=0)
+
+
+def test_seed_blocks_by_hand_and_on_a_seed_shift():
+    """Two architectures: MS_res is half the variance of their per-seed differences; a table that
+    is architecture + seed exactly has no residual; a shift of one seed is found."""
+    x = np.array([[0.30, 0.34, 0.31, 0.33], [0.35, 0.36, 0.37, 0.34]])
+    b = bs.seed_blocks(x)
+    assert b.ms_res == pytest.approx(np.var(x[0] - x[1], ddof=1) / 2)
+    assert b.seed.df_between == 3 and b.seed.df_within == 3
+    assert b.seed_means == pytest.approx(tuple(x.mean(0)))
+    exact = np.add.outer([0.3, 0.4, 0.5], [0.0, 0.01, -0.01])
+    e = bs.seed_blocks(exact)
+    assert e.ms_res == pytest.approx(0, abs=1e-15) and (e.seed.f > 1e6 or math.isinf(e.seed.f))
+    rng = np.random.default_rng(0)
+    noise = 0.3 + rng.normal(0, 0.005, (40, 4)) + np.linspace(0, 0.1, 40)[:, None]
+    assert bs.seed_blocks(noise).seed.p > 0.01
+    shifted = noise + np.array([0, 0.01, 0, 0])
+    assert bs.seed_blocks(shifted).seed.p < 1e-6
+    with pytest.raises(ValueError, match="2-D table"):
+        bs.seed_blocks([[0.3, 0.4]])
+
+
+def test_table_power_reports_the_seed_blocked_gap_where_every_architecture_has_the_same_seeds():
+    rng = np.random.default_rng(1)
+    shift = [0.0, 0.02, -0.01]
+    rows = [(f"a{i}", s, 0.30 + 0.004 * i + shift[s] + rng.normal(0, 0.003)) for i in range(12) for s in range(3)]
+    tp = bs.table_power(rows, n_boot=100)
+    x = np.array([[v for a, s, v in rows if a == n] for n in (tp.best, tp.median)])
+    m = np.array([[v for a, s, v in rows if a == f"a{i}"] for i in range(12)])
+    ms_res = bs.seed_blocks(m).ms_res
+    assert tp.gap_in_se_blocked == pytest.approx(abs(x[0].mean() - x[1].mean()) / math.sqrt(2 * ms_res / 3))
+    assert tp.gap_in_se_blocked > 2 * tp.gap_in_se            # the seed shift was charged to the one-way SE
+    assert tp.seed_effect.p < 1e-6 and "seeds as blocks (not the criterion)" in tp.summary()
+    ragged = bs.table_power(rows[:-1], n_boot=100)              # one architecture lacks a seed: no blocks
+    assert ragged.seed_effect is None and math.isnan(ragged.gap_in_se_blocked) and "blocks" not in ragged.summary()

@@ -6,7 +6,10 @@ checked over the architectures that have every seed of both groups:
 - accuracy: per architecture, mean(new seeds) - mean(old seeds) of the metric; a paired t-test on
   those differences (a shift would mean the new trainings are not the same experiment), its 95%
   interval, the shift it could detect (nas.bench.stats.minimal_detectable_difference), and the
-  Pearson correlation of the two groups' means (do they rank the architectures alike);
+  Pearson correlation of the two groups' means (do they rank the architectures alike), and each
+  seed's mean over the architectures with the seed effect's F test: a seed shifts every
+  architecture it trains alike (nas.bench.stats.seed_blocks), so two groups of 3 seeds can differ
+  by a seed effect alone, which a shift of the new seeds within the old seeds' spread shows;
 - cost: per architecture, mean train seconds of the new seeds / of the old ones; the median and
   range of that ratio say whether the old unit of cost ("one stand-alone training") was measured
   on a contended machine.
@@ -20,7 +23,7 @@ from typing import Dict, Hashable, Mapping, Sequence, Tuple
 import numpy as np
 from scipy import stats as sps
 
-from nas.bench.stats import minimal_detectable_difference
+from nas.bench.stats import Anova, minimal_detectable_difference, seed_blocks
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class SeedAgreement:
     detectable: float
     r: float
     seconds_ratio: Tuple[float, float, float]   # median, min, max of new / old train seconds
+    seed_means: Tuple[float, ...]               # per seed of old + new, its mean over the architectures
+    seed_effect: Anova                          # and whether the seeds differ (nas.bench.stats.seed_blocks)
 
     def summary(self, scale: float = 1.0, unit: str = "") -> str:
         """Two lines for a log; `scale` multiplies the metric (100: fractions to points)."""
@@ -46,6 +51,10 @@ class SeedAgreement:
                 f"new - old = {s * self.shift:+.2f}{unit} [{s * self.shift_low:+.2f}, {s * self.shift_high:+.2f}] "
                 f"(sd {s * self.shift_sd:.2f}, paired t p = {self.p:.2g}; detectable at 80% power: "
                 f"{s * self.detectable:.2f}{unit}), r of the means {self.r:.2f}\n"
+                f"seed means {', '.join(f'{s * m:.2f}' for m in self.seed_means)} (seeds "
+                f"{', '.join(map(str, self.old_seeds + self.new_seeds))}; seed effect "
+                f"F({self.seed_effect.df_between}, {self.seed_effect.df_within}) = {self.seed_effect.f:.2f}, "
+                f"p = {self.seed_effect.p:.2g})\n"
                 f"train seconds, new / old: median {med:.2f}x (range {lo:.2f}-{hi:.2f})")
 
 
@@ -80,5 +89,6 @@ def seed_agreement(runs: Mapping[Tuple[Hashable, int], Mapping[str, object]], ol
                        if mean(h, old_t, "train_time") > 0])
     sec = ((float(np.median(ratios)), float(ratios.min()), float(ratios.max())) if len(ratios)
            else (math.nan,) * 3)
+    blocks = seed_blocks([[float(by[h][s][metric]) for s in old_t + new_t] for h in both])
     return SeedAgreement(len(both), old_t, new_t, float(d.mean()), float(ci.low), float(ci.high), sd,
-                         float(t.pvalue), detectable, r, sec)
+                         float(t.pvalue), detectable, r, sec, blocks.seed_means, blocks.seed)

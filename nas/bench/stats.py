@@ -98,6 +98,38 @@ def anova_oneway(groups: Sequence[Sequence[float]]) -> Anova:
     return Anova(float(res.statistic), float(res.pvalue), dfb, dfw)
 
 
+class Blocked(NamedTuple):
+    seed: Anova                    # the seed effect: F = MS_seed / MS_res on (b - 1, (a - 1)(b - 1))
+    ms_res: float                  # the architecture-by-seed mean square
+    seed_means: Tuple[float, ...]  # per seed, its mean over the architectures
+
+
+def seed_blocks(values: Sequence[Sequence[float]]) -> Blocked:
+    """Two-way analysis without replication of a complete table: row i is architecture i's values
+    over the same b seeds, in one order. A seed fixes the data order and the initial RNG state of
+    every architecture it trains, so it can shift them all alike (a block effect); the seed F says
+    whether it does, and MS_res = sum (x_ij - m_i. - m_.j + m)^2 / ((a - 1)(b - 1)) is the noise
+    left once it is removed: a difference of two architectures' means over the same seeds has
+    variance 2 MS_res / b, where the one-way layout charges it 2 MSW / b (MSW holds the seed
+    effect too)."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
+        raise ValueError(f"need a 2-D table of at least 2 architectures x 2 seeds, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("the table has non-finite values")
+    a, b = x.shape
+    grand, rows, cols = x.mean(), x.mean(1, keepdims=True), x.mean(0, keepdims=True)
+    df_res = (a - 1) * (b - 1)
+    ms_res = float(np.sum((x - rows - cols + grand) ** 2) / df_res)
+    ms_seed = float(a * np.sum((cols - grand) ** 2) / (b - 1))
+    if ms_res == 0.0:
+        f, p = (math.inf, 0.0) if ms_seed > 0 else (math.nan, math.nan)
+    else:
+        f = ms_seed / ms_res
+        p = float(stats.f.sf(f, b - 1, df_res))
+    return Blocked(Anova(f, p, b - 1, df_res), ms_res, tuple(float(c) for c in cols.ravel()))
+
+
 def _icc_point(gs: Sequence[np.ndarray]) -> float:
     msb, msw, k0 = mean_squares(gs)
     den = msb + (k0 - 1.0) * msw
@@ -325,6 +357,8 @@ class TablePower:
     gap_in_se: float               # best_gap / se_gap (inf when MSW = 0)
     passes: bool
     criterion: str
+    seed_effect: Optional[Anova] = None   # where every architecture has the same seeds (seed_blocks) ...
+    gap_in_se_blocked: float = math.nan   # ... the gap in SEs of the seed-paired difference, sqrt(2 MS_res / k)
 
     def summary(self) -> str:
         lo, hi = self.icc.low, self.icc.high
@@ -336,7 +370,14 @@ class TablePower:
                 f"F({self.anova.df_between}, {self.anova.df_within}) = {self.anova.f:.2f}, "
                 f"{p}; ICC = {self.icc.value:.2f} {ci}; best beats median by "
                 f"{self.best_gap:.4g} = {self.gap_in_se:.1f} SE. {self.criterion}: "
-                f"{'holds' if self.passes else 'fails'}")
+                f"{'holds' if self.passes else 'fails'}" + self._blocked())
+
+    def _blocked(self) -> str:
+        if self.seed_effect is None:
+            return ""
+        e = self.seed_effect
+        return (f"\nseeds as blocks (not the criterion): seed effect F({e.df_between}, {e.df_within}) = {e.f:.2f}, "
+                f"p = {e.p:.2g}; best beats median by {self.gap_in_se_blocked:.1f} SE of the seed-paired difference")
 
 
 def table_power(rows: Iterable[Tuple[Hashable, Hashable, float]],
@@ -379,5 +420,12 @@ def table_power(rows: Iterable[Tuple[Hashable, Hashable, float]],
     criterion = f"p < {p_max:g} and ICC >= {icc_min:g} and best beats median by > {se_min:g} SE"
     passes = bool(anova.p < p_max and interval.value >= icc_min and z > se_min)
     sizes = [len(g) for g in gs]
+    blocked: Tuple[Optional[Anova], float] = (None, math.nan)
+    seed_sets = {tuple(sorted(by_arch[n])) for n in names}
+    if len(seed_sets) == 1 and sizes[0] >= 2:
+        order_s = seed_sets.pop()
+        b = seed_blocks([[by_arch[n][k] for k in order_s] for n in names])
+        se_b = math.sqrt(2 * b.ms_res / len(order_s))
+        blocked = (b.seed, gap / se_b if se_b > 0 else (math.inf if gap > 0 else 0.0))
     return TablePower(len(gs), n_filtered, len(kept) - len(groups), (min(sizes), max(sizes)),
-                      anova, interval, names[ib], names[im], gap, se, z, passes, criterion)
+                      anova, interval, names[ib], names[im], gap, se, z, passes, criterion, *blocked)

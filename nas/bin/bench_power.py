@@ -30,7 +30,16 @@ def cmd_power(args) -> dict:
             "seeds_per_arch": list(tp.seeds_per_arch), "F": tp.anova.f, "p": tp.anova.p,
             "df": [tp.anova.df_between, tp.anova.df_within], "icc": [tp.icc.value, tp.icc.low, tp.icc.high],
             "best": tp.best, "median": tp.median, "best_gap": tp.best_gap, "gap_in_se": tp.gap_in_se,
-            "criterion": tp.criterion, "passes": tp.passes, **_simulated(args, rows)}
+            "criterion": tp.criterion, "passes": tp.passes, **_blocked(tp), **_simulated(args, rows)}
+
+
+def _blocked(tp) -> dict:
+    """The seed-blocked figures, where every architecture has the same seeds (nas.bench.stats.seed_blocks)."""
+    if tp.seed_effect is None:
+        return {}
+    e = tp.seed_effect
+    return {"seed_effect": {"F": e.f, "p": e.p, "df": [e.df_between, e.df_within]},
+            "gap_in_se_blocked": tp.gap_in_se_blocked}
 
 
 def _simulated(args, rows) -> dict:
@@ -79,7 +88,9 @@ def cmd_seeds(args) -> dict:
     return {"table": args.table, "metric": args.metric, "architectures": a.n, "old_seeds": list(a.old_seeds),
             "new_seeds": list(a.new_seeds), "shift": a.shift, "shift_ci": [a.shift_low, a.shift_high],
             "shift_sd": a.shift_sd, "p": a.p, "detectable": a.detectable, "r": a.r,
-            "seconds_ratio": dict(zip(("median", "min", "max"), a.seconds_ratio))}
+            "seconds_ratio": dict(zip(("median", "min", "max"), a.seconds_ratio)), "seed_means": list(a.seed_means),
+            "seed_effect": {"F": a.seed_effect.f, "p": a.seed_effect.p,
+                            "df": [a.seed_effect.df_between, a.seed_effect.df_within]}}
 
 
 def add_parser(sub: "argparse._SubParsersAction") -> None:

@@ -1,15 +1,16 @@
 """Whether a table's added seeds agree with its first ones, in accuracy and in cost.
 
-Seeds 3-5 of the exhaustive table were trained months after seeds 0-2, on the same corpus and code
-but not on an equally busy machine. Before their rows join the published table two things are
-checked over the architectures that have every seed of both groups:
-- accuracy: per architecture, mean(new seeds) - mean(old seeds) of the metric; a paired t-test on
-  those differences (a shift would mean the new trainings are not the same experiment), its 95%
-  interval, the shift it could detect (nas.bench.stats.minimal_detectable_difference), and the
-  Pearson correlation of the two groups' means (do they rank the architectures alike), and each
-  seed's mean over the architectures with the seed effect's F test: a seed shifts every
-  architecture it trains alike (nas.bench.stats.seed_blocks), so two groups of 3 seeds can differ
-  by a seed effect alone, which a shift of the new seeds within the old seeds' spread shows;
+Seeds 3-5 of the exhaustive table were trained a day after seeds 0-2, on a checkout whose corpus
+was rebuilt (the same by construction) and on a machine that was less busy. Before their rows
+join the published table two things are checked over the architectures that have every seed of
+both groups:
+- accuracy: per architecture, mean(new seeds) - mean(old seeds) of the metric, with a paired
+  t-test, its 95% interval, the shift it could detect (nas.bench.stats.minimal_detectable_difference)
+  and the Pearson correlation of the two groups' means (do they rank the architectures alike).
+  A seed shifts every architecture it trains alike (nas.bench.stats.seed_blocks: each seed's mean
+  over the architectures and the seed effect's F), so two groups of 3 seeds can differ by seed
+  effects alone; a shift means another experiment only where the new seeds' means leave the old
+  seeds' range;
 - cost: per architecture, mean train seconds of the new seeds / of the old ones; the median and
   range of that ratio say whether the old unit of cost ("one stand-alone training") was measured
   on a contended machine.
@@ -44,7 +45,7 @@ class SeedAgreement:
     seed_effect: Anova                          # and whether the seeds differ (nas.bench.stats.seed_blocks)
 
     def summary(self, scale: float = 1.0, unit: str = "") -> str:
-        """Two lines for a log; `scale` multiplies the metric (100: fractions to points)."""
+        """Three lines for a log; `scale` multiplies the metric (100: fractions to points)."""
         s = scale
         med, lo, hi = self.seconds_ratio
         return (f"over {self.n} architectures with seeds {list(self.old_seeds)} and {list(self.new_seeds)}: "

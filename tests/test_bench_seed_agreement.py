@@ -52,6 +52,9 @@ def test_bench_seeds_reports_the_waiting_rows_too(monkeypatch, capsys, tmp_path)
     from nas.bin.bench import main
     asked = []
     monkeypatch.setattr(gt, "tabled_runs", lambda bench, name, waiting=True: asked.append(waiting) or _runs(shift=0.01))
+    with pytest.raises(SystemExit, match="no tables/tdnn"):
+        main(["seeds", str(tmp_path)])
+    (tmp_path / "tables" / "tdnn").mkdir(parents=True)
     assert main(["seeds", str(tmp_path)]) == 0
     out = capsys.readouterr()
     assert asked == [True]

@@ -19,12 +19,17 @@ def unit_seeds_arg(q: argparse.ArgumentParser) -> None:
                    "other seeds were trained on a busier machine")
 
 
+def seed_list(text: str, option: str) -> List[int]:
+    """Seeds given as "3 4 5" or "3,4,5"; a clear exit naming `option` otherwise."""
+    try:
+        return [int(x) for x in text.replace(",", " ").split()]
+    except ValueError:
+        raise SystemExit(f"{option} {text!r}: expected seeds, e.g. \"3 4 5\"") from None
+
+
 def unit_seeds(args: argparse.Namespace) -> Optional[List[int]]:
     """--unit-seeds as seeds, None when not given."""
-    try:
-        return [int(x) for x in args.unit_seeds.replace(",", " ").split()] or None
-    except ValueError:
-        raise SystemExit(f"--unit-seeds {args.unit_seeds!r}: expected seeds, e.g. \"3 4 5\"") from None
+    return seed_list(args.unit_seeds, "--unit-seeds") or None
 
 
 def cmd_compare(args: argparse.Namespace) -> dict:

@@ -68,20 +68,17 @@ def _simulated(args, rows) -> dict:
     return {"simulated": {str(k): s for k, s in sim.items()}}
 
 
-def _seed_list(text: str, option: str) -> list:
-    try:
-        return [int(x) for x in text.replace(",", " ").split()]
-    except ValueError:
-        raise SystemExit(f"{option} {text!r}: expected seeds, e.g. \"0 1 2\"") from None
-
-
 def cmd_seeds(args) -> dict:
     """Whether the new seeds agree with the old ones (nas.bench.seed_agreement), published and waiting rows."""
     from nas.bench.ground_truth import tabled_runs
     from nas.bench.seed_agreement import seed_agreement
+    from nas.bin.bench_compare import seed_list
+    if not (Path(args.bench) / "tables" / args.table).is_dir():
+        raise SystemExit(f"{args.bench}: no tables/{args.table} (a bench dir of local/run_bench.sh or "
+                         f"local/run_exhaustive.sh, e.g. results/exhaustive in egs/synth)")
     runs = tabled_runs(Path(args.bench), args.table, waiting=True)
     try:
-        a = seed_agreement(runs, _seed_list(args.old, "--old"), _seed_list(args.new, "--new"), args.metric)
+        a = seed_agreement(runs, seed_list(args.old, "--old"), seed_list(args.new, "--new"), args.metric)
     except ValueError as e:
         raise SystemExit(f"{args.bench}: tables/{args.table}*: {e}") from None
     print(a.summary(100.0, " points") if args.metric.endswith(("_wer", "_per")) else a.summary(), file=sys.stderr)

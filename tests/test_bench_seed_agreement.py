@@ -75,3 +75,33 @@ def test_a_seed_that_shifts_every_architecture_shows_in_the_seed_effect():
     assert a.seed_effect.p < 1e-6 and a.seed_means[1] - a.seed_means[0] == pytest.approx(0.01, abs=0.003)
     assert a.shift_high < 0                 # the old group is worse by seed 1 alone
     assert "seed effect F(5, 55)" in a.summary(100, " points")
+
+
+def test_bench_power_can_judge_the_table_on_some_seeds_only(monkeypatch, capsys, tmp_path):
+    """--only-seeds: seeds added later judged as a table of their own (a replication of the first)."""
+    import nas.bench.ground_truth as gt
+    from nas.bench.stats import table_power
+    from nas.bin.bench import main
+    runs = _runs(noise=0.01)
+    monkeypatch.setattr(gt, "tabled_runs", lambda bench, name, waiting=False: runs)
+    assert main(["power", str(tmp_path), "--only-seeds", "3 4 5", "--n-boot", "50"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    new = table_power([(h, s, r["test_wer"]) for (h, s), r in runs.items() if s >= 3], n_boot=50)
+    assert d["seeds_per_arch"] == [3, 3] and d["df"] == [11, 24]
+    assert d["F"] == pytest.approx(new.anova.f) and d["gap_in_se"] == pytest.approx(new.gap_in_se)
+    with pytest.raises(SystemExit, match=r"no test_wer rows of seeds 7 \(it has seeds \[0, 1, 2, 3, 4, 5\]\)"):
+        main(["power", str(tmp_path), "--only-seeds", "7"])
+
+
+def test_bench_power_distinct_counts_one_network_of_two_vectors_once(monkeypatch, capsys, tmp_path):
+    import nas.bench.ground_truth as gt
+    from nas.bin.bench import main
+    runs = _runs(noise=0.01)
+    for s in range(6):                      # h12 is h3's network under another vector: the same rows
+        runs[("h12", s)] = dict(runs[("h3", s)])
+    monkeypatch.setattr(gt, "tabled_runs", lambda bench, name, waiting=False: runs)
+    assert main(["power", str(tmp_path), "--n-boot", "50"]) == 0
+    assert json.loads(capsys.readouterr().out)["architectures"] == 13
+    assert main(["power", str(tmp_path), "--n-boot", "50", "--distinct"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["architectures"] == 12 and "13 architectures, 12 distinct" in out.err

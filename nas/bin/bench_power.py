@@ -22,6 +22,15 @@ def cmd_power(args) -> dict:
     rows = [(h, seed, r[args.metric]) for (h, seed), r in runs.items() if r.get(args.metric) is not None]
     if not rows:
         raise SystemExit(f"{args.bench}: tables/{args.table} holds no {args.metric} rows")
+    if args.only_seeds:
+        from nas.bin.bench_compare import seed_list
+        only = set(seed_list(args.only_seeds, "--only-seeds"))
+        rows = [r for r in rows if r[1] in only]
+        if not rows:
+            raise SystemExit(f"{args.bench}: tables/{args.table} has no {args.metric} rows of seeds "
+                             f"{args.only_seeds} (it has seeds {sorted({s for _, s in runs})})")
+    if args.distinct:
+        rows = _distinct(rows)
     tp = table_power(rows, metric_filter=(lambda m: m < args.max_mean) if args.max_mean > 0 else None,
                      n_boot=args.n_boot, seed=args.seed)
     print(tp.summary(), file=sys.stderr)
@@ -31,6 +40,23 @@ def cmd_power(args) -> dict:
             "df": [tp.anova.df_between, tp.anova.df_within], "icc": [tp.icc.value, tp.icc.low, tp.icc.high],
             "best": tp.best, "median": tp.median, "best_gap": tp.best_gap, "gap_in_se": tp.gap_in_se,
             "criterion": tp.criterion, "passes": tp.passes, **_blocked(tp), **_simulated(args, rows)}
+
+
+def _distinct(rows: list) -> list:
+    """One architecture per set of identical rows: two choice vectors that build the same network
+    (an identity beside a fixed layer equal to its neighbour) train bit for bit alike with a seed,
+    and counting both would count one network twice."""
+    from collections import defaultdict
+    by: dict = defaultdict(list)
+    for h, seed, v in rows:
+        by[h].append((seed, v))
+    first: dict = {}
+    for h in sorted(by, key=str):
+        first.setdefault(tuple(sorted(by[h])), h)
+    keep = set(first.values())
+    print(f"--distinct: {len(by)} architectures, {len(keep)} distinct (the rest repeat another's every row)",
+          file=sys.stderr)
+    return [r for r in rows if r[0] in keep]
 
 
 def _blocked(tp) -> dict:
@@ -104,6 +130,10 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--simulate-seeds", default="", help="e.g. 3,6,8: how often the criterion would hold with that "
                    "many seeds per architecture, by parametric bootstrap from this table (nas.bench.seed_power)")
     q.add_argument("--n-sim", type=int, default=2000, help="simulated tables per seed count")
+    q.add_argument("--only-seeds", default="", help='e.g. "3 4 5": judge the table on these seeds\' rows only '
+                   "(a replication: seeds added later as a table of their own)")
+    q.add_argument("--distinct", action="store_true", help="count once the architectures whose every row equals "
+                   "another's (two choice vectors of one network, trained alike with each seed)")
     waiting_arg(q)
     q.set_defaults(run=cmd_power)
     q = sub.add_parser("seeds", help="do a table's added seeds agree with its first ones: accuracy shift "

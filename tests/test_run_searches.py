@@ -145,6 +145,33 @@ def test_a_tagged_variant_passes_its_search_options(tmp_path):
     assert p.returncode == 1 and "--tag 'P50': use lowercase letters, digits and dots" in p.stderr
 
 
+def test_soft_latency_runs_are_kept_apart_from_the_hard_ones(tmp_path):
+    """local/run_latency_searches.sh: a soft budget's runs get their own tag (softp50), so that a
+    finished hard run of the same budget is not taken for them and BENCH.md does not pool the two."""
+    recipe = fake_recipe(tmp_path)
+    shutil.copy2(SYNTH / "local" / "run_latency_searches.sh", recipe / "local")
+    lut = "results/latency/latency-vm2-cpu-t1-offline-fit-onehot.json"
+    (recipe / lut).parent.mkdir(parents=True)
+    shutil.copy2(SYNTH / lut, recipe / lut)
+    env = script_env()
+    env.pop("OMP_NUM_THREADS", None)
+
+    def latency(mode: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["local/run_latency_searches.sh", "--methods", "st", "--runs", "1", "--warmups", "1",
+                               "--percentiles", "50", "--latency-mode", mode,
+                               "--searches-opts", "--score false --export="],
+                              cwd=str(recipe), env=env, capture_output=True, text=True, timeout=120)
+    for mode in ("hard", "soft"):
+        p = latency(mode)
+        assert p.returncode == 0, p.stdout + p.stderr
+    runs = recipe / "exp" / "searches" / "runs"
+    assert sorted(d.name for d in runs.iterdir() if d.is_dir()) == ["st-p50_run0", "st-softp50_run0"]
+    assert "--latency-mode soft" in (runs / "st-softp50_run0.log").read_text()
+    assert "--latency-mode hard" in (runs / "st-p50_run0.log").read_text()
+    p = latency("medium")
+    assert p.returncode == 1 and "--latency-mode 'medium': hard or soft" in p.stderr
+
+
 def test_the_searches_use_the_tables_loss():
     """The warm-ups and searches of the exhaustive space train with the loss the table's architectures
     were trained with (conf/exhaustive/retrain.yaml): with CTC alone a warm-up stays on the blank

@@ -4,8 +4,8 @@
 # under a latency budget"): for each of --percentiles of the lookup table's predicted latency over
 # every architecture of the space (python -m nas.bin.bench latency-budgets), --runs searches by each
 # of --methods under that budget (--latency-mode hard: sampled and derived within it; soft: the
-# expected-latency term with it as target), through local/run_searches.sh with --tag p<Q>: runs in
-# exp/searches/runs/<method>-p<Q>_run<r>, from the same shared warm-ups as the unconstrained runs,
+# expected-latency term with it as target), through local/run_searches.sh with --tag p<Q> (soft: softp<Q>):
+# runs in exp/searches/runs/<method>-p<Q>_run<r>, from the same shared warm-ups as the unconstrained runs,
 # collected into the same searches.csv (latency_mode, latency_bound_ms, predicted_ms). BENCH.md's
 # latency section judges each derived architecture against the table's front at its measured latency.
 # Options:
@@ -27,10 +27,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . ./path.sh
 . utils/parse_options.sh
 [ $# -eq 0 ] || { echo "$help_message" >&2; exit 1; }
+case $latency_mode in hard|soft) ;; *) echo "$0: --latency-mode '$latency_mode': hard or soft" >&2; exit 1 ;; esac
 [ -f "$latency_table" ] || { echo "$0: no latency table $latency_table (python -m nas.bin.bench latency)" >&2; exit 1; }
 budgets=$("$nas_python" -m nas.bin.bench latency-budgets --table $latency_table --percentiles "$percentiles")
 while read -r tag ms; do
   tag=${tag//./d}                 # p12.5 -> p12d5: a run dir's tag has no dots to confuse
+  # soft runs apart from the hard ones of the same budget (st-softp25, not st-p25: a finished hard run
+  # would be taken for the soft one, and BENCH.md groups runs by method name)
+  [ "$latency_mode" = hard ] || tag=$latency_mode$tag
   echo "$0: $tag: $latency_mode budget $ms ms ($latency_table)"
   # shellcheck disable=SC2086
   local/run_searches.sh --methods "$methods" --runs $runs --warmups $warmups --tag $tag \

@@ -70,7 +70,7 @@ finished() {                    # finished <dir>: warmed up or searched and deri
 collect() {
   [ -n "$export" ] || return 0
   "$nas_python" -m nas.bin.bench searches $bench --space $space --table-csv $table_csv --csv $export \
-    --ranking-csv "$ranking_csv"
+    --ranking-csv "$ranking_csv" --unit-seeds "$unit_seeds"
 }
 
 job_opts=(--bench $bench --warmups $warmups --space $space --warmup-config $warmup_config

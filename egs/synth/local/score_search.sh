@@ -189,7 +189,7 @@ for space in $spaces; do
 done
 report=(--out $out --spaces "$spaces" --methods "$methods" --seeds "$seeds")
 if ! $tiny && [ -f "$table_csv" ]; then
-  report+=(--table-csv "$table_csv" --exhaustive-space "$exhaustive_space")
+  report+=(--table-csv "$table_csv" --exhaustive-space "$exhaustive_space" --unit-seeds "$unit_seeds")
   [ ! -f "$searches_csv" ] || report+=(--searches "$searches_csv")
   [ ! -f "$ranking_csv" ] || report+=(--ranking "$ranking_csv")
   [ ! -f "$proxies" ] || report+=(--proxies "$proxies")

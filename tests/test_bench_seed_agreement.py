@@ -98,10 +98,12 @@ def test_bench_power_distinct_counts_one_network_of_two_vectors_once(monkeypatch
     from nas.bin.bench import main
     runs = _runs(noise=0.01)
     for s in range(6):                      # h12 is h3's network under another vector: the same rows
-        runs[("h12", s)] = dict(runs[("h3", s)])
+        runs[("h12", s)] = dict(runs[("h3", s)], train_time=runs[("h3", s)]["train_time"] + 7.0)
+        # h13 ties h4 on test WER with every seed but is another network (its other figures differ)
+        runs[("h13", s)] = dict(runs[("h4", s)], dev_wer=0.5 + 0.01 * s)
     monkeypatch.setattr(gt, "tabled_runs", lambda bench, name, waiting=False: runs)
     assert main(["power", str(tmp_path), "--n-boot", "50"]) == 0
-    assert json.loads(capsys.readouterr().out)["architectures"] == 13
+    assert json.loads(capsys.readouterr().out)["architectures"] == 14
     assert main(["power", str(tmp_path), "--n-boot", "50", "--distinct"]) == 0
     out = capsys.readouterr()
-    assert json.loads(out.out)["architectures"] == 12 and "13 architectures, 12 distinct" in out.err
+    assert json.loads(out.out)["architectures"] == 13 and "14 architectures, 13 distinct" in out.err

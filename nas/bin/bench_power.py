@@ -30,7 +30,7 @@ def cmd_power(args) -> dict:
             raise SystemExit(f"{args.bench}: tables/{args.table} has no {args.metric} rows of seeds "
                              f"{args.only_seeds} (it has seeds {sorted({s for _, s in runs})})")
     if args.distinct:
-        rows = _distinct(rows)
+        rows = _distinct(rows, runs)
     tp = table_power(rows, metric_filter=(lambda m: m < args.max_mean) if args.max_mean > 0 else None,
                      n_boot=args.n_boot, seed=args.seed)
     print(tp.summary(), file=sys.stderr)
@@ -42,19 +42,23 @@ def cmd_power(args) -> dict:
             "criterion": tp.criterion, "passes": tp.passes, **_blocked(tp), **_simulated(args, rows)}
 
 
-def _distinct(rows: list) -> list:
-    """One architecture per set of identical rows: two choice vectors that build the same network
+def _distinct(rows: list, runs: dict) -> list:
+    """One architecture per set of identical runs: two choice vectors that build the same network
     (an identity beside a fixed layer equal to its neighbour) train bit for bit alike with a seed,
-    and counting both would count one network twice."""
+    and counting both would count one network twice. Identical means every recorded figure of every
+    seed but the training's seconds (held-out loss per epoch, dev and test WER, ...), so that two
+    networks that merely tie on the metric stay apart."""
+    import json
     from collections import defaultdict
     by: dict = defaultdict(list)
-    for h, seed, v in rows:
-        by[h].append((seed, v))
+    for h, seed, _ in rows:
+        record = {k: v for k, v in runs[(h, seed)].items() if k != "train_time"}
+        by[h].append((seed, json.dumps(record, sort_keys=True, default=str)))
     first: dict = {}
     for h in sorted(by, key=str):
         first.setdefault(tuple(sorted(by[h])), h)
     keep = set(first.values())
-    print(f"--distinct: {len(by)} architectures, {len(keep)} distinct (the rest repeat another's every row)",
+    print(f"--distinct: {len(by)} architectures, {len(keep)} distinct (the rest repeat another's every run)",
           file=sys.stderr)
     return [r for r in rows if r[0] in keep]
 
@@ -132,8 +136,8 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--n-sim", type=int, default=2000, help="simulated tables per seed count")
     q.add_argument("--only-seeds", default="", help='e.g. "3 4 5": judge the table on these seeds\' rows only '
                    "(a replication: seeds added later as a table of their own)")
-    q.add_argument("--distinct", action="store_true", help="count once the architectures whose every row equals "
-                   "another's (two choice vectors of one network, trained alike with each seed)")
+    q.add_argument("--distinct", action="store_true", help="count once the architectures whose every run equals "
+                   "another's in every figure but its seconds (two choice vectors of one network, trained alike)")
     waiting_arg(q)
     q.set_defaults(run=cmd_power)
     q = sub.add_parser("seeds", help="do a table's added seeds agree with its first ones: accuracy shift "
